@@ -1,0 +1,423 @@
+//! Step 3: the form PayPing makes the buyer's browser send to the shop's return URL.
+//!
+//! Anyone can POST to a return URL, so this parser trusts nothing: the body is capped, every
+//! percent-escape must be well formed, values must be UTF-8, a key given twice (in any case)
+//! is refused rather than guessed at, and unknown keys are ignored. The callback carries no
+//! status and no amount, and it is not signed: only verify proves a payment.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use http::{Method, StatusCode};
+use percent_encoding::percent_decode;
+
+use crate::invalid::InvalidInput;
+use crate::text::{CardHash, CardNumber, ClientRefId, PaymentCode, RefId};
+
+/// The largest callback body or query string read. The real form is five short fields.
+pub const MAX_CALLBACK_BYTES: usize = 8 * 1024;
+
+/// The form's keys, as PayPing sends them (matched without regard to case).
+const KEYS: [&str; 5] = ["code", "refid", "clientrefid", "cardnumber", "cardhashpan"];
+const CODE: usize = 0;
+const REFID: usize = 1;
+const CLIENTREFID: usize = 2;
+const CARDNUMBER: usize = 3;
+const CARDHASHPAN: usize = 4;
+
+/// A parsed callback: the buyer came back from the payment page.
+///
+/// [`Callback::Completed`] carries a `refid` to verify; it is only the buyer's browser
+/// claiming a payment, and verify decides. [`Callback::Cancelled`] means the buyer did not
+/// complete the payment (the `refid` was empty or missing): show them the cart again.
+///
+/// ```
+/// use ghesta_core::Callback;
+///
+/// let form = b"code=82a4f72&refid=123456&clientrefid=order-7&cardnumber=6037-99**-****-1234&cardhashpan=ab12";
+/// let Callback::Completed(callback) = Callback::from_form(form)? else { panic!() };
+/// assert_eq!(callback.ref_id().as_str(), "123456");
+///
+/// let cancelled = Callback::from_query("code=82a4f72&refid=&clientrefid=order-7")?;
+/// assert!(matches!(cancelled, Callback::Cancelled(_)));
+/// # Ok::<(), ghesta_core::CallbackError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Callback {
+    /// The buyer finished the payment page and the form names a payment reference.
+    Completed(CompletedCallback),
+    /// The buyer did not complete the payment: no payment reference.
+    Cancelled(CancelledCallback),
+}
+
+/// A callback with a payment reference: verify it against the stored [`Pending`](crate::Pending).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CompletedCallback {
+    code: PaymentCode,
+    ref_id: RefId,
+    client_ref_id: Option<ClientRefId>,
+    card_number: Option<CardNumber>,
+    card_hash: Option<CardHash>,
+}
+
+impl CompletedCallback {
+    /// The payment code.
+    pub fn code(&self) -> &PaymentCode {
+        &self.code
+    }
+
+    /// The payment reference verify sends.
+    pub fn ref_id(&self) -> &RefId {
+        &self.ref_id
+    }
+
+    /// The shop's reference, as echoed by PayPing.
+    pub fn client_ref_id(&self) -> Option<&ClientRefId> {
+        self.client_ref_id.as_ref()
+    }
+
+    /// The masked card number, as the form claims it (verify's answer is authoritative).
+    pub fn card_number(&self) -> Option<&CardNumber> {
+        self.card_number.as_ref()
+    }
+
+    /// The card hash, as the form claims it.
+    pub fn card_hash(&self) -> Option<&CardHash> {
+        self.card_hash.as_ref()
+    }
+}
+
+/// A callback without a payment reference: the buyer cancelled or gave up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CancelledCallback {
+    code: PaymentCode,
+    client_ref_id: Option<ClientRefId>,
+}
+
+impl CancelledCallback {
+    /// The payment code.
+    pub fn code(&self) -> &PaymentCode {
+        &self.code
+    }
+
+    /// The shop's reference, as echoed by PayPing.
+    pub fn client_ref_id(&self) -> Option<&ClientRefId> {
+        self.client_ref_id.as_ref()
+    }
+}
+
+impl Callback {
+    /// Parses the callback from a server's request: a POST with an
+    /// `application/x-www-form-urlencoded` body (charset parameter allowed, UTF-8 only), or
+    /// a GET with a query string (PayPing v1 and some gateways call back that way).
+    ///
+    /// ```
+    /// use ghesta_core::{Callback, CallbackError};
+    ///
+    /// let request = http::Request::post("/callback")
+    ///     .header("content-type", "application/x-www-form-urlencoded; charset=UTF-8")
+    ///     .body(b"Code=82a4f72&RefId=99&ClientRefId=o-1".to_vec())?;
+    /// assert!(matches!(Callback::from_request(&request)?, Callback::Completed(_)));
+    ///
+    /// let json = http::Request::post("/callback")
+    ///     .header("content-type", "application/json")
+    ///     .body(br#"{"code":"x"}"#.to_vec())?;
+    /// let err = Callback::from_request(&json).unwrap_err();
+    /// assert!(matches!(err, CallbackError::UnsupportedContentType { .. }));
+    /// assert_eq!(err.status(), 415);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn from_request<B: AsRef<[u8]>>(request: &http::Request<B>) -> Result<Self, CallbackError> {
+        match *request.method() {
+            Method::POST => {
+                check_content_type(request.headers().get(http::header::CONTENT_TYPE))?;
+                Self::from_form(request.body().as_ref())
+            }
+            Method::GET => Self::from_query(request.uri().query().unwrap_or("")),
+            ref other => Err(CallbackError::MethodNotAllowed {
+                method: other.clone(),
+            }),
+        }
+    }
+
+    /// Parses an `application/x-www-form-urlencoded` body.
+    pub fn from_form(body: &[u8]) -> Result<Self, CallbackError> {
+        Self::from_fields(Fields::parse(body)?)
+    }
+
+    /// Parses a query string (without the leading `?`).
+    pub fn from_query(query: &str) -> Result<Self, CallbackError> {
+        Self::from_form(query.strip_prefix('?').unwrap_or(query).as_bytes())
+    }
+
+    /// The payment code the callback names.
+    pub fn code(&self) -> &PaymentCode {
+        match self {
+            Self::Completed(c) => &c.code,
+            Self::Cancelled(c) => &c.code,
+        }
+    }
+
+    /// The shop's reference the callback names: look the stored payment up by it.
+    pub fn client_ref_id(&self) -> Option<&ClientRefId> {
+        match self {
+            Self::Completed(c) => c.client_ref_id.as_ref(),
+            Self::Cancelled(c) => c.client_ref_id.as_ref(),
+        }
+    }
+
+    /// The callback as the form PayPing sends (all five keys, in PayPing's order): what the
+    /// sandbox posts, and what a test can feed back to [`Callback::from_form`].
+    pub fn to_form(&self) -> String {
+        let opt = |v: Option<&str>| v.unwrap_or("").to_owned();
+        let (ref_id, card_number, card_hash) = match self {
+            Self::Completed(c) => (
+                c.ref_id.as_str().to_owned(),
+                opt(c.card_number.as_ref().map(CardNumber::as_str)),
+                opt(c.card_hash.as_ref().map(CardHash::as_str)),
+            ),
+            Self::Cancelled(_) => (String::new(), String::new(), String::new()),
+        };
+        let pairs = [
+            (KEYS[CODE], self.code().as_str().to_owned()),
+            (KEYS[REFID], ref_id),
+            (
+                KEYS[CLIENTREFID],
+                opt(self.client_ref_id().map(ClientRefId::as_str)),
+            ),
+            (KEYS[CARDNUMBER], card_number),
+            (KEYS[CARDHASHPAN], card_hash),
+        ];
+        // Serialising string pairs cannot fail; an empty form would be refused on parse.
+        serde_urlencoded::to_string(pairs).unwrap_or_default()
+    }
+
+    fn from_fields(fields: Fields<'_>) -> Result<Self, CallbackError> {
+        let code = match fields.text(CODE)? {
+            Some(code) => PaymentCode::new(code).map_err(|e| invalid(CODE, e))?,
+            None => return Err(CallbackError::MissingField { name: KEYS[CODE] }),
+        };
+        let client_ref_id = fields
+            .text(CLIENTREFID)?
+            .map(|v| ClientRefId::new(v).map_err(|e| invalid(CLIENTREFID, e)))
+            .transpose()?;
+        let ref_id = fields.text(REFID)?.filter(|v| !v.trim().is_empty());
+        let Some(ref_id) = ref_id else {
+            return Ok(Self::Cancelled(CancelledCallback {
+                code,
+                client_ref_id,
+            }));
+        };
+        Ok(Self::Completed(CompletedCallback {
+            code,
+            ref_id: RefId::new(ref_id).map_err(|e| invalid(REFID, e))?,
+            client_ref_id,
+            card_number: fields
+                .text(CARDNUMBER)?
+                .map(|v| CardNumber::new(v).map_err(|e| invalid(CARDNUMBER, e)))
+                .transpose()?,
+            card_hash: fields
+                .text(CARDHASHPAN)?
+                .map(|v| CardHash::new(v).map_err(|e| invalid(CARDHASHPAN, e)))
+                .transpose()?,
+        }))
+    }
+}
+
+fn invalid(index: usize, source: InvalidInput) -> CallbackError {
+    CallbackError::InvalidField {
+        name: KEYS[index],
+        source,
+    }
+}
+
+fn check_content_type(value: Option<&http::HeaderValue>) -> Result<(), CallbackError> {
+    let refuse = || CallbackError::UnsupportedContentType {
+        received: value.map(|v| {
+            crate::error::BodySnippet::of(v.as_bytes())
+                .as_str()
+                .to_owned()
+        }),
+    };
+    let text = value.and_then(|v| v.to_str().ok()).ok_or_else(refuse)?;
+    let mut parts = text.split(';');
+    let essence = parts.next().unwrap_or("").trim();
+    if !essence.eq_ignore_ascii_case("application/x-www-form-urlencoded") {
+        return Err(refuse());
+    }
+    for param in parts {
+        let (name, val) = param.split_once('=').unwrap_or((param, ""));
+        if name.trim().eq_ignore_ascii_case("charset") {
+            let charset = val.trim().trim_matches('"');
+            if !(charset.eq_ignore_ascii_case("utf-8") || charset.eq_ignore_ascii_case("us-ascii"))
+            {
+                return Err(refuse());
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The raw (still encoded) values of the known keys, found in one pass.
+struct Fields<'a> {
+    raw: [Option<&'a [u8]>; KEYS.len()],
+}
+
+impl<'a> Fields<'a> {
+    fn parse(body: &'a [u8]) -> Result<Self, CallbackError> {
+        if body.len() > MAX_CALLBACK_BYTES {
+            return Err(CallbackError::TooLarge {
+                limit: MAX_CALLBACK_BYTES,
+            });
+        }
+        if body.iter().all(u8::is_ascii_whitespace) {
+            return Err(CallbackError::Empty);
+        }
+        check_escapes(body)?;
+        let mut raw = [None; KEYS.len()];
+        for pair in body.split(|b| *b == b'&').filter(|p| !p.is_empty()) {
+            let (key, value) = match pair.iter().position(|b| *b == b'=') {
+                Some(i) => (&pair[..i], &pair[i + 1..]),
+                None => (pair, &b""[..]),
+            };
+            let key = decode(key);
+            let Some(index) = KEYS
+                .iter()
+                .position(|k| key.eq_ignore_ascii_case(k.as_bytes()))
+            else {
+                continue; // unknown keys are ignored
+            };
+            if raw[index].replace(value).is_some() {
+                return Err(CallbackError::DuplicateField { name: KEYS[index] });
+            }
+        }
+        Ok(Self { raw })
+    }
+
+    /// The decoded value of a key, `None` when absent or empty.
+    fn text(&self, index: usize) -> Result<Option<String>, CallbackError> {
+        let Some(raw) = self.raw[index] else {
+            return Ok(None);
+        };
+        let bytes = decode(raw).into_owned();
+        let text = String::from_utf8(bytes)
+            .map_err(|_| CallbackError::InvalidUtf8 { name: KEYS[index] })?;
+        Ok(Some(text).filter(|t| !t.is_empty()))
+    }
+}
+
+/// Every `%` must start a two-hex-digit escape: a lenient decoder would keep `%zz` as text,
+/// and two parsers disagreeing about one input is how forged callbacks get through.
+fn check_escapes(body: &[u8]) -> Result<(), CallbackError> {
+    let mut i = 0;
+    while let Some(offset) = body[i..].iter().position(|b| *b == b'%') {
+        let at = i + offset;
+        match body.get(at + 1..at + 3) {
+            Some([h, l]) if h.is_ascii_hexdigit() && l.is_ascii_hexdigit() => i = at + 3,
+            _ => return Err(CallbackError::BadPercentEncoding { offset: at }),
+        }
+    }
+    Ok(())
+}
+
+/// Form decoding: `+` is a space, then percent-escapes. Borrows when there is nothing to do.
+fn decode(raw: &[u8]) -> Cow<'_, [u8]> {
+    if raw.contains(&b'+') {
+        let spaced: Vec<u8> = raw
+            .iter()
+            .map(|b| if *b == b'+' { b' ' } else { *b })
+            .collect();
+        Cow::Owned(percent_decode(&spaced).collect())
+    } else {
+        percent_decode(raw).into()
+    }
+}
+
+/// Why a callback was refused. [`CallbackError::status`] gives the status to answer with.
+///
+/// None of these means the buyer paid or did not: answer the browser with an error page,
+/// and reconcile with a report if the payment matters.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum CallbackError {
+    /// The body or query string is longer than [`MAX_CALLBACK_BYTES`].
+    #[error("the callback is larger than {limit} bytes; refused unread")]
+    TooLarge {
+        /// The cap.
+        limit: usize,
+    },
+    /// The body or query string is empty.
+    #[error(
+        "the callback is empty; expected the form PayPing sends (code, refid, clientrefid, ...)"
+    )]
+    Empty,
+    /// A method other than POST or GET.
+    #[error("a callback must be POST (form) or GET (query), not {method}")]
+    MethodNotAllowed {
+        /// The method received.
+        method: Method,
+    },
+    /// A POST whose content type is not `application/x-www-form-urlencoded` (UTF-8).
+    #[error("a POST callback must be application/x-www-form-urlencoded (UTF-8), not {}", received.as_deref().unwrap_or("missing"))]
+    UnsupportedContentType {
+        /// The content type received, bounded and log-safe, if any.
+        received: Option<String>,
+    },
+    /// A `%` not followed by two hex digits.
+    #[error("malformed percent-escape at byte {offset} of the callback")]
+    BadPercentEncoding {
+        /// Where the escape starts.
+        offset: usize,
+    },
+    /// A known field's value is not UTF-8 once decoded.
+    #[error("the callback's {name} is not valid UTF-8")]
+    InvalidUtf8 {
+        /// The field.
+        name: &'static str,
+    },
+    /// A known key appears more than once (in any case): the form is ambiguous.
+    #[error("the callback carries {name} more than once; refused as ambiguous")]
+    DuplicateField {
+        /// The field.
+        name: &'static str,
+    },
+    /// A required key is missing or empty (`code`).
+    #[error("the callback has no {name}")]
+    MissingField {
+        /// The field.
+        name: &'static str,
+    },
+    /// A field's value fails validation.
+    #[error("the callback's {name} is invalid: {source}")]
+    InvalidField {
+        /// The field.
+        name: &'static str,
+        /// Why.
+        source: InvalidInput,
+    },
+}
+
+impl CallbackError {
+    /// The HTTP status a shop should answer the browser with: 405, 413, 415 or 400.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
+            Self::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedContentType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            _ => StatusCode::BAD_REQUEST,
+        }
+    }
+}
+
+impl fmt::Display for Callback {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Completed(c) => write!(f, "payment {} returned with refid {}", c.code, c.ref_id),
+            Self::Cancelled(c) => write!(
+                f,
+                "payment {} returned without a refid (not completed)",
+                c.code
+            ),
+        }
+    }
+}

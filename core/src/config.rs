@@ -1,0 +1,305 @@
+//! What every exchange needs: the token, where PayPing lives, the amount's unit, the window.
+
+use std::time::{Duration, SystemTime};
+
+use crate::amount::AmountUnit;
+use crate::invalid::{Field, InvalidInput, Rule};
+use crate::token::Token;
+use crate::url::BaseUrl;
+
+/// PayPing's production API.
+pub const DEFAULT_API_URL: &str = "https://api.payping.ir";
+/// PayPing's production payment pages (Ghesta's installment page lives here).
+pub const DEFAULT_GATEWAY_URL: &str = "https://payping.ir";
+/// How long after the buyer returns a payment can still be verified.
+///
+/// PayPing's spec (`/v2/pay/verify`) says 10 minutes; Ghesta's guide and PayPing's help
+/// pages say 15. The SDK plans on the shorter one.
+pub const DEFAULT_VERIFY_WINDOW: Duration = Duration::from_secs(10 * 60);
+
+/// The environment variable holding the token.
+pub const ENV_TOKEN: &str = "PAYPING_TOKEN";
+/// The environment variable overriding the API base URL.
+pub const ENV_API_URL: &str = "PAYPING_API_URL";
+/// The environment variable overriding the payment-page base URL.
+pub const ENV_GATEWAY_URL: &str = "PAYPING_GATEWAY_URL";
+
+/// The settings every exchange is built from.
+///
+/// ```
+/// use ghesta_core::{AmountUnit, BaseUrl, Config, Token};
+///
+/// let config = Config::new(Token::new("my-token")?)
+///     .with_api_url(BaseUrl::api("http://127.0.0.1:8080")?);
+/// assert_eq!(config.api_url().as_str(), "http://127.0.0.1:8080");
+/// assert_eq!(config.gateway_url().as_str(), "https://payping.ir");
+/// assert_eq!(config.amount_unit(), AmountUnit::Toman);
+/// # Ok::<(), ghesta_core::InvalidInput>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct Config {
+    token: Token,
+    api_url: BaseUrl,
+    gateway_url: BaseUrl,
+    amount_unit: AmountUnit,
+    verify_window: Duration,
+}
+
+impl Config {
+    /// Production settings for `token`: PayPing's hosts, amounts in Toman, a 10 minute window.
+    pub fn new(token: Token) -> Self {
+        Self {
+            token,
+            api_url: default_base(DEFAULT_API_URL),
+            gateway_url: default_base(DEFAULT_GATEWAY_URL),
+            amount_unit: AmountUnit::Toman,
+            verify_window: DEFAULT_VERIFY_WINDOW,
+        }
+    }
+
+    /// Reads `PAYPING_TOKEN` (required), `PAYPING_API_URL` and `PAYPING_GATEWAY_URL`
+    /// (optional, production hosts when unset or empty) from the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var_os(name))
+    }
+
+    /// Like [`Config::from_env`], reading variables through `lookup` (for tests, or a
+    /// secrets store that mimics the environment).
+    ///
+    /// ```
+    /// use ghesta_core::{Config, ConfigError};
+    ///
+    /// let config = Config::from_lookup(|name| match name {
+    ///     "PAYPING_TOKEN" => Some("tok".into()),
+    ///     "PAYPING_API_URL" => Some("http://127.0.0.1:9000".into()),
+    ///     _ => None,
+    /// })?;
+    /// assert_eq!(config.api_url().as_str(), "http://127.0.0.1:9000");
+    ///
+    /// let missing = Config::from_lookup(|_| None).unwrap_err();
+    /// assert!(matches!(missing, ConfigError::Missing { name: "PAYPING_TOKEN" }));
+    /// # Ok::<(), ConfigError>(())
+    /// ```
+    pub fn from_lookup(
+        lookup: impl Fn(&str) -> Option<std::ffi::OsString>,
+    ) -> Result<Self, ConfigError> {
+        let read = |name: &'static str| -> Result<Option<String>, ConfigError> {
+            match lookup(name) {
+                None => Ok(None),
+                Some(v) => match v.into_string() {
+                    Ok(s) if s.trim().is_empty() => Ok(None),
+                    Ok(s) => Ok(Some(s)),
+                    Err(_) => Err(ConfigError::NotUnicode { name }),
+                },
+            }
+        };
+        let invalid = |name: &'static str| move |source| ConfigError::Invalid { name, source };
+        let token = read(ENV_TOKEN)?.ok_or(ConfigError::Missing { name: ENV_TOKEN })?;
+        let mut config = Self::new(Token::new(&token).map_err(invalid(ENV_TOKEN))?);
+        if let Some(url) = read(ENV_API_URL)? {
+            config.api_url = BaseUrl::api(url.trim()).map_err(invalid(ENV_API_URL))?;
+        }
+        if let Some(url) = read(ENV_GATEWAY_URL)? {
+            config.gateway_url = BaseUrl::gateway(url.trim()).map_err(invalid(ENV_GATEWAY_URL))?;
+        }
+        Ok(config)
+    }
+
+    /// Uses another API base URL (PayPing's `https://api.payping.io`, a proxy, the sandbox).
+    #[must_use]
+    pub fn with_api_url(mut self, url: BaseUrl) -> Self {
+        self.api_url = url;
+        self
+    }
+
+    /// Uses another payment-page base URL (`https://payping.io`, the sandbox).
+    #[must_use]
+    pub fn with_gateway_url(mut self, url: BaseUrl) -> Self {
+        self.gateway_url = url;
+        self
+    }
+
+    /// Sends amounts in `unit`. Leave it at Toman unless your deployment has proved that
+    /// PayPing expects Rial from you (Ghesta's guide says Rial; PayPing's spec and its own
+    /// Ghesta plugin send Toman).
+    #[must_use]
+    pub fn with_amount_unit(mut self, unit: AmountUnit) -> Self {
+        self.amount_unit = unit;
+        self
+    }
+
+    /// Sets the verify window (10 minutes by default); refused when zero.
+    pub fn with_verify_window(mut self, window: Duration) -> Result<Self, InvalidInput> {
+        if window.is_zero() {
+            return Err(InvalidInput::new(Field::VerifyWindow, Rule::Zero));
+        }
+        self.verify_window = window;
+        Ok(self)
+    }
+
+    /// The token.
+    pub fn token(&self) -> &Token {
+        &self.token
+    }
+
+    /// The API base URL.
+    pub fn api_url(&self) -> &BaseUrl {
+        &self.api_url
+    }
+
+    /// The payment-page base URL.
+    pub fn gateway_url(&self) -> &BaseUrl {
+        &self.gateway_url
+    }
+
+    /// The unit amounts are sent in.
+    pub fn amount_unit(&self) -> AmountUnit {
+        self.amount_unit
+    }
+
+    /// The verify window.
+    pub fn verify_window(&self) -> Duration {
+        self.verify_window
+    }
+
+    /// The last moment verify can succeed for a buyer whose callback arrived at
+    /// `callback_received_at`; after it PayPing voids the payment and refunds the buyer.
+    ///
+    /// ```
+    /// use std::time::{Duration, UNIX_EPOCH};
+    /// use ghesta_core::{Config, Token};
+    ///
+    /// let config = Config::new(Token::new("t")?);
+    /// let received = UNIX_EPOCH + Duration::from_secs(1_000);
+    /// assert_eq!(config.verify_deadline(received), received + Duration::from_secs(600));
+    /// # Ok::<(), ghesta_core::InvalidInput>(())
+    /// ```
+    pub fn verify_deadline(&self, callback_received_at: SystemTime) -> SystemTime {
+        callback_received_at
+            .checked_add(self.verify_window)
+            .unwrap_or(callback_received_at)
+    }
+}
+
+fn default_base(url: &'static str) -> BaseUrl {
+    // Both defaults are constants; `defaults_are_valid` proves they pass `BaseUrl`'s checks.
+    BaseUrl(url.to_owned())
+}
+
+/// Why a configuration could not be read from the environment.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// A required variable is unset or empty.
+    #[error(
+        "{name} is not set; set it to your PayPing API token (PayPing panel, payment gateway, create token)"
+    )]
+    Missing {
+        /// The variable's name.
+        name: &'static str,
+    },
+    /// A variable holds bytes that are not UTF-8.
+    #[error("{name} is not valid UTF-8; set it again")]
+    NotUnicode {
+        /// The variable's name.
+        name: &'static str,
+    },
+    /// A variable holds a value that fails validation.
+    #[error("{name} is malformed: {source}")]
+    Invalid {
+        /// The variable's name.
+        name: &'static str,
+        /// What is wrong with it (never the token's value).
+        source: InvalidInput,
+    },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::ffi::OsString;
+
+    fn env<'a>(vars: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<OsString> + 'a {
+        move |name| {
+            vars.iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| OsString::from(*v))
+        }
+    }
+
+    #[test]
+    fn defaults_are_valid() {
+        assert!(BaseUrl::api(DEFAULT_API_URL).is_ok());
+        assert!(BaseUrl::gateway(DEFAULT_GATEWAY_URL).is_ok());
+        let c = Config::from_lookup(env(&[("PAYPING_TOKEN", "t")])).unwrap();
+        assert_eq!(c.api_url().as_str(), DEFAULT_API_URL);
+        assert_eq!(c.gateway_url().as_str(), DEFAULT_GATEWAY_URL);
+        assert_eq!(c.verify_window(), Duration::from_secs(600));
+    }
+
+    #[test]
+    fn env_errors_name_the_variable_and_hide_the_token() {
+        assert_eq!(
+            Config::from_lookup(env(&[("PAYPING_TOKEN", "  ")])).unwrap_err(),
+            ConfigError::Missing {
+                name: "PAYPING_TOKEN"
+            }
+        );
+        let err = Config::from_lookup(env(&[("PAYPING_TOKEN", "sec ret")])).unwrap_err();
+        assert!(matches!(
+            err,
+            ConfigError::Invalid {
+                name: "PAYPING_TOKEN",
+                ..
+            }
+        ));
+        assert!(!err.to_string().contains("sec ret"));
+        let err = Config::from_lookup(env(&[
+            ("PAYPING_TOKEN", "t"),
+            ("PAYPING_API_URL", "http://api.payping.ir"),
+        ]))
+        .unwrap_err();
+        assert!(matches!(
+            err,
+            ConfigError::Invalid {
+                name: "PAYPING_API_URL",
+                ..
+            }
+        ));
+        assert!(err.to_string().contains("https"), "{err}");
+        let err = Config::from_lookup(env(&[
+            ("PAYPING_TOKEN", "t"),
+            ("PAYPING_GATEWAY_URL", "not a url"),
+        ]))
+        .unwrap_err();
+        assert!(matches!(
+            err,
+            ConfigError::Invalid {
+                name: "PAYPING_GATEWAY_URL",
+                ..
+            }
+        ));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn non_unicode_is_named() {
+        use std::os::unix::ffi::OsStringExt;
+        let err = Config::from_lookup(|_| Some(OsString::from_vec(vec![0xff]))).unwrap_err();
+        assert_eq!(
+            err,
+            ConfigError::NotUnicode {
+                name: "PAYPING_TOKEN"
+            }
+        );
+    }
+
+    #[test]
+    fn window_and_deadline() {
+        let c = Config::new(Token::new("t").unwrap());
+        assert!(c.clone().with_verify_window(Duration::ZERO).is_err());
+        let c = c.with_verify_window(Duration::from_secs(900)).unwrap();
+        let t = SystemTime::UNIX_EPOCH;
+        assert_eq!(c.verify_deadline(t), t + Duration::from_secs(900));
+    }
+}

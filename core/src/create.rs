@@ -1,0 +1,201 @@
+//! Step 1: create a payment (`POST /v2/pay`) and get the record to keep.
+
+use std::time::SystemTime;
+
+use http::{Method, StatusCode};
+use serde::{Deserialize, Serialize};
+
+use crate::amount::{Amount, AmountUnit};
+use crate::config::Config;
+use crate::error::Error;
+use crate::exchange::{Answer, Exchange, ExchangeKind, HttpRequest, api_request};
+use crate::mobile::Mobile;
+use crate::pending::Pending;
+use crate::redirect::RedirectUrl;
+use crate::text::{ClientRefId, Description, PayerName, PaymentCode};
+use crate::url::ReturnUrl;
+
+/// What the shop knows when an order is placed: everything `POST /v2/pay` sends.
+///
+/// The amount, return URL, the shop's reference and the buyer's mobile are required (Ghesta
+/// identifies the buyer by mobile); the payer's name and a description are optional.
+///
+/// ```
+/// use ghesta_core::{Amount, ClientRefId, Description, Mobile, NewPayment, PayerName, ReturnUrl};
+///
+/// let payment = NewPayment::new(
+///     Amount::from_toman(1_250_000)?,
+///     ReturnUrl::new("https://shop.example/ghesta/callback")?,
+///     ClientRefId::new("order-1042")?,
+///     Mobile::new("۰۹۱۲۳۴۵۶۷۸۹")?,
+/// )
+/// .with_payer_name(PayerName::new("زهرا محمدی")?)
+/// .with_description(Description::new("سفارش ۱۰۴۲")?);
+/// assert_eq!(payment.amount().toman(), 1_250_000);
+/// # Ok::<(), ghesta_core::InvalidInput>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewPayment {
+    amount: Amount,
+    return_url: ReturnUrl,
+    client_ref_id: ClientRefId,
+    mobile: Mobile,
+    payer_name: Option<PayerName>,
+    description: Option<Description>,
+}
+
+impl NewPayment {
+    /// A payment with the required fields.
+    pub fn new(
+        amount: Amount,
+        return_url: ReturnUrl,
+        client_ref_id: ClientRefId,
+        mobile: Mobile,
+    ) -> Self {
+        Self {
+            amount,
+            return_url,
+            client_ref_id,
+            mobile,
+            payer_name: None,
+            description: None,
+        }
+    }
+
+    /// Adds the buyer's name.
+    #[must_use]
+    pub fn with_payer_name(mut self, name: PayerName) -> Self {
+        self.payer_name = Some(name);
+        self
+    }
+
+    /// Adds a description.
+    #[must_use]
+    pub fn with_description(mut self, description: Description) -> Self {
+        self.description = Some(description);
+        self
+    }
+
+    /// The amount.
+    pub fn amount(&self) -> Amount {
+        self.amount
+    }
+
+    /// The return URL.
+    pub fn return_url(&self) -> &ReturnUrl {
+        &self.return_url
+    }
+
+    /// The shop's reference.
+    pub fn client_ref_id(&self) -> &ClientRefId {
+        &self.client_ref_id
+    }
+
+    /// The buyer's mobile.
+    pub fn mobile(&self) -> &Mobile {
+        &self.mobile
+    }
+
+    /// The buyer's name, if given.
+    pub fn payer_name(&self) -> Option<&PayerName> {
+        self.payer_name.as_ref()
+    }
+
+    /// The description, if given.
+    pub fn description(&self) -> Option<&Description> {
+        self.description.as_ref()
+    }
+}
+
+/// The JSON body of `POST /v2/pay`, field names as in PayPing's spec.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct CreateBody<'a> {
+    amount: u64,
+    payer_identity: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    payer_name: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    description: Option<&'a str>,
+    return_url: &'a str,
+    client_ref_id: &'a str,
+}
+
+/// The 200 answer of `POST /v2/pay`.
+#[derive(Deserialize)]
+struct CreateAnswer {
+    code: String,
+}
+
+/// The create exchange: `POST /v2/pay`, answered with a payment code.
+///
+/// Its output is the [`Pending`] record to store until the buyer comes back. See
+/// [`Exchange`] for an example.
+#[derive(Debug, Clone)]
+pub struct CreatePayment {
+    config: Config,
+    payment: NewPayment,
+    created_at: SystemTime,
+}
+
+impl CreatePayment {
+    /// Creates `payment`; `created_at` is the caller's clock (the core reads none).
+    pub fn new(config: &Config, payment: NewPayment, created_at: SystemTime) -> Self {
+        Self {
+            config: config.clone(),
+            payment,
+            created_at,
+        }
+    }
+
+    /// The payment being created.
+    pub fn payment(&self) -> &NewPayment {
+        &self.payment
+    }
+
+    fn wire_unit(&self) -> AmountUnit {
+        self.config.amount_unit()
+    }
+}
+
+impl Exchange for CreatePayment {
+    type Output = Pending;
+
+    fn kind(&self) -> ExchangeKind {
+        ExchangeKind::Create
+    }
+
+    fn to_request(&self) -> Result<HttpRequest, Error> {
+        let p = &self.payment;
+        let body = CreateBody {
+            amount: p.amount.in_unit(self.wire_unit()),
+            payer_identity: p.mobile.as_str(),
+            payer_name: p.payer_name.as_ref().map(PayerName::as_str),
+            description: p.description.as_ref().map(Description::as_str),
+            return_url: p.return_url.as_str(),
+            client_ref_id: p.client_ref_id.as_str(),
+        };
+        api_request(&self.config, Method::POST, "/v2/pay", Some(&body))
+    }
+
+    fn parse_response<B: AsRef<[u8]>>(
+        &self,
+        response: http::Response<B>,
+    ) -> Result<Pending, Error> {
+        let answer = Answer::of(&response);
+        if answer.status != StatusCode::OK {
+            return Err(answer.failure());
+        }
+        let parsed: CreateAnswer = answer.json()?;
+        let code = PaymentCode::new(parsed.code).map_err(|e| answer.malformed(e))?;
+        Ok(Pending {
+            redirect_url: RedirectUrl::ghesta(&self.config, &code),
+            code,
+            client_ref_id: self.payment.client_ref_id.clone(),
+            amount: self.payment.amount,
+            wire_unit: self.wire_unit(),
+            created_at: self.created_at,
+            request_id: answer.request_id.clone(),
+        })
+    }
+}

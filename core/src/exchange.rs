@@ -1,0 +1,149 @@
+//! The one shape every PayPing call has: build a request, parse its answer.
+
+use http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE};
+use http::{HeaderValue, Method, StatusCode};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::config::Config;
+use crate::error::{Error, RequestId};
+
+/// A request as the core builds it: an `http::Request` with a byte body.
+pub type HttpRequest = http::Request<Vec<u8>>;
+/// A response as a transport hands it back: an `http::Response` with a byte body.
+pub type HttpResponse = http::Response<Vec<u8>>;
+
+/// Which PayPing call an exchange is; a retry policy decides by it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ExchangeKind {
+    /// `POST /v2/pay`: creates a payment. Not idempotent: a retry may create a second one.
+    Create,
+    /// `POST /v2/pay/verify`: idempotent in effect (a second verify answers code 15).
+    Verify,
+    /// `DELETE /v2/pay/{code}`.
+    Cancel,
+    /// `GET /v1/report/{code}`: read-only.
+    Report,
+}
+
+/// One PayPing call, free of any transport.
+///
+/// [`Exchange::to_request`] gives the exact request to send; a transport sends it, reads
+/// the answer, and hands it to [`Exchange::parse_response`]. Anything that can send an
+/// `http::Request` can drive every exchange through this one trait.
+///
+/// ```
+/// use ghesta_core::{Amount, ClientRefId, Config, CreatePayment, Exchange, Mobile, NewPayment,
+///     ReturnUrl, Token};
+/// use std::time::SystemTime;
+///
+/// let config = Config::new(Token::new("token")?);
+/// let payment = NewPayment::new(
+///     Amount::from_toman(250_000)?,
+///     ReturnUrl::new("https://shop.example/callback")?,
+///     ClientRefId::new("order-7")?,
+///     Mobile::new("09123456789")?,
+/// );
+/// let exchange = CreatePayment::new(&config, payment, SystemTime::now());
+///
+/// // Any transport: here, a closure that answers as PayPing would.
+/// let send = |request: http::Request<Vec<u8>>| {
+///     assert_eq!(request.uri(), "https://api.payping.ir/v2/pay");
+///     http::Response::builder().status(200).body(br#"{"code":"82a4f72"}"#.to_vec())
+/// };
+/// let pending = exchange.parse_response(send(exchange.to_request()?)?)?;
+/// assert_eq!(pending.code().as_str(), "82a4f72");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub trait Exchange {
+    /// What a successful answer gives.
+    type Output;
+
+    /// Which call this is.
+    fn kind(&self) -> ExchangeKind;
+
+    /// The request to send: method, URL, headers and JSON body exactly as PayPing expects.
+    ///
+    /// It can be built any number of times (a retry sends the same bytes again).
+    fn to_request(&self) -> Result<HttpRequest, Error>;
+
+    /// Reads PayPing's answer. Never panics, whatever the status, headers or body.
+    fn parse_response<B: AsRef<[u8]>>(
+        &self,
+        response: http::Response<B>,
+    ) -> Result<Self::Output, Error>;
+}
+
+const APPLICATION_JSON: HeaderValue = HeaderValue::from_static("application/json");
+
+/// A request to `config`'s API with PayPing's headers and, for POST, a JSON body.
+pub(crate) fn api_request(
+    config: &Config,
+    method: Method,
+    path: &str,
+    body: Option<&impl Serialize>,
+) -> Result<HttpRequest, Error> {
+    let mut url = String::with_capacity(config.api_url().as_str().len() + path.len());
+    url.push_str(config.api_url().as_str());
+    url.push_str(path);
+    let mut builder = http::Request::builder()
+        .method(method)
+        .uri(url)
+        .header(ACCEPT, APPLICATION_JSON)
+        .header(AUTHORIZATION, config.token().authorization().clone());
+    let bytes = match body {
+        Some(body) => {
+            builder = builder.header(CONTENT_TYPE, APPLICATION_JSON);
+            serde_json::to_vec(body).map_err(|e| internal(&e))?
+        }
+        None => Vec::new(),
+    };
+    builder.body(bytes).map_err(|e| internal(&e))
+}
+
+/// Building a request from validated values cannot fail; if it ever does, say so plainly
+/// rather than panic in a payment path.
+#[cold]
+fn internal(e: &dyn std::fmt::Display) -> Error {
+    Error::malformed(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        format_args!("the SDK could not build the request ({e}); please report this bug"),
+        b"",
+        None,
+    )
+}
+
+/// The parts of an answer every parser needs.
+pub(crate) struct Answer<'a> {
+    pub(crate) status: StatusCode,
+    pub(crate) body: &'a [u8],
+    pub(crate) request_id: Option<RequestId>,
+}
+
+impl<'a> Answer<'a> {
+    pub(crate) fn of<B: AsRef<[u8]>>(response: &'a http::Response<B>) -> Self {
+        Self {
+            status: response.status(),
+            body: response.body().as_ref(),
+            request_id: RequestId::from_headers(response.headers()),
+        }
+    }
+
+    /// The typed error for a status other than 200.
+    pub(crate) fn failure(self) -> Error {
+        Error::from_failure(self.status, self.body, self.request_id)
+    }
+
+    /// Reads the body as `T`, or says why it could not.
+    pub(crate) fn json<T: DeserializeOwned>(&self) -> Result<T, Error> {
+        if self.body.is_empty() {
+            return Err(self.malformed("the body is empty"));
+        }
+        serde_json::from_slice(self.body).map_err(|e| self.malformed(e))
+    }
+
+    pub(crate) fn malformed(&self, reason: impl std::fmt::Display) -> Error {
+        Error::malformed(self.status, reason, self.body, self.request_id.clone())
+    }
+}

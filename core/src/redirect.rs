@@ -1,0 +1,214 @@
+//! Step 2: where to send the buyer, and a ready redirect response for servers.
+
+use std::fmt;
+
+use http::header::{CACHE_CONTROL, CONTENT_TYPE, LOCATION};
+use http::{HeaderValue, StatusCode};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use serde::{Deserialize, Serialize};
+
+use crate::config::Config;
+use crate::text::PaymentCode;
+
+/// Everything but RFC 3986's unreserved characters is encoded, so a code can never add a
+/// `/`, `?`, `#` or `%` of its own: it stays one path segment. (`.` and `..` alone are
+/// refused by [`PaymentCode`].)
+const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+
+/// Appends `code` to `url` as one percent-encoded path segment.
+pub(crate) fn push_segment(url: &mut String, code: &PaymentCode) {
+    url.extend(utf8_percent_encode(code.as_str(), SEGMENT));
+}
+
+/// A URL to send the buyer's browser to.
+///
+/// ```
+/// use ghesta_core::{Config, PaymentCode, RedirectUrl, Token};
+///
+/// let config = Config::new(Token::new("t")?);
+/// let code = PaymentCode::new("82a4f72")?;
+/// assert_eq!(
+///     RedirectUrl::ghesta(&config, &code).as_str(),
+///     "https://payping.ir/installment/82a4f72?type=ghesta"
+/// );
+/// assert_eq!(
+///     RedirectUrl::payping(&config, &code).as_str(),
+///     "https://api.payping.ir/v2/pay/gotoipg/82a4f72"
+/// );
+/// // No code can leave its path segment.
+/// let odd = PaymentCode::new("x/../../evil?type=a#b")?;
+/// assert_eq!(
+///     RedirectUrl::ghesta(&config, &odd).as_str(),
+///     "https://payping.ir/installment/x%2F..%2F..%2Fevil%3Ftype%3Da%23b?type=ghesta"
+/// );
+/// # Ok::<(), ghesta_core::InvalidInput>(())
+/// ```
+#[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct RedirectUrl(String);
+
+impl TryFrom<String> for RedirectUrl {
+    type Error = crate::invalid::InvalidInput;
+    /// Reads a stored URL back: it must still be absolute and https (http on loopback).
+    fn try_from(url: String) -> Result<Self, Self::Error> {
+        crate::url::parse_secure(&url, crate::invalid::Field::GatewayUrl)?;
+        Ok(Self(url))
+    }
+}
+
+impl From<RedirectUrl> for String {
+    fn from(url: RedirectUrl) -> Self {
+        url.0
+    }
+}
+
+impl RedirectUrl {
+    /// Ghesta's installment page: `{gateway}/installment/{code}?type=ghesta`.
+    ///
+    /// Ghesta's guide writes `http://`; PayPing's own Ghesta plugin uses https, and so does
+    /// the default gateway URL.
+    pub fn ghesta(config: &Config, code: &PaymentCode) -> Self {
+        let mut url = String::with_capacity(config.gateway_url().as_str().len() + 40);
+        url.push_str(config.gateway_url().as_str());
+        url.push_str("/installment/");
+        push_segment(&mut url, code);
+        url.push_str("?type=ghesta");
+        Self(url)
+    }
+
+    /// PayPing's ordinary card payment page: `{api}/v2/pay/gotoipg/{code}`.
+    pub fn payping(config: &Config, code: &PaymentCode) -> Self {
+        let mut url = String::with_capacity(config.api_url().as_str().len() + 40);
+        url.push_str(config.api_url().as_str());
+        url.push_str("/v2/pay/gotoipg/");
+        push_segment(&mut url, code);
+        Self(url)
+    }
+
+    /// The URL as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// A `303 See Other` response sending the browser here, uncacheable, with a tiny HTML
+    /// body for clients that do not follow redirects. 303 makes the browser use GET even
+    /// when the checkout form was POSTed.
+    ///
+    /// ```
+    /// # use ghesta_core::{Config, PaymentCode, RedirectUrl, Token};
+    /// # let config = Config::new(Token::new("t")?);
+    /// let url = RedirectUrl::ghesta(&config, &PaymentCode::new("82a4f72")?);
+    /// let response = url.to_response();
+    /// assert_eq!(response.status(), 303);
+    /// assert_eq!(response.headers()["location"], url.as_str());
+    /// # Ok::<(), ghesta_core::InvalidInput>(())
+    /// ```
+    pub fn to_response(&self) -> http::Response<Vec<u8>> {
+        // The URL is ASCII without controls (base URL checked, code percent-encoded), so it
+        // is always a valid header value; the empty fallback is never taken.
+        let location = HeaderValue::from_str(&self.0).unwrap_or(HeaderValue::from_static("/"));
+        let body = format!(
+            "<!doctype html><meta charset=\"utf-8\"><title>Redirecting</title>\
+             <a href=\"{0}\">Continue to payment</a>",
+            self.0.replace('&', "&amp;").replace('"', "&quot;")
+        );
+        let mut response = http::Response::new(body.into_bytes());
+        *response.status_mut() = StatusCode::SEE_OTHER;
+        let headers = response.headers_mut();
+        headers.insert(LOCATION, location);
+        headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        headers.insert(
+            CONTENT_TYPE,
+            HeaderValue::from_static("text/html; charset=utf-8"),
+        );
+        response
+    }
+}
+
+impl fmt::Debug for RedirectUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("RedirectUrl").field(&self.0).finish()
+    }
+}
+
+impl fmt::Display for RedirectUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::token::Token;
+    use crate::url::BaseUrl;
+
+    fn config() -> Config {
+        Config::new(Token::new("t").unwrap())
+    }
+
+    #[test]
+    fn codes_stay_in_their_segment() {
+        let c = config();
+        for raw in [
+            "a b",
+            "ک/د",
+            "%2e%2e",
+            "a?b",
+            "a#b",
+            "a\\b",
+            "...",
+            "a;b",
+            "@evil.example",
+        ] {
+            let code = PaymentCode::new(raw).unwrap();
+            let url = RedirectUrl::ghesta(&c, &code);
+            let uri: http::Uri = url.as_str().parse().unwrap();
+            assert_eq!(uri.host(), Some("payping.ir"), "{raw}");
+            assert_eq!(uri.query(), Some("type=ghesta"), "{raw}");
+            let segment = uri.path().strip_prefix("/installment/").unwrap();
+            assert!(!segment.contains('/'), "{raw}");
+            let decoded = percent_encoding::percent_decode_str(segment)
+                .decode_utf8()
+                .unwrap();
+            assert_eq!(decoded, raw);
+        }
+    }
+
+    #[test]
+    fn bases_with_prefixes() {
+        let c = config()
+            .with_gateway_url(BaseUrl::gateway("http://127.0.0.1:9/gw/").unwrap())
+            .with_api_url(BaseUrl::api("https://proxy.example/pp").unwrap());
+        let code = PaymentCode::new("abc").unwrap();
+        assert_eq!(
+            RedirectUrl::ghesta(&c, &code).as_str(),
+            "http://127.0.0.1:9/gw/installment/abc?type=ghesta"
+        );
+        assert_eq!(
+            RedirectUrl::payping(&c, &code).as_str(),
+            "https://proxy.example/pp/v2/pay/gotoipg/abc"
+        );
+    }
+
+    #[test]
+    fn response() {
+        let url = RedirectUrl::ghesta(&config(), &PaymentCode::new("k").unwrap());
+        let r = url.to_response();
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        assert_eq!(
+            r.headers()[LOCATION],
+            "https://payping.ir/installment/k?type=ghesta"
+        );
+        assert_eq!(r.headers()[CACHE_CONTROL], "no-store");
+        assert!(
+            String::from_utf8(r.into_body())
+                .unwrap()
+                .contains("installment/k?type=ghesta")
+        );
+    }
+}
