@@ -1,0 +1,168 @@
+//! Fault injection: what can go wrong between a shop and PayPing, on demand.
+
+use std::time::Duration;
+
+/// A group of sandbox routes that faults and request counts are keyed by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Route {
+    /// `POST /v2/pay`.
+    Create,
+    /// `POST /v2/pay/verify`.
+    Verify,
+    /// `DELETE /v2/pay/{code}`.
+    Cancel,
+    /// `GET /v1/report/{code}`.
+    Report,
+    /// The buyer's pages: `GET /installment/{code}`, `GET /v2/pay/gotoipg/{code}`,
+    /// `POST /installment/{code}/{approve|cancel|fail}`.
+    Gateway,
+}
+
+impl Route {
+    /// Every route, in a fixed order.
+    pub const ALL: [Route; 5] = [
+        Route::Create,
+        Route::Verify,
+        Route::Cancel,
+        Route::Report,
+        Route::Gateway,
+    ];
+
+    /// The name used by the HTTP control endpoints: `create`, `verify`, `cancel`, `report`,
+    /// `gateway`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Route::Create => "create",
+            Route::Verify => "verify",
+            Route::Cancel => "cancel",
+            Route::Report => "report",
+            Route::Gateway => "gateway",
+        }
+    }
+
+    /// The route with this [`name`](Route::name).
+    pub fn from_name(name: &str) -> Option<Route> {
+        Route::ALL.into_iter().find(|r| r.name() == name)
+    }
+
+    pub(crate) fn index(self) -> usize {
+        match self {
+            Route::Create => 0,
+            Route::Verify => 1,
+            Route::Cancel => 2,
+            Route::Report => 3,
+            Route::Gateway => 4,
+        }
+    }
+}
+
+/// What goes wrong with a matching request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Fault {
+    /// Sleep this long, then process and answer normally.
+    Delay(Duration),
+    /// Answer this status with an empty body; the request is NOT processed.
+    Status(u16),
+    /// Answer 502 with an nginx-like HTML page (no `X-PayPingRequest-ID`, as a proxy in
+    /// front of PayPing would); the request is NOT processed.
+    HtmlBadGateway,
+    /// Process the request (state changes), then write only part of the status line and
+    /// headers and close the connection: the answer is lost.
+    CloseMidAnswer,
+    /// Process the request, send the headers with the full `Content-Length` but only part of
+    /// the body, then close the connection.
+    TruncatedBody,
+    /// Process the request and answer its status with a body of exactly this many bytes: the
+    /// real JSON object padded with a `"padding"` member (valid JSON, just huge).
+    OversizedBody(usize),
+    /// Process the request, then answer 200 with broken JSON (a prefix of the real answer,
+    /// or `{"code": ` when it has no body).
+    MalformedJson,
+}
+
+/// How many matching requests a fault applies to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Times {
+    /// The next matching request only.
+    Once,
+    /// The next `n` matching requests.
+    N(u32),
+    /// Every matching request until [`Sandbox::clear_faults`](crate::Sandbox::clear_faults).
+    Always,
+}
+
+pub(crate) struct FaultRule {
+    pub(crate) route: Route,
+    pub(crate) fault: Fault,
+    /// `None`: always.
+    pub(crate) remaining: Option<u32>,
+}
+
+impl FaultRule {
+    pub(crate) fn new(route: Route, fault: Fault, times: Times) -> FaultRule {
+        let remaining = match times {
+            Times::Once => Some(1),
+            Times::N(n) => Some(n),
+            Times::Always => None,
+        };
+        FaultRule {
+            route,
+            fault,
+            remaining,
+        }
+    }
+}
+
+/// Takes the fault for one request on `route`: the first rule (in injection order) that
+/// matches and is not used up; its count goes down by one.
+pub(crate) fn take(rules: &mut Vec<FaultRule>, route: Route) -> Option<Fault> {
+    let i = rules
+        .iter()
+        .position(|r| r.route == route && r.remaining != Some(0))?;
+    let fault = rules[i].fault.clone();
+    if let Some(n) = rules[i].remaining.as_mut() {
+        *n -= 1;
+        if *n == 0 {
+            rules.remove(i);
+        }
+    }
+    Some(fault)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn once_applies_once_and_order_is_kept() {
+        let mut rules = vec![
+            FaultRule::new(Route::Verify, Fault::Status(503), Times::Once),
+            FaultRule::new(Route::Verify, Fault::Status(500), Times::N(2)),
+            FaultRule::new(Route::Create, Fault::MalformedJson, Times::Always),
+        ];
+        assert_eq!(take(&mut rules, Route::Verify), Some(Fault::Status(503)));
+        assert_eq!(take(&mut rules, Route::Verify), Some(Fault::Status(500)));
+        assert_eq!(take(&mut rules, Route::Verify), Some(Fault::Status(500)));
+        assert_eq!(take(&mut rules, Route::Verify), None);
+        assert_eq!(take(&mut rules, Route::Report), None);
+        for _ in 0..3 {
+            assert_eq!(take(&mut rules, Route::Create), Some(Fault::MalformedJson));
+        }
+        let mut zero = vec![FaultRule::new(
+            Route::Create,
+            Fault::HtmlBadGateway,
+            Times::N(0),
+        )];
+        assert_eq!(take(&mut zero, Route::Create), None);
+    }
+
+    #[test]
+    fn route_names_round_trip() {
+        for r in Route::ALL {
+            assert_eq!(Route::from_name(r.name()), Some(r));
+        }
+        assert_eq!(Route::from_name("nope"), None);
+    }
+}

@@ -1,0 +1,588 @@
+//! A stateful emulator of PayPing's payment API and Ghesta's installment gateway.
+//!
+//! Like stripe-mock, but stateful: a payment created here can be paid on a gateway page,
+//! verified once (a second verify answers code 15), expire when its verify window passes on a
+//! clock you can advance, and be hit by network faults you switch on. It speaks the wire
+//! protocol only, so any PayPing client can run against it; the SDK's end-to-end suite does.
+//!
+//! The API and the buyer's gateway pages are served on one address, plain HTTP, by default
+//! `127.0.0.1` on a free port.
+//!
+//! # Starting it
+//!
+//! From a test:
+//!
+//! ```
+//! use ghesta_sandbox::{Options, Sandbox};
+//!
+//! let sandbox = Sandbox::start(Options::default())?;
+//! let base = sandbox.base_url(); // "http://127.0.0.1:PORT"
+//! let token = sandbox.token(); // send as `Authorization: Bearer <token>`
+//! # let _ = (base, token);
+//! drop(sandbox); // stops the server and joins its threads
+//! # Ok::<(), ghesta_sandbox::SandboxError>(())
+//! ```
+//!
+//! As a program, for a shop under development:
+//!
+//! ```text
+//! cargo run -p ghesta-sandbox -- --listen 127.0.0.1:8080 --token TOKEN
+//! ```
+//!
+//! It prints `listening on http://ADDR` as its first line and serves until killed. Options:
+//! `--listen ADDR` (default `127.0.0.1:0`), `--token TOKEN` (default
+//! [`DEFAULT_TOKEN`]), `--verify-window-secs N`, `--allow-remote` (needed to listen on a
+//! non-loopback address), `--help`.
+//!
+//! # The API it serves (as PayPing v2 does)
+//!
+//! | method, path | what |
+//! |---|---|
+//! | `POST /v2/pay` | create; JSON `amount`, `returnUrl`, `payerIdentity`, `payerName`, `description`, `clientRefId`; answers `{"code": ...}` |
+//! | `POST /v2/pay/verify` | verify; JSON `refId`, `amount`; answers `amount`, `cardNumber`, `cardHashPan` |
+//! | `DELETE /v2/pay/{code}` | the shop cancels a payment code; 200, empty body |
+//! | `GET /v1/report/{code}` | PayPing's `PaymentDetailsViewModel` |
+//! | `GET /installment/{code}?type=ghesta`, `GET /v2/pay/gotoipg/{code}` | the buyer's gateway page with buttons `#approve`, `#cancel`, `#fail` |
+//! | `POST /installment/{code}/{approve,cancel,fail}` | the buyer's action; answers a page that auto-POSTs the callback form to `returnUrl` (button `#continue` without JavaScript) |
+//!
+//! Every answer carries `X-PayPingRequest-ID` (except an injected [`Fault::HtmlBadGateway`],
+//! which plays a proxy in front of PayPing). JSON answers are
+//! `application/json; charset=utf-8`. Errors are 400 with a JSON object mapping a PayPing
+//! code, or a field name, to a Persian message, e.g. `{"15":"این تراکنش قبلا تایید شده است"}`.
+//! A missing or unknown token is 401 with an empty body. An unknown path is 404 (empty), a
+//! known path with the wrong method 405 (with `Allow`).
+//!
+//! # Control endpoints (for tests; under `/__sandbox/`, no auth, JSON)
+//!
+//! | method, path | what |
+//! |---|---|
+//! | `POST /__sandbox/payments/{code}/approve[?deliver=true]` | act as the buyer; answers `{"returnUrl", "fields": [[name, value], ...], "body", "delivery": null or {"status", "body"}}` |
+//! | `POST /__sandbox/payments/{code}/cancel[?deliver=true]` | same, buyer cancels |
+//! | `POST /__sandbox/payments/{code}/fail[?code=N][&deliver=true]` | same, payment fails with code N (default 39) |
+//! | `GET /__sandbox/payments`, `GET /__sandbox/payments/{code}` | payments with `state`, `refId`, `verifyCount`, `createdAt`, `paidAt`, ... |
+//! | `POST /__sandbox/clock/advance?seconds=N` (or `?millis=N`), `GET /__sandbox/clock` | move the sandbox clock forward; read it |
+//! | `GET /__sandbox/connections` | `{"accepted": N}`, TCP connections accepted |
+//! | `GET /__sandbox/requests` | requests seen per route: `{"create": N, "verify": N, ...}` |
+//! | `POST /__sandbox/faults` | inject a fault, e.g. `{"route":"verify","kind":"status","status":503,"times":1}` |
+//! | `DELETE /__sandbox/faults` | remove all faults |
+//!
+//! Fault JSON: `route` is `create`, `verify`, `cancel`, `report` or `gateway`; `kind` is
+//! `delay` (with `millis`), `status` (with `status`), `html_bad_gateway`,
+//! `close_mid_answer`, `truncated_body`, `oversized_body` (with `bytes`, default 1 MiB) or
+//! `malformed_json`; `times` is a number, `"once"` (the default) or `"always"`.
+//! With `deliver=true` the sandbox POSTs the callback form to `returnUrl` itself (loopback
+//! hosts only; refused before the buyer acts otherwise) and reports the shop's answer.
+//!
+//! # Faults
+//!
+//! [`Sandbox::inject`] (or `POST /__sandbox/faults`) makes the next matching requests of a
+//! [`Route`] go wrong; see [`Fault`] for each kind and whether the request is still
+//! processed. "Processed" faults change state exactly as a normal request would, so
+//! [`Fault::CloseMidAnswer`] on verify is "the payment is verified, but the shop never heard".
+//!
+//! Connections are accepted by the sandbox's own listener and relayed byte for byte to an
+//! internal tiny_http server on another loopback port. This is what lets a fault close a
+//! keep-alive connection mid-answer (tiny_http cannot) and what
+//! [`Sandbox::connections_accepted`] counts: every TCP connection accepted on the public
+//! address, whether or not a request follows.
+//!
+//! # Behaviour
+//!
+//! Where PayPing's public material is silent, the sandbox chose:
+//!
+//! - **Amounts** are Toman, integers in 100 ..= 50,000,000 for create and verify; anything
+//!   else (missing, fractional, out of range) is 400 `{"amount": ...}`.
+//! - **Field names** in request JSON match ignoring ASCII case (PayPing's model binding is
+//!   case-insensitive); unknown members are ignored; `null` counts as absent. A body that is
+//!   not a JSON object (or over 64 KiB) is 400 `{"body": ...}`. `returnUrl` and `refId` must
+//!   be non-empty strings (else 400 with that field name); `returnUrl` is not otherwise
+//!   checked, as PayPing's code 38 depends on the merchant's registered site.
+//! - **Duplicate `clientRefId`** is accepted: PayPing documents no code for it.
+//! - **Auth**: `Authorization: Bearer <token>`, scheme in any case. The primary token and any
+//!   extra tokens are all valid; a payment belongs to the token that created it. Verify or
+//!   cancel with another valid token is code 46. Any valid token may read any report.
+//! - **Verify checks, in order**: 401; field validation; refId unknown: 44; other token: 46;
+//!   cancelled by the buyer or by the shop: 1; failed: the failure's code; already verified:
+//!   15; expired: the expired code; verify window passed (sandbox clock after paid time plus
+//!   window, default 10 minutes): the expired code (default 39) and the payment becomes
+//!   [`PaymentState::Expired`]; amount differs: 47 (state unchanged, a correct verify within
+//!   the window still works); otherwise 200 and [`PaymentState::Verified`].
+//! - **refIds** are nine-digit numbers, given when the buyer acts. A buyer cancel also gets
+//!   one internally (see [`PaymentSnapshot::ref_id`]) but the callback's `refid` is empty;
+//!   verify with that refId answers 1, with an empty refId 400 `{"refId": ...}`.
+//! - **Buyer failure** defaults to code 39 ([`DEFAULT_FAILURE_CODE`]); its callback carries a
+//!   refId and empty card fields, and verify of that refId answers the failure's code.
+//! - **Cancel by the shop** (`DELETE`): unknown code 26, other token 46, verified 15; a
+//!   created or paid payment becomes [`PaymentState::CancelledByShop`] (its gateway page then
+//!   answers 409, its verify 1); a payment already void (buyer-cancelled, failed, expired,
+//!   cancelled) answers 200 and keeps its state.
+//! - **Reports**: `isPaid` is true only once verified; `payDate`, `invoiceNo` (the refId)
+//!   and `rrn` (the masked card) are set once the buyer approved, else null; `wage` 0,
+//!   `ipgName` `"Ghesta"`, `clientId` `"sandbox"`, `platform`/`browser` null. Dates are
+//!   RFC 3339 UTC from the sandbox clock.
+//! - **Payment codes** are 13 lowercase alphanumerics, unique per sandbox (a bijective mix of
+//!   a counter and a per-instance seed). **Request ids** are `sbx-<counter>-<12 hex>`.
+//! - **Cards**: `603799******NNNN` and a 64-hex-digit `cardHashPan`, derived from the refId.
+//! - **Gateway pages** of a payment no longer in [`PaymentState::Created`] answer 409; unknown
+//!   codes 404; both are HTML.
+//! - **Clock**: wall time at start, plus real elapsed time, plus whatever
+//!   [`Sandbox::advance`] added.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+mod control;
+mod faults;
+mod pages;
+mod proxy;
+mod server;
+mod state;
+mod util;
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, TcpStream};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::thread::{self, JoinHandle};
+use std::time::Duration;
+
+pub use faults::{Fault, Route, Times};
+pub use state::{CallbackForm, PaymentSnapshot, PaymentState};
+
+use server::{Config, Shared};
+use util::lock;
+
+/// The primary token when [`Options::token`] is not set.
+pub const DEFAULT_TOKEN: &str = "sandbox-token";
+
+/// The failure code a buyer failure gets when none is given (PayPing's "payment failed,
+/// the money goes back to the payer").
+pub const DEFAULT_FAILURE_CODE: u32 = 39;
+
+/// What can go wrong when driving the sandbox.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SandboxError {
+    /// Binding or starting the server failed.
+    #[error("sandbox could not start: {0}")]
+    Io(#[from] std::io::Error),
+    /// No payment has this code.
+    #[error("unknown payment code {code:?}")]
+    UnknownPayment {
+        /// The code asked for.
+        code: String,
+    },
+    /// The buyer can act only on a payment in [`PaymentState::Created`].
+    #[error("payment {code:?} is no longer payable (state {state:?})")]
+    NotPayable {
+        /// The payment's code.
+        code: String,
+        /// Its current state.
+        state: PaymentState,
+    },
+    /// The sandbox delivers callbacks only to loopback hosts.
+    #[error(
+        "refusing to deliver the callback to {url:?}: the sandbox only delivers to loopback \
+         hosts (127.0.0.0/8, ::1, localhost)"
+    )]
+    NotLoopback {
+        /// The return URL.
+        url: String,
+    },
+    /// The return URL cannot be delivered to (unparseable, or not plain `http`).
+    #[error("cannot deliver the callback to {url:?}: {reason}")]
+    InvalidReturnUrl {
+        /// The return URL.
+        url: String,
+        /// Why.
+        reason: String,
+    },
+    /// Sending the callback to the shop failed (connection refused, timeout, ...).
+    #[error("delivering the callback to {url:?} failed: {source}")]
+    Delivery {
+        /// The return URL.
+        url: String,
+        /// The transport error.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// Encoding the callback form failed.
+    #[error("could not encode the callback form: {reason}")]
+    Encoding {
+        /// Why.
+        reason: String,
+    },
+}
+
+/// The shop's answer to a delivered callback.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Delivery {
+    /// HTTP status the shop answered (redirects are not followed).
+    pub status: u16,
+    /// The body it answered (lossy UTF-8, at most 1 MiB).
+    pub body: String,
+}
+
+/// Requests seen per route since start (every request routed there, including those
+/// answered 401, 400 or by a fault).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RequestCounts {
+    /// `POST /v2/pay`.
+    pub create: u64,
+    /// `POST /v2/pay/verify`.
+    pub verify: u64,
+    /// `DELETE /v2/pay/{code}`.
+    pub cancel: u64,
+    /// `GET /v1/report/{code}`.
+    pub report: u64,
+    /// Gateway pages and buyer actions.
+    pub gateway: u64,
+}
+
+impl RequestCounts {
+    /// The count of one route.
+    pub fn get(&self, route: Route) -> u64 {
+        match route {
+            Route::Create => self.create,
+            Route::Verify => self.verify,
+            Route::Cancel => self.cancel,
+            Route::Report => self.report,
+            Route::Gateway => self.gateway,
+        }
+    }
+}
+
+/// How to start a [`Sandbox`].
+///
+/// ```
+/// use std::time::Duration;
+/// use ghesta_sandbox::Options;
+///
+/// let options = Options::default()
+///     .token("shop-token")
+///     .extra_token("other-merchant")
+///     .verify_window(Duration::from_secs(15 * 60))
+///     .expired_code(39);
+/// # let _ = options;
+/// ```
+#[derive(Debug, Clone)]
+pub struct Options {
+    token: String,
+    extra_tokens: Vec<String>,
+    verify_window: Duration,
+    expired_code: u32,
+    listen: SocketAddr,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            token: DEFAULT_TOKEN.to_owned(),
+            extra_tokens: Vec::new(),
+            verify_window: Duration::from_secs(10 * 60),
+            expired_code: DEFAULT_FAILURE_CODE,
+            listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+        }
+    }
+}
+
+impl Options {
+    /// The primary token (default [`DEFAULT_TOKEN`]).
+    pub fn token(mut self, token: impl Into<String>) -> Options {
+        self.token = token.into();
+        self
+    }
+
+    /// Another valid token, as if of another merchant: verifying a payment created with a
+    /// different token answers code 46.
+    pub fn extra_token(mut self, token: impl Into<String>) -> Options {
+        self.extra_tokens.push(token.into());
+        self
+    }
+
+    /// How long after the buyer paid verify still succeeds (default 10 minutes).
+    pub fn verify_window(mut self, window: Duration) -> Options {
+        self.verify_window = window;
+        self
+    }
+
+    /// The code verify answers once the window has passed (default 39).
+    pub fn expired_code(mut self, code: u32) -> Options {
+        self.expired_code = code;
+        self
+    }
+
+    /// Where to listen (default `127.0.0.1:0`, a free port). The library does not refuse
+    /// non-loopback addresses; the binary does unless `--allow-remote` is given.
+    pub fn listen(mut self, addr: SocketAddr) -> Options {
+        self.listen = addr;
+        self
+    }
+}
+
+/// A running sandbox. Dropping it stops the server and joins its threads.
+///
+/// ```
+/// use ghesta_sandbox::{Options, PaymentState, Sandbox};
+///
+/// let sandbox = Sandbox::start(Options::default())?;
+/// let agent = ureq::Agent::config_builder()
+///     .http_status_as_error(false)
+///     .build()
+///     .new_agent();
+/// let mut answer = agent
+///     .post(&format!("{}/v2/pay", sandbox.base_url()))
+///     .header("Authorization", &format!("Bearer {}", sandbox.token()))
+///     .header("Content-Type", "application/json")
+///     .send(r#"{"amount":10000,"returnUrl":"http://127.0.0.1:9/back"}"#)
+///     .unwrap();
+/// let body: serde_json::Value =
+///     serde_json::from_str(&answer.body_mut().read_to_string().unwrap()).unwrap();
+/// let code = body["code"].as_str().unwrap();
+///
+/// let form = sandbox.approve(code)?;
+/// assert_eq!(form.get("code"), Some(code));
+/// assert_eq!(sandbox.payment(code).unwrap().state, PaymentState::Paid);
+/// # Ok::<(), ghesta_sandbox::SandboxError>(())
+/// ```
+pub struct Sandbox {
+    shared: Arc<Shared>,
+    addr: SocketAddr,
+    /// `addr` with an unspecified IP replaced by loopback: where to connect to ourselves.
+    reachable: SocketAddr,
+    base_url: String,
+    server: Arc<tiny_http::Server>,
+    accept_thread: Option<JoinHandle<()>>,
+    dispatch_thread: Option<JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for Sandbox {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sandbox")
+            .field("base_url", &self.base_url)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Sandbox {
+    /// Binds and starts serving; returns once the address is bound.
+    pub fn start(options: Options) -> Result<Sandbox, SandboxError> {
+        let listener = TcpListener::bind(options.listen)?;
+        let addr = listener.local_addr()?;
+        let internal = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?;
+        let internal_addr = internal.local_addr()?;
+        let server = tiny_http::Server::from_listener(internal, None)
+            .map_err(|e| SandboxError::Io(std::io::Error::other(e.to_string())))?;
+        let server = Arc::new(server);
+        let shared = Arc::new(Shared::new(Config {
+            token: options.token,
+            extra_tokens: options.extra_tokens,
+            verify_window: options.verify_window,
+            expired_code: options.expired_code,
+        }));
+        let dispatch_thread = {
+            let (shared, server) = (Arc::clone(&shared), Arc::clone(&server));
+            thread::Builder::new()
+                .name("sandbox-dispatch".into())
+                .spawn(move || server::dispatch_loop(shared, server))?
+        };
+        let accept_thread = {
+            let shared = Arc::clone(&shared);
+            thread::Builder::new()
+                .name("sandbox-accept".into())
+                .spawn(move || proxy::accept_loop(shared, listener, internal_addr))?
+        };
+        let host = match addr.ip() {
+            IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+            IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
+            ip => ip,
+        };
+        let reachable = SocketAddr::new(host, addr.port());
+        Ok(Sandbox {
+            shared,
+            addr,
+            reachable,
+            base_url: format!("http://{reachable}"),
+            server,
+            accept_thread: Some(accept_thread),
+            dispatch_thread: Some(dispatch_thread),
+        })
+    }
+
+    /// `http://HOST:PORT`, where both the API and the gateway pages are served (an
+    /// unspecified listen address is shown as loopback).
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// The address actually bound.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The primary token.
+    pub fn token(&self) -> &str {
+        &self.shared.config.token
+    }
+
+    /// The buyer approves: the payment becomes [`PaymentState::Paid`] with a refId and card.
+    pub fn approve(&self, code: &str) -> Result<CallbackForm, SandboxError> {
+        self.buyer(code, state::BuyerAction::Approve)
+    }
+
+    /// The buyer cancels: [`PaymentState::CancelledByBuyer`]; the callback's `refid` and card
+    /// fields are empty.
+    pub fn cancel_as_buyer(&self, code: &str) -> Result<CallbackForm, SandboxError> {
+        self.buyer(code, state::BuyerAction::Cancel)
+    }
+
+    /// The payment fails at the gateway with `error_code` (e.g. [`DEFAULT_FAILURE_CODE`]):
+    /// [`PaymentState::Failed`]; the callback carries a refId whose verify answers that code.
+    pub fn fail(&self, code: &str, error_code: u32) -> Result<CallbackForm, SandboxError> {
+        self.buyer(code, state::BuyerAction::Fail(error_code))
+    }
+
+    fn buyer(&self, code: &str, action: state::BuyerAction) -> Result<CallbackForm, SandboxError> {
+        let now = self.shared.clock.now();
+        lock(&self.shared.store).buyer_action(code, action, now)
+    }
+
+    /// POSTs the form to its `returnUrl` as the buyer's browser would
+    /// (`application/x-www-form-urlencoded`), and returns the shop's answer. Only `http` URLs
+    /// on loopback hosts (127.0.0.0/8, `::1`, `localhost`); redirects are not followed.
+    pub fn deliver(&self, form: &CallbackForm) -> Result<Delivery, SandboxError> {
+        deliver_form(form)
+    }
+
+    /// Moves the sandbox clock forward (verify windows and report dates follow it).
+    pub fn advance(&self, by: Duration) {
+        self.shared.clock.advance(by);
+    }
+
+    /// Every payment, in creation order.
+    pub fn payments(&self) -> Vec<PaymentSnapshot> {
+        lock(&self.shared.store).snapshots()
+    }
+
+    /// One payment by code.
+    pub fn payment(&self, code: &str) -> Option<PaymentSnapshot> {
+        lock(&self.shared.store).get(code).map(|p| p.snap.clone())
+    }
+
+    /// TCP connections accepted on the sandbox's address since start, whether or not a
+    /// request followed. Keep-alive reuse shows up as fewer connections than requests.
+    pub fn connections_accepted(&self) -> u64 {
+        self.shared.connections.load(Ordering::Relaxed)
+    }
+
+    /// Makes the next matching requests on `route` go wrong (see [`Fault`]). Rules apply in
+    /// injection order, one fault per request.
+    ///
+    /// ```
+    /// use ghesta_sandbox::{Fault, Options, Route, Sandbox, Times};
+    ///
+    /// let sandbox = Sandbox::start(Options::default())?;
+    /// sandbox.inject(Route::Verify, Fault::Status(503), Times::Once);
+    /// sandbox.inject(Route::Create, Fault::CloseMidAnswer, Times::N(2));
+    /// sandbox.clear_faults();
+    /// # Ok::<(), ghesta_sandbox::SandboxError>(())
+    /// ```
+    pub fn inject(&self, route: Route, fault: Fault, times: Times) {
+        lock(&self.shared.faults).push(faults::FaultRule::new(route, fault, times));
+    }
+
+    /// Removes every injected fault.
+    pub fn clear_faults(&self) {
+        lock(&self.shared.faults).clear();
+    }
+
+    /// Requests seen per route since start.
+    pub fn requests_seen(&self) -> RequestCounts {
+        let c = |r: Route| self.shared.counts[r.index()].load(Ordering::Relaxed);
+        RequestCounts {
+            create: c(Route::Create),
+            verify: c(Route::Verify),
+            cancel: c(Route::Cancel),
+            report: c(Route::Report),
+            gateway: c(Route::Gateway),
+        }
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        self.shared.stop();
+        // Wake the accept loop: it sees the stop flag, closes every relayed connection and
+        // joins its relay threads.
+        let woke = TcpStream::connect_timeout(&self.reachable, Duration::from_secs(2)).is_ok();
+        if let Some(h) = self.accept_thread.take() {
+            if woke {
+                let _ = h.join();
+            }
+        }
+        self.server.unblock();
+        if let Some(h) = self.dispatch_thread.take() {
+            let _ = h.join();
+        }
+    }
+}
+
+/// Refuses URLs the sandbox will not POST to.
+pub(crate) fn check_deliverable(url: &str) -> Result<(), SandboxError> {
+    let invalid = |reason: &str| SandboxError::InvalidReturnUrl {
+        url: url.to_owned(),
+        reason: reason.to_owned(),
+    };
+    let uri: ureq::http::Uri = url.parse().map_err(|_| invalid("not a valid URL"))?;
+    match uri.scheme_str() {
+        Some("http") => {}
+        Some("https") => {
+            return Err(invalid(
+                "https is not supported (the sandbox has no TLS); use an http loopback URL",
+            ));
+        }
+        _ => return Err(invalid("only http URLs can be delivered to")),
+    }
+    let host = uri.host().ok_or_else(|| invalid("no host"))?;
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    let loopback = host.eq_ignore_ascii_case("localhost")
+        || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback());
+    if loopback {
+        Ok(())
+    } else {
+        Err(SandboxError::NotLoopback {
+            url: url.to_owned(),
+        })
+    }
+}
+
+pub(crate) fn deliver_form(form: &CallbackForm) -> Result<Delivery, SandboxError> {
+    let url = &form.return_url;
+    check_deliverable(url)?;
+    let failed = |e: ureq::Error| SandboxError::Delivery {
+        url: url.clone(),
+        source: Box::new(e),
+    };
+    let agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .timeout_global(Some(Duration::from_secs(30)))
+        .build()
+        .new_agent();
+    let mut answer = agent
+        .post(url)
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .send(form.body.as_bytes())
+        .map_err(failed)?;
+    let status = answer.status().as_u16();
+    let bytes = answer
+        .body_mut()
+        .with_config()
+        .limit(1024 * 1024)
+        .read_to_vec()
+        .map_err(failed)?;
+    Ok(Delivery {
+        status,
+        body: String::from_utf8_lossy(&bytes).into_owned(),
+    })
+}

@@ -1,0 +1,116 @@
+//! Small helpers: identifier derivation, HTML escaping, PayPing's message texts.
+
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+/// Locks a mutex, ignoring poisoning (a panicking handler must not take the sandbox down).
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// The SplitMix64 finaliser: a bijection on `u64`, so distinct inputs give distinct outputs.
+pub(crate) fn mix(mut z: u64) -> u64 {
+    z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// Base-36 (0-9, a-z), fixed width 13: every `u64` fits, so the encoding is injective.
+pub(crate) fn base36(mut n: u64) -> String {
+    const DIGITS: &[u8; 36] = b"0123456789abcdefghijklmnopqrstuvwxyz";
+    let mut out = [b'0'; 13];
+    for slot in out.iter_mut().rev() {
+        *slot = DIGITS[(n % 36) as usize];
+        n /= 36;
+    }
+    out.iter().map(|&b| char::from(b)).collect()
+}
+
+/// Escapes a value for HTML text and double-quoted attribute contexts.
+pub(crate) fn escape_html(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// Groups digits by thousands with commas: `1234567` -> `1,234,567`.
+pub(crate) fn group_thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// The Persian message PayPing publishes for a payment error code (spec introduction).
+pub(crate) fn code_message(code: u32) -> &'static str {
+    match code {
+        1 => "تراكنش توسط شما لغو شد",
+        2 => "رمز کارت اشتباه است.",
+        3 => "cvv2 یا تاریخ انقضای کارت وارد نشده است",
+        4 => "موجودی کارت کافی نیست.",
+        5 => "تاریخ انقضای کارت گذشته است و یا اشتباه وارد شده.",
+        6 => "کارت شما مسدود شده است",
+        7 => "تراکنش مورد نظر توسط درگاه یافت نشد",
+        8 => "بانک صادر کننده کارت شما مجوز انجام تراکنش را صادر نکرده است",
+        9 => "مبلغ تراکنش مشکل دارد",
+        10 => "شماره کارت اشتباه است.",
+        11 => "ارتباط با درگاه برقرار نشد، مجددا تلاش کنید",
+        12 => "خطای داخلی بانک رخ داده است",
+        15 => "این تراکنش قبلا تایید شده است",
+        18 => "کاربر پذیرنده تایید نشده است",
+        19 => {
+            "هویت پذیرنده کامل نشده است و نمی تواند در مجموع بیشتر از ۵۰ هزار تومان دریافتی داشته باشد"
+        }
+        25 => "سرویس موقتا از دسترس خارج است، لطفا بعدا مجددا تلاش نمایید",
+        26 => "کد پرداخت پیدا نشد",
+        27 => "پذیرنده مجاز به تراکنش با این مبلغ نمی باشد",
+        28 => "لطفا از قطع بودن فیلتر شکن خود مطمئن شوید",
+        29 => "ارتباط با درگاه برقرار نشد",
+        31 => "امکان تایید پرداخت قبل از ورود به درگاه بانک وجود ندارد",
+        38 => "آدرس سایت پذیرنده نا معتبر است",
+        39 => "پرداخت ناموفق، مبلغ به حساب پرداخت کننده برگشت داده خواهد شد",
+        44 => "RefId نامعتبر است",
+        46 => "توکن ساخت پرداخت با توکن تایید پرداخت مغایرت دارد",
+        47 => "مبلغ تراکنش مغایرت دارد",
+        48 => "پرداخت از سمت شاپرک تایید نهایی نشده است",
+        49 => "ترمینال فعال یافت نشد، لطفا مجددا تلاش کنید",
+        _ => "خطای ناشناخته",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base36_is_fixed_width_and_distinct() {
+        assert_eq!(base36(0), "0000000000000");
+        assert_eq!(base36(u64::MAX).len(), 13);
+        assert_ne!(base36(mix(1)), base36(mix(2)));
+    }
+
+    #[test]
+    fn escapes_and_groups() {
+        assert_eq!(
+            escape_html("<a href=\"x\">&'"),
+            "&lt;a href=&quot;x&quot;&gt;&amp;&#39;"
+        );
+        assert_eq!(group_thousands(100), "100");
+        assert_eq!(group_thousands(1000), "1,000");
+        assert_eq!(group_thousands(50_000_000), "50,000,000");
+    }
+}
