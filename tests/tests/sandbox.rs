@@ -846,7 +846,7 @@ fn keep_alive_calls_share_one_connection() {
     let sb = start();
     let ag = agent();
     let url = format!("{}/v1/report/nosuchcode", sb.base_url());
-    for _ in 0..100 {
+    for _ in 0..1000 {
         let a = try_call(&ag, "GET", &url, Some(sb.token()), None).unwrap();
         assert_eq!(a.status, 400);
     }
