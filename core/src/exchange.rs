@@ -140,6 +140,13 @@ impl<'a> Answer<'a> {
         if self.body.is_empty() {
             return Err(self.malformed("the body is empty"));
         }
+        // Every answer PayPing documents is a JSON object, but serde's derived structs also
+        // accept an array of the fields in order: `[1250000]` would pass as a verify answer.
+        // A JSON text that is an object starts with `{` after optional whitespace.
+        let first = self.body.iter().find(|b| !b.is_ascii_whitespace());
+        if first != Some(&b'{') {
+            return Err(self.malformed("the body is not a JSON object"));
+        }
         serde_json::from_slice(self.body).map_err(|e| self.malformed(e))
     }
 
