@@ -1,0 +1,496 @@
+//! The client: one transport, one retry policy, every exchange.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use ghesta_core::{
+    CancelPayment, Cancelled, CompletedCallback, Config, ConfigError, CreatePayment, Exchange,
+    NewPayment, PaymentCode, PaymentReport, Pending, ReportPayment, VerifyOutcome, VerifyPayment,
+};
+
+use crate::error::{Error, Result};
+use crate::redact::redact;
+use crate::retry::{Clock, Decision, RetryPolicy, SystemClock};
+use crate::transport::{HttpSettings, Transport, UreqTransport};
+
+/// A blocking PayPing client: create, verify, cancel, report, and any other [`Exchange`].
+///
+/// It is `Send + Sync + Clone`; clones share one transport (for the default
+/// [`UreqTransport`], one keep-alive pool), so build one per process and clone it into
+/// threads and handlers. Defaults: 10 s to connect, 30 s per call, answers capped at 64 KiB,
+/// redirects never followed, error statuses read as answers, `User-Agent:
+/// ghesta-blocking/<version>`, the [`RetryPolicy::default`] (verify, cancel and report
+/// retried, create not).
+///
+/// ```no_run
+/// use ghesta_blocking::Client;
+///
+/// // PAYPING_TOKEN, and optionally PAYPING_API_URL / PAYPING_GATEWAY_URL (a sandbox).
+/// let client = Client::from_env()?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    config: Config,
+    transport: Box<dyn Transport>,
+    retry: RetryPolicy,
+    confirm_with_report: bool,
+    clock: Box<dyn Clock>,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Config's Debug redacts the token.
+        f.debug_struct("Client")
+            .field("config", &self.inner.config)
+            .field("retry", &self.inner.retry)
+            .field("confirm_with_report", &self.inner.confirm_with_report)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Builds a [`Client`] with other settings than the defaults.
+///
+/// ```
+/// use std::time::Duration;
+/// use ghesta_blocking::{Client, RetryPolicy};
+/// use ghesta_core::{BaseUrl, Config, Token};
+///
+/// let config = Config::new(Token::new("my-token")?)
+///     .with_api_url(BaseUrl::api("http://127.0.0.1:8080")?); // a local sandbox
+/// let client = Client::builder(config)
+///     .connect_timeout(Duration::from_secs(5))
+///     .timeout(Duration::from_secs(20))
+///     .max_response_bytes(16 * 1024)
+///     .user_agent("my-shop ghesta-blocking/0.1.0")
+///     .retry_policy(RetryPolicy::default().max_attempts(3).jitter_seed(std::process::id().into()))
+///     .confirm_with_report(true)
+///     .build();
+/// assert_eq!(client.retry_policy().get_max_attempts(), 3);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ClientBuilder {
+    config: Config,
+    http: HttpSettings,
+    transport: Option<Box<dyn Transport>>,
+    retry: RetryPolicy,
+    confirm_with_report: bool,
+    clock: Box<dyn Clock>,
+}
+
+impl fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field("config", &self.config)
+            .field("http", &self.http)
+            .field("custom_transport", &self.transport.is_some())
+            .field("retry", &self.retry)
+            .field("confirm_with_report", &self.confirm_with_report)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ClientBuilder {
+    /// How long connecting may take (10 s by default). Applies to the ureq transport only.
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.http = self.http.connect_timeout(timeout);
+        self
+    }
+
+    /// How long one attempt may take in all (30 s by default). Applies to the ureq
+    /// transport only; retries add their own attempts and waits.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.http = self.http.timeout(timeout);
+        self
+    }
+
+    /// The largest answer body read (64 KiB by default). Applies to the ureq transport only.
+    pub fn max_response_bytes(mut self, bytes: u64) -> Self {
+        self.http = self.http.max_response_bytes(bytes);
+        self
+    }
+
+    /// The `User-Agent` header (`ghesta-blocking/<version>` by default). Applies to the
+    /// ureq transport only.
+    pub fn user_agent(mut self, user_agent: impl Into<String>) -> Self {
+        self.http = self.http.user_agent(user_agent);
+        self
+    }
+
+    /// All ureq transport settings at once.
+    pub fn http_settings(mut self, settings: HttpSettings) -> Self {
+        self.http = settings;
+        self
+    }
+
+    /// Sends through `transport` instead of ureq (the HTTP settings above then do not
+    /// apply: the transport keeps its own timeouts, cap and redirect rule).
+    pub fn transport(mut self, transport: impl Transport + 'static) -> Self {
+        self.transport = Some(Box::new(transport));
+        self
+    }
+
+    /// When to retry ([`RetryPolicy::default`] by default).
+    pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
+        self
+    }
+
+    /// Whether create is retried (off by default); see [`RetryPolicy::retry_create`].
+    pub fn retry_create(mut self, retry: bool) -> Self {
+        self.retry = self.retry.retry_create(retry);
+        self
+    }
+
+    /// After verify answers "already verified", confirm through the report exchange that
+    /// the payment is paid for the stored amount; a report that contradicts is
+    /// [`Error::ReportContradicts`]. Off by default: the token needs the `pay:read` scope.
+    pub fn confirm_with_report(mut self, confirm: bool) -> Self {
+        self.confirm_with_report = confirm;
+        self
+    }
+
+    /// The clock read for `created_at`, callback arrival and retry deadlines, and used to
+    /// sleep between attempts ([`SystemClock`] by default). Tests pass one that does not
+    /// really wait.
+    pub fn clock(mut self, clock: impl Clock + 'static) -> Self {
+        self.clock = Box::new(clock);
+        self
+    }
+
+    /// The client.
+    pub fn build(self) -> Client {
+        let transport = self
+            .transport
+            .unwrap_or_else(|| Box::new(UreqTransport::new(&self.http)));
+        Client {
+            inner: Arc::new(Inner {
+                config: self.config,
+                transport,
+                retry: self.retry,
+                confirm_with_report: self.confirm_with_report,
+                clock: self.clock,
+            }),
+        }
+    }
+}
+
+impl Client {
+    /// A client for `config` with every default (ureq, rustls or native-tls, the default
+    /// retry policy).
+    ///
+    /// ```
+    /// use ghesta_blocking::Client;
+    /// use ghesta_core::{BaseUrl, Config, Token};
+    ///
+    /// let config = Config::new(Token::new("sandbox-token")?)
+    ///     .with_api_url(BaseUrl::api("http://127.0.0.1:8080")?);
+    /// let client = Client::new(config);
+    /// let for_a_thread = client.clone(); // same connection pool
+    /// std::thread::spawn(move || drop(for_a_thread)).join().unwrap();
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn new(config: Config) -> Self {
+        Self::builder(config).build()
+    }
+
+    /// A client configured from the environment: `PAYPING_TOKEN` (required),
+    /// `PAYPING_API_URL` and `PAYPING_GATEWAY_URL` (see [`Config::from_env`]).
+    ///
+    /// ```
+    /// # use ghesta_blocking::Client;
+    /// // With PAYPING_TOKEN unset this says which variable to set (never a token's value).
+    /// if let Err(e) = Client::from_env() {
+    ///     assert!(e.to_string().contains("PAYPING_TOKEN"));
+    /// }
+    /// ```
+    pub fn from_env() -> std::result::Result<Self, ConfigError> {
+        Config::from_env().map(Self::new)
+    }
+
+    /// A client sending through `transport`: a closure, or another HTTP stack.
+    ///
+    /// ```
+    /// use ghesta_blocking::Client;
+    /// use ghesta_core::{Config, HttpRequest, HttpResponse, PaymentCode, Token};
+    ///
+    /// let client = Client::with_transport(Config::new(Token::new("t")?), |_: HttpRequest| {
+    ///     http::Response::builder().status(200).body(Vec::new())
+    /// });
+    /// let cancelled = client.cancel(&PaymentCode::new("82a4f72")?)?;
+    /// assert_eq!(cancelled.code().as_str(), "82a4f72");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn with_transport(config: Config, transport: impl Transport + 'static) -> Self {
+        Self::builder(config).transport(transport).build()
+    }
+
+    /// A builder for `config`, to change any default.
+    pub fn builder(config: Config) -> ClientBuilder {
+        ClientBuilder {
+            config,
+            http: HttpSettings::default(),
+            transport: None,
+            retry: RetryPolicy::default(),
+            confirm_with_report: false,
+            clock: Box::new(SystemClock),
+        }
+    }
+
+    /// The configuration every exchange is built from.
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    /// The retry policy.
+    pub fn retry_policy(&self) -> &RetryPolicy {
+        &self.inner.retry
+    }
+
+    /// Creates a payment (`POST /v2/pay`), stamped with the client clock's time; store the
+    /// [`Pending`] it returns and send the buyer to [`Pending::redirect_url`].
+    ///
+    /// Not retried unless [`ClientBuilder::retry_create`] opts in.
+    ///
+    /// ```
+    /// use ghesta_blocking::Client;
+    /// use ghesta_core::*;
+    ///
+    /// let client = Client::with_transport(Config::new(Token::new("t")?), |request: HttpRequest| {
+    ///     assert_eq!(request.uri(), "https://api.payping.ir/v2/pay");
+    ///     http::Response::builder().body(br#"{"code":"82a4f72"}"#.to_vec())
+    /// });
+    /// let pending = client.create(NewPayment::new(
+    ///     Amount::from_toman(250_000)?,
+    ///     ReturnUrl::new("https://shop.example/ghesta/callback")?,
+    ///     ClientRefId::new("order-7")?,
+    ///     Mobile::new("09123456789")?,
+    /// ))?;
+    /// assert_eq!(pending.redirect_url().as_str(), "https://payping.ir/installment/82a4f72?type=ghesta");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn create(&self, payment: NewPayment) -> Result<Pending> {
+        self.create_at(payment, self.inner.clock.now())
+    }
+
+    /// Like [`Client::create`], with `created_at` given by the caller.
+    ///
+    /// ```
+    /// # use ghesta_blocking::Client;
+    /// # use ghesta_core::*;
+    /// # let client = Client::with_transport(Config::new(Token::new("t")?), |_: HttpRequest| {
+    /// #     http::Response::builder().body(br#"{"code":"82a4f72"}"#.to_vec())
+    /// # });
+    /// # let payment = NewPayment::new(Amount::from_toman(250_000)?,
+    /// #     ReturnUrl::new("https://shop.example/cb")?, ClientRefId::new("order-7")?,
+    /// #     Mobile::new("09123456789")?);
+    /// let at = std::time::SystemTime::UNIX_EPOCH;
+    /// let pending = client.create_at(payment, at)?;
+    /// assert_eq!(pending.created_at(), at);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn create_at(&self, payment: NewPayment, created_at: SystemTime) -> Result<Pending> {
+        self.execute(&CreatePayment::new(self.config(), payment, created_at))
+    }
+
+    /// Verifies a payment (`POST /v2/pay/verify`) whose callback arrived now: the only proof
+    /// that the buyer paid. See [`Client::verify_received_at`].
+    ///
+    /// ```
+    /// use ghesta_blocking::Client;
+    /// use ghesta_core::*;
+    /// # let pending: Pending = serde_json::from_str(r#"{"code":"82a4f72","client_ref_id":"order-7",
+    /// #   "amount":{"toman":250000},"wire_unit":"toman",
+    /// #   "created_at":{"secs_since_epoch":0,"nanos_since_epoch":0},
+    /// #   "redirect_url":"https://payping.ir/installment/82a4f72?type=ghesta"}"#)?;
+    ///
+    /// let client = Client::with_transport(Config::new(Token::new("t")?), |request: HttpRequest| {
+    ///     assert_eq!(request.body().as_slice(), br#"{"refId":"555","amount":250000}"#);
+    ///     http::Response::builder().body(br#"{"amount":250000,"cardNumber":"603799******1234"}"#.to_vec())
+    /// });
+    /// let Callback::Completed(callback) = Callback::from_form(b"code=82a4f72&refid=555&clientrefid=order-7")?
+    ///     else { return Ok(()) };
+    /// match client.verify(&pending, &callback)? {
+    ///     VerifyOutcome::Verified(paid) => assert_eq!(paid.amount().toman(), 250_000),
+    ///     VerifyOutcome::AlreadyVerified(_) => { /* ship only if not shipped yet */ }
+    /// }
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn verify(&self, pending: &Pending, callback: &CompletedCallback) -> Result<VerifyOutcome> {
+        self.verify_received_at(pending, callback, self.inner.clock.now())
+    }
+
+    /// Verifies a payment whose callback arrived at `received_at`.
+    ///
+    /// A callback that does not match `pending` is [`Error::CallbackMismatch`] and nothing
+    /// is sent. Retryable failures are retried while the policy allows and never past
+    /// [`Config::verify_deadline`]`(received_at)`. An answer lost on the way and retried
+    /// comes back as [`VerifyOutcome::AlreadyVerified`]; with
+    /// [`ClientBuilder::confirm_with_report`], that outcome is confirmed through the report
+    /// first.
+    ///
+    /// ```
+    /// use std::time::{Duration, SystemTime};
+    /// use ghesta_blocking::Client;
+    /// use ghesta_core::*;
+    /// # let pending: Pending = serde_json::from_str(r#"{"code":"82a4f72","client_ref_id":"order-7",
+    /// #   "amount":{"toman":250000},"wire_unit":"toman",
+    /// #   "created_at":{"secs_since_epoch":0,"nanos_since_epoch":0},
+    /// #   "redirect_url":"https://payping.ir/installment/82a4f72?type=ghesta"}"#)?;
+    ///
+    /// // PayPing says this payment was verified before (the first answer was lost).
+    /// let client = Client::with_transport(Config::new(Token::new("t")?), |_: HttpRequest| {
+    ///     http::Response::builder().status(400).body(r#"{"15":"قبلا تایید شده"}"#.as_bytes().to_vec())
+    /// });
+    /// let Callback::Completed(callback) = Callback::from_form(b"code=82a4f72&refid=555&clientrefid=order-7")?
+    ///     else { return Ok(()) };
+    /// let received = SystemTime::now() - Duration::from_secs(60);
+    /// let outcome = client.verify_received_at(&pending, &callback, received)?;
+    /// assert!(matches!(outcome, VerifyOutcome::AlreadyVerified(_)));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn verify_received_at(
+        &self,
+        pending: &Pending,
+        callback: &CompletedCallback,
+        received_at: SystemTime,
+    ) -> Result<VerifyOutcome> {
+        let exchange = VerifyPayment::new(self.config(), pending, callback)?;
+        let deadline = self.config().verify_deadline(received_at);
+        let outcome = self.execute_before(&exchange, Some(deadline))?;
+        if matches!(outcome, VerifyOutcome::AlreadyVerified(_)) && self.inner.confirm_with_report {
+            self.confirm(pending)?;
+        }
+        Ok(outcome)
+    }
+
+    /// Checks through the report that `pending` is paid for its amount.
+    fn confirm(&self, pending: &Pending) -> Result<()> {
+        let report = self.report(pending.code())?;
+        if report.confirms(pending) {
+            return Ok(());
+        }
+        Err(Error::ReportContradicts {
+            code: pending.code().clone(),
+            is_paid: report.is_paid(),
+            reported_amount: report.wire_amount(),
+            expected_amount: pending.amount().in_unit(pending.wire_unit()),
+            request_id: report.request_id().cloned(),
+        })
+    }
+
+    /// Cancels a payment code (`DELETE /v2/pay/{code}`) so the buyer can no longer pay it.
+    ///
+    /// ```
+    /// use ghesta_blocking::Client;
+    /// use ghesta_core::*;
+    ///
+    /// let client = Client::with_transport(Config::new(Token::new("t")?), |request: HttpRequest| {
+    ///     assert_eq!(request.method(), "DELETE");
+    ///     http::Response::builder().status(200).body(Vec::new())
+    /// });
+    /// client.cancel(&PaymentCode::new("82a4f72")?)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn cancel(&self, code: &PaymentCode) -> Result<Cancelled> {
+        self.execute(&CancelPayment::new(self.config(), code))
+    }
+
+    /// What PayPing knows of a payment (`GET /v1/report/{code}`; the token needs
+    /// `pay:read`), for reconciliation.
+    ///
+    /// ```
+    /// use ghesta_blocking::Client;
+    /// use ghesta_core::*;
+    ///
+    /// let client = Client::with_transport(Config::new(Token::new("t")?), |_: HttpRequest| {
+    ///     http::Response::builder()
+    ///         .header("X-PayPingRequest-ID", "req-9")
+    ///         .body(br#"{"amount":250000,"isPaid":true,"clientRefId":"order-7"}"#.to_vec())
+    /// });
+    /// let report = client.report(&PaymentCode::new("82a4f72")?)?;
+    /// assert!(report.is_paid());
+    /// assert_eq!(report.request_id().map(|id| id.as_str()), Some("req-9"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn report(&self, code: &PaymentCode) -> Result<PaymentReport> {
+        self.execute(&ReportPayment::new(self.config(), code))
+    }
+
+    /// Runs any exchange: sends its request, parses the answer, retries as the policy says
+    /// (with no deadline). A new exchange in the core needs no new code here.
+    ///
+    /// ```
+    /// use ghesta_blocking::Client;
+    /// use ghesta_core::*;
+    ///
+    /// let client = Client::with_transport(Config::new(Token::new("t")?), |_: HttpRequest| {
+    ///     http::Response::builder().body(br#"{"amount":250000,"isPaid":false}"#.to_vec())
+    /// });
+    /// let exchange = ReportPayment::new(client.config(), &PaymentCode::new("82a4f72")?);
+    /// let report: PaymentReport = client.execute(&exchange)?;
+    /// assert!(!report.is_paid());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn execute<E: Exchange>(&self, exchange: &E) -> Result<E::Output> {
+        self.execute_before(exchange, None)
+    }
+
+    /// Like [`Client::execute`], with no retry whose wait would end at or past `deadline`.
+    ///
+    /// ```
+    /// use std::time::SystemTime;
+    /// use ghesta_blocking::{Client, Error};
+    /// use ghesta_core::*;
+    ///
+    /// let client = Client::with_transport(Config::new(Token::new("t")?), |_: HttpRequest| {
+    ///     http::Response::builder().status(503).body(Vec::new())
+    /// });
+    /// let exchange = ReportPayment::new(client.config(), &PaymentCode::new("82a4f72")?);
+    /// // The deadline has passed: one attempt, no retry.
+    /// let err = client.execute_before(&exchange, Some(SystemTime::UNIX_EPOCH)).unwrap_err();
+    /// assert_eq!(err.status(), Some(http::StatusCode::SERVICE_UNAVAILABLE));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn execute_before<E: Exchange>(
+        &self,
+        exchange: &E,
+        deadline: Option<SystemTime>,
+    ) -> Result<E::Output> {
+        let inner = &*self.inner;
+        let mut attempt = 1;
+        loop {
+            let error = match self.attempt(exchange) {
+                Ok(output) => return Ok(output),
+                Err(error) => error,
+            };
+            let now = inner.clock.now();
+            match inner
+                .retry
+                .decide(exchange.kind(), attempt, &error, now, deadline)
+            {
+                Decision::Stop => return Err(error),
+                Decision::RetryAfter(wait) => {
+                    inner.clock.sleep(wait);
+                    attempt += 1;
+                }
+            }
+        }
+    }
+
+    /// One request and its answer.
+    fn attempt<E: Exchange>(&self, exchange: &E) -> Result<E::Output> {
+        // Built anew each attempt: `http::Request` is not `Clone`, and the core promises the
+        // same bytes every time.
+        let request = exchange.to_request()?;
+        let mut response = self.inner.transport.send(request)?;
+        redact(&mut response, self.config().token().expose_secret());
+        Ok(exchange.parse_response(response)?)
+    }
+}

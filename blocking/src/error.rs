@@ -1,0 +1,400 @@
+//! What a call through the client can end in: a transport failure, PayPing's answer, input
+//! refused before anything was sent, or a report that contradicts an "already verified".
+
+use std::fmt;
+use std::io;
+
+use ghesta_core::http::StatusCode;
+use ghesta_core::{InvalidInput, PayPingCode, PaymentCode, RequestId};
+
+/// The result of a client call.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Longest detail kept from a transport's own error message.
+const MAX_DETAIL_BYTES: usize = 512;
+
+/// Why a request did not get a complete answer from PayPing.
+///
+/// Each variant is one thing a shop may handle differently; [`TransportError::is_retryable`]
+/// says whether sending again can help. The `detail` strings come from the HTTP stack and
+/// are bounded; they never hold the token (it only travels in a header the stacks do not
+/// echo in their errors).
+///
+/// A [`Transport`](crate::Transport) returns it; `From` conversions exist for
+/// [`std::io::Error`] (classified by its kind), `http::Error` and `ureq::Error`, so a
+/// closure transport can use `?` on any of them.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum TransportError {
+    /// A timeout expired: connecting, or the whole call. PayPing may have acted on the
+    /// request anyway (a verify may have succeeded): retry verify, never blindly create.
+    #[error("the request to PayPing timed out ({detail})")]
+    Timeout {
+        /// Which timeout, as the HTTP stack said.
+        detail: String,
+    },
+    /// No connection could be made: refused, unreachable, name not resolved. Nothing was
+    /// sent.
+    #[error("could not connect to PayPing: {detail}")]
+    Connect {
+        /// The HTTP stack's reason.
+        detail: String,
+    },
+    /// The connection was reset or closed before the whole answer arrived. The request may
+    /// have been processed.
+    #[error("the connection to PayPing was closed before the answer was complete: {detail}")]
+    ConnectionLost {
+        /// The HTTP stack's reason.
+        detail: String,
+    },
+    /// The TLS handshake or certificate check failed. Retrying will not help: check the
+    /// system clock, a proxy that intercepts TLS, or the API URL.
+    #[error("TLS with PayPing failed: {detail}")]
+    Tls {
+        /// The TLS library's reason.
+        detail: String,
+    },
+    /// The answer's body is larger than the configured cap; it was not read further.
+    #[error("PayPing's answer is larger than the {limit} byte cap; it was not read")]
+    BodyTooLarge {
+        /// The cap, in bytes.
+        limit: u64,
+    },
+    /// The answer is not valid HTTP/1.1 (a broken proxy, or not an HTTP server).
+    #[error("PayPing's answer is not valid HTTP: {detail}")]
+    Protocol {
+        /// The HTTP stack's reason.
+        detail: String,
+    },
+    /// Another I/O error on the connection.
+    #[error("I/O error talking to PayPing: {detail}")]
+    Io {
+        /// The I/O error.
+        detail: String,
+    },
+    /// The request could not be sent for a reason that retrying will not fix (a bad URL, a
+    /// setting the HTTP stack refuses).
+    #[error("the request could not be sent: {detail}")]
+    Other {
+        /// The HTTP stack's reason.
+        detail: String,
+    },
+}
+
+impl TransportError {
+    /// Whether sending the same request again can help: timeouts, failed or lost
+    /// connections, broken HTTP and other I/O errors. TLS failures, an oversized answer and
+    /// requests the stack refuses are not retried.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Self::Timeout { .. }
+            | Self::Connect { .. }
+            | Self::ConnectionLost { .. }
+            | Self::Protocol { .. }
+            | Self::Io { .. } => true,
+            Self::Tls { .. } | Self::BodyTooLarge { .. } | Self::Other { .. } => false,
+        }
+    }
+
+    /// [`TransportError::Timeout`] with a bounded `detail`.
+    pub fn timeout(detail: impl fmt::Display) -> Self {
+        Self::Timeout {
+            detail: bounded(detail),
+        }
+    }
+
+    /// [`TransportError::Connect`] with a bounded `detail`.
+    pub fn connect(detail: impl fmt::Display) -> Self {
+        Self::Connect {
+            detail: bounded(detail),
+        }
+    }
+
+    /// [`TransportError::ConnectionLost`] with a bounded `detail`.
+    pub fn connection_lost(detail: impl fmt::Display) -> Self {
+        Self::ConnectionLost {
+            detail: bounded(detail),
+        }
+    }
+
+    /// [`TransportError::Tls`] with a bounded `detail`.
+    pub fn tls(detail: impl fmt::Display) -> Self {
+        Self::Tls {
+            detail: bounded(detail),
+        }
+    }
+
+    /// [`TransportError::Protocol`] with a bounded `detail`.
+    pub fn protocol(detail: impl fmt::Display) -> Self {
+        Self::Protocol {
+            detail: bounded(detail),
+        }
+    }
+
+    /// [`TransportError::Other`] with a bounded `detail`.
+    pub fn other(detail: impl fmt::Display) -> Self {
+        Self::Other {
+            detail: bounded(detail),
+        }
+    }
+}
+
+/// Classifies an I/O error by its kind, so a closure transport over any stack gets the
+/// same retry decisions as the ureq one.
+impl From<io::Error> for TransportError {
+    fn from(e: io::Error) -> Self {
+        use io::ErrorKind as K;
+        match e.kind() {
+            K::TimedOut | K::WouldBlock => Self::timeout(&e),
+            K::ConnectionRefused
+            | K::NotFound
+            | K::AddrNotAvailable
+            | K::HostUnreachable
+            | K::NetworkUnreachable
+            | K::NotConnected => Self::connect(&e),
+            K::ConnectionReset | K::ConnectionAborted | K::BrokenPipe | K::UnexpectedEof => {
+                Self::connection_lost(&e)
+            }
+            K::InvalidData => Self::protocol(&e),
+            _ => Self::Io {
+                detail: bounded(&e),
+            },
+        }
+    }
+}
+
+/// A request or response the `http` crate refused to build: not retryable.
+impl From<ghesta_core::http::Error> for TransportError {
+    fn from(e: ghesta_core::http::Error) -> Self {
+        Self::other(e)
+    }
+}
+
+impl From<std::convert::Infallible> for TransportError {
+    fn from(e: std::convert::Infallible) -> Self {
+        match e {}
+    }
+}
+
+/// Keeps at most [`MAX_DETAIL_BYTES`] of a message, on a character boundary.
+pub(crate) fn bounded(detail: impl fmt::Display) -> String {
+    let mut s = detail.to_string();
+    if s.len() > MAX_DETAIL_BYTES {
+        let mut end = MAX_DETAIL_BYTES;
+        while !s.is_char_boundary(end) {
+            end -= 1;
+        }
+        s.truncate(end);
+    }
+    s
+}
+
+/// The error of a client call.
+///
+/// Three kinds of failure stay apart, because a shop acts differently on each:
+///
+/// - [`Error::Transport`]: no complete answer arrived (timeout, connection, TLS, size cap).
+///   For verify the payment may have been verified anyway; the client retries verify by
+///   default, and a later verify answers "already verified".
+/// - [`Error::PayPing`]: PayPing (or a proxy in front of it) answered, and the answer is
+///   an error: a PayPing code, 401, 5xx, an unreadable body, an amount mismatch.
+/// - [`Error::Invalid`] and [`Error::CallbackMismatch`]: refused before anything was sent.
+///
+/// [`Error::ReportContradicts`] is the one verify-specific outcome: PayPing said "already
+/// verified" but its report of the payment does not confirm it.
+///
+/// No variant holds the token; `Debug` and `Display` are safe to log.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// No complete answer arrived.
+    #[error(transparent)]
+    Transport(#[from] TransportError),
+
+    /// PayPing answered with an error (see [`ghesta_core::Error`] for every case).
+    #[error(transparent)]
+    PayPing(ghesta_core::Error),
+
+    /// A value given to the SDK failed validation; nothing was sent. Fix it, do not retry.
+    #[error(transparent)]
+    Invalid(InvalidInput),
+
+    /// The callback does not belong to the pending payment (its code or clientRefId
+    /// differs); nothing was sent. Treat it as forged or misrouted: do not ship.
+    #[error(
+        "the callback's {field} {received:?} does not match the pending payment's {expected:?}; \
+         it may be forged, nothing was sent to PayPing"
+    )]
+    CallbackMismatch {
+        /// Which field differs (`code` or `clientRefId`).
+        field: &'static str,
+        /// What the pending payment holds.
+        expected: String,
+        /// What the callback carried.
+        received: String,
+    },
+
+    /// Verify answered "already verified" (code 15), but PayPing's report of the payment
+    /// does not confirm it: not paid, or paid for another amount or order. Do not ship;
+    /// contact PayPing support with the request id.
+    #[error(
+        "PayPing says payment {code} was already verified, but its report does not confirm it \
+         (paid: {is_paid}, amount: {}, expected {expected_amount}); do not ship{}",
+        reported_amount.map_or_else(|| "none".to_owned(), |a| a.to_string()),
+        request_id.as_ref().map_or_else(String::new, |id| format!(" (PayPing request id {id})"))
+    )]
+    ReportContradicts {
+        /// The payment code.
+        code: PaymentCode,
+        /// Whether the report says the payment is paid.
+        is_paid: bool,
+        /// The amount the report gives, in the wire unit.
+        reported_amount: Option<u64>,
+        /// The stored amount, in the wire unit.
+        expected_amount: u64,
+        /// The report answer's request id.
+        request_id: Option<RequestId>,
+    },
+}
+
+impl Error {
+    /// Whether sending the same request again can help: a retryable transport failure, or
+    /// a PayPing answer that [`ghesta_core::Error::is_retryable`] says is (5xx, codes 11, 25,
+    /// 29, 49, an unreadable answer).
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Self::Transport(e) => e.is_retryable(),
+            Self::PayPing(e) => e.is_retryable(),
+            Self::Invalid(_) | Self::CallbackMismatch { .. } | Self::ReportContradicts { .. } => {
+                false
+            }
+        }
+    }
+
+    /// The `X-PayPingRequest-ID` of the answer this error came from: quote it to PayPing
+    /// support. `None` when no answer arrived or PayPing sent none.
+    pub fn request_id(&self) -> Option<&RequestId> {
+        match self {
+            Self::PayPing(e) => e.request_id(),
+            Self::ReportContradicts { request_id, .. } => request_id.as_ref(),
+            Self::Transport(_) | Self::Invalid(_) | Self::CallbackMismatch { .. } => None,
+        }
+    }
+
+    /// The HTTP status of PayPing's answer, when the error is one.
+    pub fn status(&self) -> Option<StatusCode> {
+        match self {
+            Self::PayPing(e) => e.status(),
+            _ => None,
+        }
+    }
+
+    /// The PayPing error code, when PayPing answered with one.
+    pub fn code(&self) -> Option<PayPingCode> {
+        match self {
+            Self::PayPing(e) => e.code(),
+            _ => None,
+        }
+    }
+
+    /// The transport failure, when that is what this is.
+    pub fn as_transport(&self) -> Option<&TransportError> {
+        match self {
+            Self::Transport(e) => Some(e),
+            _ => None,
+        }
+    }
+
+    /// PayPing's error answer, when that is what this is.
+    pub fn as_payping(&self) -> Option<&ghesta_core::Error> {
+        match self {
+            Self::PayPing(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+/// Sorts the core's errors: input refused before sending apart from PayPing's answers.
+impl From<ghesta_core::Error> for Error {
+    fn from(e: ghesta_core::Error) -> Self {
+        match e {
+            ghesta_core::Error::Invalid(invalid) => Self::Invalid(invalid),
+            ghesta_core::Error::CallbackMismatch {
+                field,
+                expected,
+                received,
+            } => Self::CallbackMismatch {
+                field,
+                expected,
+                received,
+            },
+            answer => Self::PayPing(answer),
+        }
+    }
+}
+
+impl From<InvalidInput> for Error {
+    fn from(e: InvalidInput) -> Self {
+        Self::Invalid(e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn io_kinds_are_classified() {
+        let k = |kind: io::ErrorKind| TransportError::from(io::Error::from(kind));
+        assert!(matches!(
+            k(io::ErrorKind::TimedOut),
+            TransportError::Timeout { .. }
+        ));
+        assert!(matches!(
+            k(io::ErrorKind::ConnectionRefused),
+            TransportError::Connect { .. }
+        ));
+        assert!(matches!(
+            k(io::ErrorKind::ConnectionReset),
+            TransportError::ConnectionLost { .. }
+        ));
+        assert!(matches!(
+            k(io::ErrorKind::UnexpectedEof),
+            TransportError::ConnectionLost { .. }
+        ));
+        assert!(matches!(
+            k(io::ErrorKind::PermissionDenied),
+            TransportError::Io { .. }
+        ));
+        assert!(k(io::ErrorKind::ConnectionReset).is_retryable());
+        assert!(!TransportError::tls("bad certificate").is_retryable());
+        assert!(!TransportError::BodyTooLarge { limit: 1 }.is_retryable());
+    }
+
+    #[test]
+    fn details_are_bounded() {
+        let e = TransportError::other("é".repeat(1000));
+        let TransportError::Other { detail } = e else {
+            unreachable!()
+        };
+        assert!(detail.len() <= MAX_DETAIL_BYTES);
+    }
+
+    #[test]
+    fn core_errors_are_sorted() {
+        let invalid = ghesta_core::Amount::from_toman(1).unwrap_err();
+        assert!(matches!(
+            Error::from(ghesta_core::Error::Invalid(invalid)),
+            Error::Invalid(_)
+        ));
+        let mismatch = ghesta_core::Error::CallbackMismatch {
+            field: "code",
+            expected: "a".into(),
+            received: "b".into(),
+        };
+        assert!(matches!(
+            Error::from(mismatch),
+            Error::CallbackMismatch { field: "code", .. }
+        ));
+    }
+}

@@ -1,0 +1,226 @@
+//! What sends a request: the [`Transport`] trait, its impl for closures, and the ureq one.
+
+use std::time::Duration;
+
+use ghesta_core::{HttpRequest, HttpResponse};
+
+use crate::error::TransportError;
+
+/// Sends one request and returns the whole answer, whatever its status.
+///
+/// The client drives every exchange through this trait, so any HTTP stack can carry it.
+/// An implementation must:
+///
+/// - return error statuses (4xx, 5xx) as `Ok` responses: PayPing's error bodies are parsed;
+/// - never follow redirects: the `Authorization` header must not travel to another host;
+/// - bound the time a call takes and the size of the body it reads.
+///
+/// [`UreqTransport`] does all three. Any closure
+/// `Fn(HttpRequest) -> Result<HttpResponse, E>` with `E: Into<TransportError>` is a
+/// transport too, which makes tests and other stacks one line:
+///
+/// ```
+/// use ghesta_blocking::{Transport, TransportError};
+/// use ghesta_core::{HttpRequest, HttpResponse};
+///
+/// let transport = |request: HttpRequest| -> Result<HttpResponse, TransportError> {
+///     assert_eq!(request.uri().path(), "/v1/report/abc");
+///     Ok(http::Response::builder().status(404).body(Vec::new())?)
+/// };
+/// let request = http::Request::get("https://api.payping.ir/v1/report/abc").body(Vec::new())?;
+/// assert_eq!(transport.send(request)?.status(), 404);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub trait Transport: Send + Sync {
+    /// Sends `request`; `Ok` for any answer that arrived whole, `Err` when none did.
+    fn send(&self, request: HttpRequest) -> Result<HttpResponse, TransportError>;
+}
+
+impl<F, E> Transport for F
+where
+    F: Fn(HttpRequest) -> Result<HttpResponse, E> + Send + Sync,
+    E: Into<TransportError>,
+{
+    fn send(&self, request: HttpRequest) -> Result<HttpResponse, TransportError> {
+        self(request).map_err(Into::into)
+    }
+}
+
+/// The connect timeout by default.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// The whole-call timeout by default (connect, send, wait, read the body).
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+/// The largest answer body read by default. PayPing's answers are a few hundred bytes.
+pub const DEFAULT_MAX_RESPONSE_BYTES: u64 = 64 * 1024;
+/// The `User-Agent` sent by default: this crate and its version.
+pub const DEFAULT_USER_AGENT: &str =
+    concat!(env!("CARGO_PKG_NAME"), "/", env!("CARGO_PKG_VERSION"));
+
+/// The settings of [`UreqTransport`]; every one has a safe default.
+///
+/// ```
+/// use std::time::Duration;
+/// use ghesta_blocking::HttpSettings;
+///
+/// let settings = HttpSettings::default().timeout(Duration::from_secs(15));
+/// assert_eq!(settings.get_timeout(), Duration::from_secs(15));
+/// assert_eq!(settings.get_connect_timeout(), Duration::from_secs(10));
+/// assert_eq!(settings.get_max_response_bytes(), 64 * 1024);
+/// assert_eq!(settings.get_user_agent(), "ghesta-blocking/0.1.0");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpSettings {
+    connect_timeout: Duration,
+    timeout: Duration,
+    max_response_bytes: u64,
+    user_agent: String,
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        Self {
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            timeout: DEFAULT_TIMEOUT,
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+            user_agent: DEFAULT_USER_AGENT.to_owned(),
+        }
+    }
+}
+
+impl HttpSettings {
+    /// How long connecting (TCP and TLS) may take (10 s by default).
+    #[must_use]
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// How long a whole call may take, body included (30 s by default).
+    #[must_use]
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// The largest answer body read (64 KiB by default); a larger one is
+    /// [`TransportError::BodyTooLarge`].
+    #[must_use]
+    pub fn max_response_bytes(mut self, bytes: u64) -> Self {
+        self.max_response_bytes = bytes;
+        self
+    }
+
+    /// The `User-Agent` header (`ghesta-blocking/<version>` by default). Prefix it with
+    /// your shop's name if PayPing support should see it.
+    #[must_use]
+    pub fn user_agent(mut self, user_agent: impl Into<String>) -> Self {
+        self.user_agent = user_agent.into();
+        self
+    }
+
+    /// The connect timeout.
+    pub fn get_connect_timeout(&self) -> Duration {
+        self.connect_timeout
+    }
+
+    /// The whole-call timeout.
+    pub fn get_timeout(&self) -> Duration {
+        self.timeout
+    }
+
+    /// The body cap, in bytes.
+    pub fn get_max_response_bytes(&self) -> u64 {
+        self.max_response_bytes
+    }
+
+    /// The `User-Agent` header.
+    pub fn get_user_agent(&self) -> &str {
+        &self.user_agent
+    }
+}
+
+/// The default transport: one ureq [`Agent`](ureq::Agent), whose keep-alive pool every
+/// clone and thread shares.
+///
+/// It reads error statuses as answers, follows no redirect, applies the timeouts and the
+/// body cap of its [`HttpSettings`], and speaks TLS through rustls (feature `rustls`, the
+/// default) or the system's library and roots (feature `native-tls`, which wins when both
+/// are on). With neither feature, only plain-http URLs (a local sandbox) work.
+///
+/// ```
+/// use ghesta_blocking::{HttpSettings, Transport, UreqTransport};
+///
+/// let transport = UreqTransport::new(&HttpSettings::default());
+/// let shared = transport.clone(); // same pool
+/// # let _ = shared;
+/// ```
+#[derive(Debug, Clone)]
+pub struct UreqTransport {
+    agent: ureq::Agent,
+    max_response_bytes: u64,
+}
+
+impl UreqTransport {
+    /// A transport with `settings`.
+    pub fn new(settings: &HttpSettings) -> Self {
+        let builder = ureq::Agent::config_builder()
+            // PayPing's error bodies carry its codes: read them, do not turn them into errors.
+            .http_status_as_error(false)
+            // The token must never be sent to another host; a redirect comes back as an
+            // answer, which the core reports as an unexpected status.
+            .max_redirects(0)
+            .timeout_connect(Some(settings.connect_timeout))
+            .timeout_global(Some(settings.timeout))
+            .user_agent(settings.user_agent.as_str());
+        #[cfg(feature = "native-tls")]
+        let builder = builder.tls_config(
+            ureq::tls::TlsConfig::builder()
+                .provider(ureq::tls::TlsProvider::NativeTls)
+                .root_certs(ureq::tls::RootCerts::PlatformVerifier)
+                .build(),
+        );
+        Self {
+            agent: builder.build().new_agent(),
+            max_response_bytes: settings.max_response_bytes,
+        }
+    }
+}
+
+impl Default for UreqTransport {
+    fn default() -> Self {
+        Self::new(&HttpSettings::default())
+    }
+}
+
+impl Transport for UreqTransport {
+    fn send(&self, request: HttpRequest) -> Result<HttpResponse, TransportError> {
+        let response = self.agent.run(request)?;
+        let (parts, mut body) = response.into_parts();
+        let bytes = body
+            .with_config()
+            .limit(self.max_response_bytes)
+            .read_to_vec()?;
+        Ok(http::Response::from_parts(parts, bytes))
+    }
+}
+
+impl From<ureq::Error> for TransportError {
+    fn from(e: ureq::Error) -> Self {
+        use ureq::Error as U;
+        match e {
+            U::Timeout(which) => Self::timeout(format_args!("{which:?}")),
+            U::Io(io) => io.into(),
+            U::BodyExceedsLimit(limit) => Self::BodyTooLarge { limit },
+            U::ConnectionFailed | U::HostNotFound | U::ConnectProxyFailed(_) => Self::connect(&e),
+            U::Protocol(_) | U::LargeResponseHeader(..) => Self::protocol(&e),
+            U::Tls(_) | U::TlsRequired => Self::tls(&e),
+            #[cfg(feature = "rustls")]
+            U::Rustls(_) => Self::tls(&e),
+            #[cfg(feature = "native-tls")]
+            U::NativeTls(_) | U::Der(_) => Self::tls(&e),
+            #[cfg(any(feature = "rustls", feature = "native-tls"))]
+            U::Pem(_) => Self::tls(&e),
+            _ => Self::other(&e),
+        }
+    }
+}
