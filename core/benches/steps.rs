@@ -1,0 +1,569 @@
+//! What ghesta-core costs on a shop's checkout path, step by step, each step beside a
+//! baseline written by hand with the same crates (serde_json, serde_urlencoded, http,
+//! percent-encoding) doing the same work.
+//!
+//! Both sides of a step run in one criterion group, so their ratio comes from one run on
+//! one machine state; absolute times on a shared machine mean little, ratios mean more.
+//! A counting global allocator gives the heap allocations per operation of each side.
+//!
+//! ```text
+//! cargo bench -p ghesta-core --bench steps
+//! cargo bench -p ghesta-core --bench steps -- --measurement-time 5   # steadier
+//! cargo bench -p ghesta-core --bench steps -- callback                 # one step
+//! ```
+//!
+//! At the end it prints a Markdown table: medians, ratio, allocations per operation.
+
+// The counting allocator below needs `unsafe impl GlobalAlloc`. The workspace denies
+// unsafe code (library crates forbid it in lib.rs); this bench binary is the one exception.
+#![allow(unsafe_code)]
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::collections::HashMap;
+use std::hint::black_box;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime};
+
+use criterion::{BatchSize, Criterion};
+use ghesta_core::http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE};
+use ghesta_core::http::{self, HeaderValue, Method, StatusCode};
+use ghesta_core::{
+    Amount, Callback, ClientRefId, Config, CreatePayment, Description, Exchange, Mobile,
+    NewPayment, PayerName, PaymentCode, Pending, RedirectUrl, ReturnUrl, Token, VerifyPayment,
+};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use serde::{Deserialize, Serialize};
+
+// ---------------------------------------------------------------------------------------
+// Allocation counting
+
+/// The system allocator, counting every allocation and reallocation.
+struct Counting;
+
+static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
+
+// SAFETY: every method forwards its arguments unchanged to `System`, which upholds the
+// `GlobalAlloc` contract; the only addition is a relaxed counter increment.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: forwarded as received.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: forwarded as received.
+        unsafe { System.alloc_zeroed(layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: forwarded as received.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: forwarded as received.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+/// Average allocations (and reallocations) made by `routine`, its input built beforehand and
+/// its output dropped afterwards, neither counted.
+fn allocations_per_op<I, O>(mut setup: impl FnMut() -> I, mut routine: impl FnMut(I) -> O) -> f64 {
+    const RUNS: u64 = 1_000;
+    // One run first: lazy one-time work (a shared buffer promoted on first clone) is not
+    // the per-operation cost.
+    drop(routine(setup()));
+    let mut total = 0;
+    for _ in 0..RUNS {
+        let input = setup();
+        let before = ALLOCATIONS.load(Ordering::Relaxed);
+        let output = black_box(routine(black_box(input)));
+        total += ALLOCATIONS.load(Ordering::Relaxed) - before;
+        drop(output);
+    }
+    total as f64 / RUNS as f64
+}
+
+// ---------------------------------------------------------------------------------------
+// The data of one typical checkout
+
+const TOKEN: &str = "6d1f0c9e5b2a4f3e8d7c6b5a49382716f0e1d2c3b4a5968778695a4b3c2d1e0f";
+const GATEWAY: &str = "https://payping.ir";
+const CODE: &str = "82a4f72c9e";
+const REF_ID: &str = "3248573921";
+const CLIENT_REF_ID: &str = "order-1042";
+const TOMAN: u64 = 1_250_000;
+const MOBILE: &str = "09123456789";
+const PAYER: &str = "زهرا محمدی";
+const DESCRIPTION: &str = "سفارش ۱۰۴۲";
+const RETURN_URL: &str = "https://shop.example/ghesta/callback";
+const REQUEST_ID: &str = "0HN7Q2V1J5K3M:00000001";
+
+/// The form PayPing makes the buyer's browser post back: five short fields.
+const CALLBACK: &[u8] = b"code=82a4f72c9e&refid=3248573921&clientrefid=order-1042\
+    &cardnumber=603799******1234\
+    &cardhashpan=9F86D081884C7D659A2FEAA0C55AD015A3BF4F1B2B0B822CD15D6C15B0F00A08";
+const CREATE_ANSWER: &[u8] = br#"{"code":"82a4f72c9e"}"#;
+const VERIFY_ANSWER: &[u8] = br#"{"amount":1250000,"cardNumber":"603799******1234","cardHashPan":"9F86D081884C7D659A2FEAA0C55AD015A3BF4F1B2B0B822CD15D6C15B0F00A08"}"#;
+/// A typical refusal: code 26, "payment code not found", in Persian as PayPing sends it.
+const ERROR_ANSWER: &[u8] = r#"{"26":"کد پرداخت یافت نشد"}"#.as_bytes();
+
+fn config() -> Config {
+    Config::new(Token::new(TOKEN).expect("token"))
+}
+
+fn new_payment() -> NewPayment {
+    NewPayment::new(
+        Amount::from_toman(TOMAN).expect("amount"),
+        ReturnUrl::new(RETURN_URL).expect("return url"),
+        ClientRefId::new(CLIENT_REF_ID).expect("client ref id"),
+        Mobile::new(MOBILE).expect("mobile"),
+    )
+    .with_payer_name(PayerName::new(PAYER).expect("payer"))
+    .with_description(Description::new(DESCRIPTION).expect("description"))
+}
+
+fn answer(status: u16, body: &'static [u8]) -> http::Response<&'static [u8]> {
+    http::Response::builder()
+        .status(status)
+        .header("content-type", "application/json; charset=utf-8")
+        .header("X-PayPingRequest-ID", REQUEST_ID)
+        .body(body)
+        .expect("response")
+}
+
+// ---------------------------------------------------------------------------------------
+// The hand-rolled baseline: plain structs, the same crates, no checks beyond the wire's.
+
+const APPLICATION_JSON: HeaderValue = HeaderValue::from_static("application/json");
+
+/// What a shop writing it by hand keeps: owned fields, a prebuilt Authorization header.
+#[derive(Clone)]
+struct PlainOrder {
+    amount: u64,
+    mobile: String,
+    payer_name: String,
+    description: String,
+    return_url: String,
+    client_ref_id: String,
+}
+
+fn plain_order() -> PlainOrder {
+    PlainOrder {
+        amount: TOMAN,
+        mobile: MOBILE.to_owned(),
+        payer_name: PAYER.to_owned(),
+        description: DESCRIPTION.to_owned(),
+        return_url: RETURN_URL.to_owned(),
+        client_ref_id: CLIENT_REF_ID.to_owned(),
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PlainCreateBody<'a> {
+    amount: u64,
+    payer_identity: &'a str,
+    payer_name: &'a str,
+    description: &'a str,
+    return_url: &'a str,
+    client_ref_id: &'a str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PlainVerifyBody<'a> {
+    ref_id: &'a str,
+    amount: u64,
+}
+
+#[derive(Deserialize)]
+struct PlainCreateAnswer {
+    #[allow(dead_code)] // read, as the SDK reads it
+    code: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)] // read, as the SDK reads it
+struct PlainVerifyAnswer {
+    amount: u64,
+    card_number: Option<String>,
+    card_hash_pan: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[allow(dead_code)] // read, as the SDK reads it
+struct PlainCallback {
+    code: String,
+    refid: String,
+    clientrefid: String,
+    cardnumber: String,
+    cardhashpan: String,
+}
+
+/// What a hand-rolled shop stores between create and verify.
+struct PlainPending {
+    code: String,
+    client_ref_id: String,
+    amount: u64,
+}
+
+fn plain_request(
+    authorization: &HeaderValue,
+    url: &'static str,
+    body: &impl Serialize,
+) -> http::Request<Vec<u8>> {
+    http::Request::builder()
+        .method(Method::POST)
+        .uri(url)
+        .header(ACCEPT, APPLICATION_JSON)
+        .header(AUTHORIZATION, authorization.clone())
+        .header(CONTENT_TYPE, APPLICATION_JSON)
+        .body(serde_json::to_vec(body).expect("json"))
+        .expect("request")
+}
+
+fn plain_request_id(response: &http::Response<&[u8]>) -> Option<String> {
+    response
+        .headers()
+        .get("X-PayPingRequest-ID")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
+
+/// RFC 3986 unreserved characters stay; everything else is escaped (the SDK's set).
+const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+
+// ---------------------------------------------------------------------------------------
+// The steps
+
+/// One step's allocation counts, gathered while criterion times it.
+struct Row {
+    step: &'static str,
+    sdk_allocs: f64,
+    baseline_allocs: f64,
+}
+
+fn steps(c: &mut Criterion) -> Vec<Row> {
+    let config = config();
+    let authorization = HeaderValue::try_from(format!("Bearer {TOKEN}")).expect("header");
+    let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+    let order = plain_order();
+    let create = CreatePayment::new(&config, new_payment(), now);
+    let pending: Pending = create
+        .parse_response(answer(200, CREATE_ANSWER))
+        .expect("pending");
+    let Ok(Callback::Completed(callback)) = Callback::from_form(CALLBACK) else {
+        panic!("the typical callback must parse as completed");
+    };
+    assert_eq!(callback.ref_id().as_str(), REF_ID);
+    let verify = VerifyPayment::new(&config, &pending, &callback).expect("verify");
+    let plain_pending = PlainPending {
+        code: CODE.to_owned(),
+        client_ref_id: CLIENT_REF_ID.to_owned(),
+        amount: TOMAN,
+    };
+    let plain_callback: PlainCallback = serde_urlencoded::from_bytes(CALLBACK).expect("form");
+    let code = PaymentCode::new(CODE).expect("code");
+
+    let mut rows = Vec::new();
+    let mut row = |step, sdk_allocs, baseline_allocs| {
+        rows.push(Row {
+            step,
+            sdk_allocs,
+            baseline_allocs,
+        })
+    };
+
+    // 1. Create: the exchange built from the shop's order, then its request.
+    {
+        let sdk = |payment: NewPayment| {
+            let exchange = CreatePayment::new(&config, payment, now);
+            let request = exchange.to_request().expect("request");
+            (exchange, request)
+        };
+        let baseline = |order: PlainOrder| {
+            let body = PlainCreateBody {
+                amount: order.amount,
+                payer_identity: &order.mobile,
+                payer_name: &order.payer_name,
+                description: &order.description,
+                return_url: &order.return_url,
+                client_ref_id: &order.client_ref_id,
+            };
+            let request = plain_request(&authorization, "https://api.payping.ir/v2/pay", &body);
+            (order, request)
+        };
+        let mut g = c.benchmark_group("create_request");
+        g.bench_function("sdk", |b| {
+            b.iter_batched(new_payment, sdk, BatchSize::SmallInput)
+        });
+        g.bench_function("baseline", |b| {
+            b.iter_batched(|| order.clone(), baseline, BatchSize::SmallInput)
+        });
+        g.finish();
+        row(
+            "create_request",
+            allocations_per_op(new_payment, sdk),
+            allocations_per_op(|| order.clone(), baseline),
+        );
+    }
+
+    // 1b. Create: the request alone, from an exchange already built (a retry).
+    {
+        let sdk = |()| create.to_request().expect("request");
+        let baseline = |()| {
+            let body = PlainCreateBody {
+                amount: order.amount,
+                payer_identity: &order.mobile,
+                payer_name: &order.payer_name,
+                description: &order.description,
+                return_url: &order.return_url,
+                client_ref_id: &order.client_ref_id,
+            };
+            plain_request(&authorization, "https://api.payping.ir/v2/pay", &body)
+        };
+        let mut g = c.benchmark_group("create_to_request");
+        g.bench_function("sdk", |b| b.iter(|| sdk(())));
+        g.bench_function("baseline", |b| b.iter(|| baseline(())));
+        g.finish();
+        row(
+            "create_to_request",
+            allocations_per_op(|| (), sdk),
+            allocations_per_op(|| (), baseline),
+        );
+    }
+
+    // 2. Verify: the exchange built from the stored record and the callback (both checked
+    //    against each other), then its request.
+    {
+        let sdk = |()| {
+            let exchange = VerifyPayment::new(&config, &pending, &callback).expect("verify");
+            let request = exchange.to_request().expect("request");
+            (exchange, request)
+        };
+        let baseline = |()| {
+            assert!(
+                plain_callback.code == plain_pending.code
+                    && plain_callback.clientrefid == plain_pending.client_ref_id
+            );
+            let body = PlainVerifyBody {
+                ref_id: &plain_callback.refid,
+                amount: plain_pending.amount,
+            };
+            plain_request(
+                &authorization,
+                "https://api.payping.ir/v2/pay/verify",
+                &body,
+            )
+        };
+        let mut g = c.benchmark_group("verify_request");
+        g.bench_function("sdk", |b| b.iter(|| sdk(())));
+        g.bench_function("baseline", |b| b.iter(|| baseline(())));
+        g.finish();
+        row(
+            "verify_request",
+            allocations_per_op(|| (), sdk),
+            allocations_per_op(|| (), baseline),
+        );
+    }
+
+    // 2b. Verify: the request alone, from an exchange already built (a retry).
+    {
+        let sdk = |()| verify.to_request().expect("request");
+        let baseline = |()| {
+            let body = PlainVerifyBody {
+                ref_id: &plain_callback.refid,
+                amount: plain_pending.amount,
+            };
+            plain_request(
+                &authorization,
+                "https://api.payping.ir/v2/pay/verify",
+                &body,
+            )
+        };
+        let mut g = c.benchmark_group("verify_to_request");
+        g.bench_function("sdk", |b| b.iter(|| sdk(())));
+        g.bench_function("baseline", |b| b.iter(|| baseline(())));
+        g.finish();
+        row(
+            "verify_to_request",
+            allocations_per_op(|| (), sdk),
+            allocations_per_op(|| (), baseline),
+        );
+    }
+
+    // 3. Create's answer: the SDK gives the record to store (code checked, redirect URL and
+    //    request id kept); the baseline reads the code and the request id.
+    {
+        let setup = || answer(200, CREATE_ANSWER);
+        let sdk = |response| create.parse_response(response).expect("pending");
+        let baseline = |response: http::Response<&[u8]>| {
+            assert_eq!(response.status(), StatusCode::OK);
+            let parsed: PlainCreateAnswer = serde_json::from_slice(response.body()).expect("json");
+            (parsed, plain_request_id(&response))
+        };
+        let mut g = c.benchmark_group("parse_create");
+        g.bench_function("sdk", |b| b.iter_batched(setup, sdk, BatchSize::SmallInput));
+        g.bench_function("baseline", |b| {
+            b.iter_batched(setup, baseline, BatchSize::SmallInput)
+        });
+        g.finish();
+        row(
+            "parse_create",
+            allocations_per_op(setup, sdk),
+            allocations_per_op(setup, baseline),
+        );
+    }
+
+    // 4. Verify's answer: amount compared with the stored one, card fields kept.
+    {
+        let setup = || answer(200, VERIFY_ANSWER);
+        let sdk = |response| verify.parse_response(response).expect("verified");
+        let baseline = |response: http::Response<&[u8]>| {
+            assert_eq!(response.status(), StatusCode::OK);
+            let parsed: PlainVerifyAnswer = serde_json::from_slice(response.body()).expect("json");
+            assert_eq!(parsed.amount, plain_pending.amount);
+            (parsed, plain_request_id(&response))
+        };
+        let mut g = c.benchmark_group("parse_verify");
+        g.bench_function("sdk", |b| b.iter_batched(setup, sdk, BatchSize::SmallInput));
+        g.bench_function("baseline", |b| {
+            b.iter_batched(setup, baseline, BatchSize::SmallInput)
+        });
+        g.finish();
+        row(
+            "parse_verify",
+            allocations_per_op(setup, sdk),
+            allocations_per_op(setup, baseline),
+        );
+    }
+
+    // 5. An error answer: 400 with PayPing's object of code to message.
+    {
+        let setup = || answer(400, ERROR_ANSWER);
+        let sdk = |response| create.parse_response(response).expect_err("refused");
+        let baseline = |response: http::Response<&[u8]>| {
+            assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+            let parsed: HashMap<String, String> =
+                serde_json::from_slice(response.body()).expect("json");
+            (parsed, plain_request_id(&response))
+        };
+        let mut g = c.benchmark_group("parse_error");
+        g.bench_function("sdk", |b| b.iter_batched(setup, sdk, BatchSize::SmallInput));
+        g.bench_function("baseline", |b| {
+            b.iter_batched(setup, baseline, BatchSize::SmallInput)
+        });
+        g.finish();
+        row(
+            "parse_error",
+            allocations_per_op(setup, sdk),
+            allocations_per_op(setup, baseline),
+        );
+    }
+
+    // 6. The callback form: the SDK refuses duplicates, bad escapes and invalid values;
+    //    the baseline takes what serde_urlencoded gives.
+    {
+        let sdk = |()| Callback::from_form(black_box(CALLBACK)).expect("callback");
+        let baseline =
+            |()| serde_urlencoded::from_bytes::<PlainCallback>(black_box(CALLBACK)).expect("form");
+        let mut g = c.benchmark_group("callback");
+        g.bench_function("sdk", |b| b.iter(|| sdk(())));
+        g.bench_function("baseline", |b| b.iter(|| baseline(())));
+        g.finish();
+        row(
+            "callback",
+            allocations_per_op(|| (), sdk),
+            allocations_per_op(|| (), baseline),
+        );
+    }
+
+    // 7. The redirect URL: Ghesta's installment page with the code as one path segment.
+    {
+        let sdk = |()| RedirectUrl::ghesta(&config, black_box(&code));
+        let baseline = |()| {
+            format!(
+                "{GATEWAY}/installment/{}?type=ghesta",
+                utf8_percent_encode(black_box(CODE), SEGMENT)
+            )
+        };
+        let mut g = c.benchmark_group("redirect_url");
+        g.bench_function("sdk", |b| b.iter(|| sdk(())));
+        g.bench_function("baseline", |b| b.iter(|| baseline(())));
+        g.finish();
+        row(
+            "redirect_url",
+            allocations_per_op(|| (), sdk),
+            allocations_per_op(|| (), baseline),
+        );
+    }
+
+    rows
+}
+
+// ---------------------------------------------------------------------------------------
+// The report
+
+/// Where criterion writes its estimates: `<target>/criterion`, found from this binary's
+/// path (`<target>/<profile>/deps/steps-<hash>`).
+fn output_directory() -> PathBuf {
+    std::env::current_exe()
+        .ok()
+        .and_then(|exe| Some(exe.parent()?.parent()?.parent()?.join("criterion")))
+        .unwrap_or_else(|| PathBuf::from("target/criterion"))
+}
+
+/// The median (ns) criterion measured for `group/function` in this run, if it ran.
+fn median(dir: &Path, group: &str, function: &str, since: SystemTime) -> Option<f64> {
+    let file = dir.join(group).join(function).join("new/estimates.json");
+    if std::fs::metadata(&file).ok()?.modified().ok()? < since {
+        return None; // left from an earlier run: this run filtered the step out
+    }
+    let estimates: serde_json::Value = serde_json::from_slice(&std::fs::read(file).ok()?).ok()?;
+    estimates["median"]["point_estimate"].as_f64()
+}
+
+fn main() {
+    let started = SystemTime::now();
+    let dir = output_directory();
+    let mut criterion = Criterion::default()
+        .output_directory(&dir)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3))
+        .configure_from_args();
+    let rows = steps(&mut criterion);
+    criterion.final_summary();
+
+    println!();
+    println!("| step | SDK median | baseline median | ratio | allocs SDK | allocs baseline |");
+    println!("|---|---:|---:|---:|---:|---:|");
+    for row in rows {
+        let sdk = median(&dir, row.step, "sdk", started);
+        let baseline = median(&dir, row.step, "baseline", started);
+        let (Some(sdk), Some(baseline)) = (sdk, baseline) else {
+            continue;
+        };
+        println!(
+            "| {} | {:.0} ns | {:.0} ns | {:.2} | {} | {} |",
+            row.step,
+            sdk,
+            baseline,
+            sdk / baseline,
+            row.sdk_allocs,
+            row.baseline_allocs,
+        );
+    }
+}
