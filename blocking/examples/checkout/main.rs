@@ -1,0 +1,460 @@
+//! The README's demo: a whole Ghesta checkout, printed step by step.
+//!
+//! ```text
+//! cargo run -p ghesta-blocking --example checkout             # embedded sandbox, two payments
+//! cargo run -p ghesta-blocking --example checkout -- --serve  # click through it in a browser
+//! ```
+//!
+//! With no settings it starts the sandbox (`ghesta-sandbox`) and a small shop (`shop.rs`) on
+//! 127.0.0.1, and plays a buyer over HTTP: one payment approved, one cancelled. It exits 0
+//! only if the first ended verified and the second cancelled without a verify.
+//!
+//! With `PAYPING_API_URL` set (and `PAYPING_GATEWAY_URL`, `PAYPING_TOKEN`; see
+//! `ghesta_core::Config::from_env`) it starts no sandbox: it creates one payment there and
+//! prints the page to open; a person pays; the shop receives the callback on its return URL
+//! and verifies. `CHECKOUT_LISTEN` sets the shop's address (default `127.0.0.1:0`),
+//! `CHECKOUT_RETURN_URL` the public return URL (PayPing requires https outside loopback),
+//! `CHECKOUT_MOBILE` the buyer's mobile number. It exits 0 only if the payment was verified.
+
+mod shop;
+
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use ghesta_blocking::Client;
+use ghesta_core::{BaseUrl, Config, ENV_API_URL, Token};
+use ghesta_sandbox::{Options, Sandbox};
+
+use shop::{Event, Outcome, Shop, ShopOptions};
+
+/// How long the demo waits for the shop to report a step. Every step is local and quick;
+/// this only keeps a broken run from hanging.
+const STEP_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How long the live mode waits for a person to pay: the verify window is 10 minutes after
+/// payment, so a quarter of an hour covers filling the page in and paying.
+const PERSON_TIMEOUT: Duration = Duration::from_secs(15 * 60);
+
+/// A buyer's mobile number for the sandbox (any valid one will do there).
+const SANDBOX_MOBILE: &str = "09123456789";
+
+type Failure = Box<dyn std::error::Error + Send + Sync>;
+
+fn main() -> ExitCode {
+    let mut serve = false;
+    for arg in std::env::args().skip(1) {
+        match arg.as_str() {
+            "--serve" => serve = true,
+            "-h" | "--help" => {
+                println!("{}", usage());
+                return ExitCode::SUCCESS;
+            }
+            other => {
+                eprintln!("unknown argument {other:?}\n\n{}", usage());
+                return ExitCode::from(2);
+            }
+        }
+    }
+    let live = std::env::var_os(ENV_API_URL).is_some();
+    let result = match (live, serve) {
+        (true, _) => live_payment(),
+        (false, true) => serve_sandbox(),
+        (false, false) => sandbox_demo(),
+    };
+    match result {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn usage() -> &'static str {
+    "usage: cargo run -p ghesta-blocking --example checkout [-- --serve]\n\n\
+     Without settings: runs one approved and one cancelled payment against an embedded\n\
+     sandbox and exits 0 if both ended as they should. --serve keeps the shop and the\n\
+     sandbox running for a browser.\n\n\
+     With PAYPING_API_URL, PAYPING_GATEWAY_URL and PAYPING_TOKEN set: creates one payment\n\
+     there, prints the page to open, waits for the callback and verifies it.\n\
+     CHECKOUT_LISTEN (default 127.0.0.1:0), CHECKOUT_RETURN_URL, CHECKOUT_MOBILE."
+}
+
+/// One line of output: a label column, then the text.
+fn step(label: &str, text: impl std::fmt::Display) {
+    println!("  {label:<10} {text}");
+}
+
+/// A client and a shop in front of a fresh embedded sandbox.
+fn sandbox_shop() -> Result<(Sandbox, Shop), Failure> {
+    let sandbox = Sandbox::start(Options::default())?;
+    let config = Config::new(Token::new(sandbox.token())?)
+        .with_api_url(BaseUrl::api(sandbox.base_url())?)
+        .with_gateway_url(BaseUrl::gateway(sandbox.base_url())?);
+    let shop = Shop::start(
+        Client::new(config),
+        ShopOptions {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            return_url: None,
+            mobile: SANDBOX_MOBILE.to_owned(),
+        },
+    )?;
+    Ok((sandbox, shop))
+}
+
+/// The default run: one approved and one cancelled payment.
+fn sandbox_demo() -> Result<bool, Failure> {
+    let (sandbox, shop) = sandbox_shop()?;
+    println!("Ghesta checkout demo: an embedded sandbox, no token, no network\n");
+    step("sandbox", sandbox.base_url());
+    step("shop", shop.url());
+    let buyer = Buyer::new();
+
+    println!("\nPayment 1: the buyer approves");
+    let paid = buyer.checkout(&sandbox, &shop, "order-1001", BuyerChoice::Approve)?;
+    let paid_ok = matches!(paid, Outcome::Paid { .. });
+
+    println!("\nPayment 2: the buyer cancels");
+    let cancelled = buyer.checkout(&sandbox, &shop, "order-1002", BuyerChoice::Cancel)?;
+    let verifies = sandbox.requests_seen().verify;
+    let cancelled_ok = cancelled == Outcome::Cancelled && verifies == 1;
+
+    println!();
+    if paid_ok && cancelled_ok {
+        println!("Both payments ended as they should: one verified, one cancelled unverified.");
+        Ok(true)
+    } else {
+        println!(
+            "Something went wrong: payment 1 {}, payment 2 {} ({verifies} verify request(s) \
+             seen, expected 1).",
+            describe(&paid),
+            describe(&cancelled)
+        );
+        Ok(false)
+    }
+}
+
+fn describe(outcome: &Outcome) -> String {
+    match outcome {
+        Outcome::Paid { .. } => "verified".into(),
+        Outcome::AlreadyPaid { .. } => "already verified".into(),
+        Outcome::Cancelled => "cancelled".into(),
+        Outcome::NotPaid { error } => format!("not paid ({error})"),
+    }
+}
+
+/// What the buyer presses on the installment page.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum BuyerChoice {
+    Approve,
+    Cancel,
+}
+
+/// A buyer's browser, played over HTTP: it does not follow redirects by itself, so each hop
+/// can be shown.
+struct Buyer {
+    agent: ureq::Agent,
+}
+
+impl Buyer {
+    fn new() -> Buyer {
+        let agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .max_redirects(0)
+            .timeout_global(Some(STEP_TIMEOUT))
+            .build()
+            .new_agent();
+        Buyer { agent }
+    }
+
+    /// GET a page; its status, `Location` and body (bounded).
+    fn get(&self, url: &str) -> Result<(u16, Option<String>, String), Failure> {
+        let mut answer = self.agent.get(url).call()?;
+        let location = answer
+            .headers()
+            .get("location")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let body = answer
+            .body_mut()
+            .with_config()
+            .limit(1024 * 1024)
+            .read_to_string()?;
+        Ok((answer.status().as_u16(), location, body))
+    }
+
+    /// One checkout from the shop's button to the receipt.
+    fn checkout(
+        &self,
+        sandbox: &Sandbox,
+        shop: &Shop,
+        order: &str,
+        choice: BuyerChoice,
+    ) -> Result<Outcome, Failure> {
+        step(
+            "order",
+            format!(
+                "{order}: {}, {}",
+                shop::PRODUCT,
+                shop::toman(shop::PRICE_TOMAN)
+            ),
+        );
+
+        // The buyer presses "pay with Ghesta": the shop creates the payment and redirects.
+        let checkout = shop.checkout_url(order);
+        let (status, location, _) = self.get(&checkout)?;
+        step("checkout", format!("GET {checkout} -> {status}"));
+        let code = match shop.next_event(STEP_TIMEOUT) {
+            Some(Event::Created {
+                code, request_id, ..
+            }) => {
+                step(
+                    "payment",
+                    format!(
+                        "code {code}, request id {}",
+                        request_id.as_deref().unwrap_or("none")
+                    ),
+                );
+                code
+            }
+            Some(Event::CreateFailed { error, .. }) => {
+                return Err(format!("create failed: {error}").into());
+            }
+            other => return Err(format!("the shop did not create the payment ({other:?})").into()),
+        };
+        let redirect = location.ok_or("the shop's checkout answered no Location")?;
+        step("redirect", &redirect);
+
+        // The browser follows the redirect to Ghesta's installment page.
+        let (status, _, page) = self.get(&redirect)?;
+        if status != 200 || !page.contains("id=\"approve\"") {
+            return Err(format!(
+                "the installment page answered {status} without an Approve button"
+            )
+            .into());
+        }
+        step(
+            "gateway",
+            format!("GET -> {status}, the installment page with Approve and Cancel"),
+        );
+
+        // The buyer presses a button. The sandbox plays what the page does next: PayPing's
+        // page makes the browser POST the callback form to the shop's return URL.
+        let action = match choice {
+            BuyerChoice::Approve => "approve",
+            BuyerChoice::Cancel => "cancel",
+        };
+        let control = format!(
+            "{}/__sandbox/payments/{code}/{action}?deliver=true",
+            sandbox.base_url()
+        );
+        let mut answer = self.agent.post(&control).send_empty()?;
+        let text = answer
+            .body_mut()
+            .with_config()
+            .limit(1024 * 1024)
+            .read_to_string()?;
+        if !answer.status().is_success() {
+            return Err(format!("the sandbox refused the buyer's {action}: {text}").into());
+        }
+        let acted: serde_json::Value = serde_json::from_str(&text)?;
+        let ref_id = acted["fields"]
+            .as_array()
+            .and_then(|fields| {
+                fields
+                    .iter()
+                    .find(|pair| pair[0] == "refid")
+                    .and_then(|pair| pair[1].as_str())
+            })
+            .unwrap_or("");
+        match choice {
+            BuyerChoice::Approve => step("buyer", format!("presses Approve (refid {ref_id})")),
+            BuyerChoice::Cancel => step("buyer", "presses Cancel (the callback carries no refid)"),
+        }
+        let delivered = acted["delivery"]["status"].as_u64().unwrap_or(0);
+
+        // What the shop saw and did.
+        let outcome = shop.wait_finished(order, STEP_TIMEOUT, |event| match event {
+            Event::CallbackReceived { ref_id, .. } => step(
+                "callback",
+                format!(
+                    "POST {} ({})",
+                    shop.return_url(),
+                    ref_id
+                        .as_deref()
+                        .map_or("cancelled, no refid".to_owned(), |r| format!("refid {r}"))
+                ),
+            ),
+            Event::CallbackRefused { error } => step("callback", format!("refused: {error}")),
+            _ => {}
+        });
+        let outcome = outcome.ok_or("the shop never finished the order")?;
+        match &outcome {
+            Outcome::Paid {
+                toman,
+                card,
+                request_id,
+                ..
+            } => step(
+                "verify",
+                format!(
+                    "verified: {}, card {}, request id {}",
+                    shop::toman(*toman),
+                    card.as_deref().unwrap_or("none"),
+                    request_id.as_deref().unwrap_or("none")
+                ),
+            ),
+            Outcome::AlreadyPaid { ref_id } => {
+                step("verify", format!("already verified (refid {ref_id})"))
+            }
+            Outcome::Cancelled => {
+                step("verify", "not sent: the buyer cancelled, nothing to verify")
+            }
+            Outcome::NotPaid { error } => step("verify", format!("refused: {error}")),
+        }
+        step(
+            "receipt",
+            format!(
+                "the shop answered the browser {delivered}: {}",
+                describe(&outcome)
+            ),
+        );
+        let state = sandbox
+            .payment(&code)
+            .map_or("unknown".to_owned(), |p| p.state.name().to_owned());
+        step("state", format!("the sandbox holds payment {code} as {state}"));
+        Ok(outcome)
+    }
+}
+
+/// `--serve`: the sandbox and the shop stay up for a person with a browser.
+fn serve_sandbox() -> Result<bool, Failure> {
+    let (sandbox, shop) = sandbox_shop()?;
+    println!("Ghesta checkout demo, serving until interrupted (Ctrl-C)\n");
+    step(
+        "shop",
+        format!("{}/  <- open this in a browser", shop.url()),
+    );
+    step("sandbox", sandbox.base_url());
+    println!();
+    loop {
+        if let Some(event) = shop.next_event(Duration::from_secs(3600)) {
+            print_event(&event);
+        }
+    }
+}
+
+fn print_event(event: &Event) {
+    match event {
+        Event::Created {
+            order,
+            code,
+            redirect,
+            ..
+        } => step(
+            "payment",
+            format!("{order}: code {code}, buyer sent to {redirect}"),
+        ),
+        Event::CreateFailed { order, error } => {
+            step("payment", format!("{order}: create failed: {error}"))
+        }
+        Event::CallbackReceived { order, ref_id, .. } => step(
+            "callback",
+            format!(
+                "{}: {}",
+                order.as_deref().unwrap_or("no order"),
+                ref_id
+                    .as_deref()
+                    .map_or("cancelled, no refid".to_owned(), |r| format!("refid {r}"))
+            ),
+        ),
+        Event::CallbackRefused { error } => step("callback", format!("refused: {error}")),
+        Event::Finished { order, outcome } => {
+            step("verify", format!("{order}: {}", describe(outcome)))
+        }
+    }
+}
+
+/// With `PAYPING_API_URL` set: one payment on a real (or separately run) PayPing.
+fn live_payment() -> Result<bool, Failure> {
+    let config = Config::from_env()?;
+    let listen: SocketAddr = match std::env::var("CHECKOUT_LISTEN") {
+        Ok(addr) => addr
+            .parse()
+            .map_err(|e| format!("CHECKOUT_LISTEN {addr:?}: {e}"))?,
+        Err(_) => SocketAddr::from(([127, 0, 0, 1], 0)),
+    };
+    let mobile = std::env::var("CHECKOUT_MOBILE")
+        .map_err(|_| "set CHECKOUT_MOBILE to the buyer's mobile number (Ghesta needs it)")?;
+    println!("Ghesta checkout against {}\n", config.api_url());
+    let shop = Shop::start(
+        Client::new(config),
+        ShopOptions {
+            listen,
+            return_url: std::env::var("CHECKOUT_RETURN_URL").ok(),
+            mobile,
+        },
+    )?;
+    step("shop", shop.url());
+    step("return", shop.return_url());
+    let order = format!(
+        "demo-{}",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs())
+    );
+    step(
+        "order",
+        format!(
+            "{order}: {}, {}",
+            shop::PRODUCT,
+            shop::toman(shop::PRICE_TOMAN)
+        ),
+    );
+    match shop.create(&order) {
+        Event::Created {
+            code,
+            request_id,
+            redirect,
+            ..
+        } => {
+            step(
+                "payment",
+                format!(
+                    "code {code}, request id {}",
+                    request_id.as_deref().unwrap_or("none")
+                ),
+            );
+            step(
+                "open",
+                format!(
+                    "{redirect}  <- pay here within {} minutes",
+                    PERSON_TIMEOUT.as_secs() / 60
+                ),
+            );
+        }
+        Event::CreateFailed { error, .. } => {
+            step("payment", format!("create failed: {error}"));
+            return Ok(false);
+        }
+        other => return Err(format!("unexpected {other:?}").into()),
+    }
+    // `create` also sent the Created event; it was printed above.
+    let outcome = shop.wait_finished(&order, PERSON_TIMEOUT, |event| {
+        if !matches!(event, Event::Created { .. }) {
+            print_event(event);
+        }
+    });
+    match outcome {
+        Some(outcome) => Ok(matches!(
+            outcome,
+            Outcome::Paid { .. } | Outcome::AlreadyPaid { .. }
+        )),
+        None => {
+            step("verify", "no callback arrived in time");
+            Ok(false)
+        }
+    }
+}
