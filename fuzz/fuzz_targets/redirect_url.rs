@@ -1,0 +1,97 @@
+//! The redirect URLs (`RedirectUrl::ghesta`, `RedirectUrl::payping`) and the cancel and
+//! report request URLs, from an arbitrary payment code (the input, as text).
+//!
+//! Holds, for every code `PaymentCode` accepts and for two configurations (production, and
+//! a loopback gateway and proxied API under path prefixes): the URL parses back as an
+//! `http::Uri` with the same host and path prefix; the code is exactly one path segment that
+//! percent-decodes to the code; the URL has no query but its own (`type=ghesta` for Ghesta)
+//! and never a fragment; the 303 response carries it; a stored URL reads back.
+#![no_main]
+
+use ghesta_core::http;
+use ghesta_core::{CancelPayment, Config, Exchange, PaymentCode, RedirectUrl, ReportPayment};
+use libfuzzer_sys::fuzz_target;
+use percent_encoding::percent_decode_str;
+
+fn check(url: &str, host: &str, prefix: &str, query: Option<&str>, code: &PaymentCode) {
+    assert!(!url.contains('#'), "{url}");
+    let uri: http::Uri = url.parse().expect("a redirect URL always parses");
+    assert_eq!(uri.host(), Some(host), "{url}");
+    assert_eq!(uri.query(), query, "{url}");
+    let segment = uri
+        .path()
+        .strip_prefix(prefix)
+        .unwrap_or_else(|| panic!("{url} left {prefix}"));
+    assert!(!segment.contains('/'), "{url}");
+    let decoded = percent_decode_str(segment)
+        .decode_utf8()
+        .expect("the segment decodes to UTF-8");
+    assert_eq!(decoded, code.as_str());
+}
+
+fn check_config(config: &Config, code: &PaymentCode, gateway: (&str, &str), api: (&str, &str)) {
+    let ghesta = RedirectUrl::ghesta(config, code);
+    let gateway_prefix = format!("{}installment/", gateway.1);
+    check(
+        ghesta.as_str(),
+        gateway.0,
+        &gateway_prefix,
+        Some("type=ghesta"),
+        code,
+    );
+    let payping = RedirectUrl::payping(config, code);
+    check(
+        payping.as_str(),
+        api.0,
+        &format!("{}v2/pay/gotoipg/", api.1),
+        None,
+        code,
+    );
+
+    let response = ghesta.to_response();
+    assert_eq!(response.status(), 303);
+    assert_eq!(response.headers()[http::header::LOCATION], ghesta.as_str());
+    let stored = serde_json::to_string(&ghesta).expect("a URL serialises");
+    let read: RedirectUrl = serde_json::from_str(&stored).expect("a stored URL reads back");
+    assert_eq!(read, ghesta);
+
+    let cancel = CancelPayment::new(config, code)
+        .to_request()
+        .expect("cancel request");
+    check(
+        &cancel.uri().to_string(),
+        api.0,
+        &format!("{}v2/pay/", api.1),
+        None,
+        code,
+    );
+    let report = ReportPayment::new(config, code)
+        .to_request()
+        .expect("report request");
+    check(
+        &report.uri().to_string(),
+        api.0,
+        &format!("{}v1/report/", api.1),
+        None,
+        code,
+    );
+}
+
+fuzz_target!(|data: &[u8]| {
+    let text = String::from_utf8_lossy(data);
+    let Ok(code) = PaymentCode::new(text.as_ref()) else {
+        return;
+    };
+    check_config(
+        &ghesta_fuzz::production(),
+        &code,
+        ("payping.ir", "/"),
+        ("api.payping.ir", "/"),
+    );
+    check_config(
+        &ghesta_fuzz::sandbox(),
+        &code,
+        ("127.0.0.1", "/gw/"),
+        ("proxy.example", "/pp/"),
+    );
+});
