@@ -1,5 +1,7 @@
 //! What every exchange needs: the token, where PayPing lives, the amount's unit, the window.
 
+use std::fmt;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use crate::amount::AmountUnit;
@@ -36,8 +38,15 @@ pub const ENV_GATEWAY_URL: &str = "PAYPING_GATEWAY_URL";
 /// assert_eq!(config.amount_unit(), AmountUnit::Toman);
 /// # Ok::<(), ghesta_core::InvalidInput>(())
 /// ```
-#[derive(Debug, Clone)]
-pub struct Config {
+///
+/// Cloning is cheap (a reference count): every exchange keeps its own `Config`, so building
+/// one on the checkout path copies no URL.
+#[derive(Clone)]
+pub struct Config(Arc<Settings>);
+
+/// The settings themselves, shared by every clone of a [`Config`].
+#[derive(Clone)]
+struct Settings {
     token: Token,
     api_url: BaseUrl,
     gateway_url: BaseUrl,
@@ -48,13 +57,18 @@ pub struct Config {
 impl Config {
     /// Production settings for `token`: PayPing's hosts, amounts in Toman, a 10 minute window.
     pub fn new(token: Token) -> Self {
-        Self {
+        Self(Arc::new(Settings {
             token,
             api_url: default_base(DEFAULT_API_URL),
             gateway_url: default_base(DEFAULT_GATEWAY_URL),
             amount_unit: AmountUnit::Toman,
             verify_window: DEFAULT_VERIFY_WINDOW,
-        }
+        }))
+    }
+
+    /// The settings to change, copied first if another clone shares them.
+    fn settings_mut(&mut self) -> &mut Settings {
+        Arc::make_mut(&mut self.0)
     }
 
     /// Reads `PAYPING_TOKEN` (required), `PAYPING_API_URL` and `PAYPING_GATEWAY_URL`
@@ -97,10 +111,12 @@ impl Config {
         let token = read(ENV_TOKEN)?.ok_or(ConfigError::Missing { name: ENV_TOKEN })?;
         let mut config = Self::new(Token::new(&token).map_err(invalid(ENV_TOKEN))?);
         if let Some(url) = read(ENV_API_URL)? {
-            config.api_url = BaseUrl::api(url.trim()).map_err(invalid(ENV_API_URL))?;
+            config.settings_mut().api_url =
+                BaseUrl::api(url.trim()).map_err(invalid(ENV_API_URL))?;
         }
         if let Some(url) = read(ENV_GATEWAY_URL)? {
-            config.gateway_url = BaseUrl::gateway(url.trim()).map_err(invalid(ENV_GATEWAY_URL))?;
+            config.settings_mut().gateway_url =
+                BaseUrl::gateway(url.trim()).map_err(invalid(ENV_GATEWAY_URL))?;
         }
         Ok(config)
     }
@@ -108,14 +124,14 @@ impl Config {
     /// Uses another API base URL (PayPing's `https://api.payping.io`, a proxy, the sandbox).
     #[must_use]
     pub fn with_api_url(mut self, url: BaseUrl) -> Self {
-        self.api_url = url;
+        self.settings_mut().api_url = url;
         self
     }
 
     /// Uses another payment-page base URL (`https://payping.io`, the sandbox).
     #[must_use]
     pub fn with_gateway_url(mut self, url: BaseUrl) -> Self {
-        self.gateway_url = url;
+        self.settings_mut().gateway_url = url;
         self
     }
 
@@ -124,7 +140,7 @@ impl Config {
     /// Ghesta plugin send Toman).
     #[must_use]
     pub fn with_amount_unit(mut self, unit: AmountUnit) -> Self {
-        self.amount_unit = unit;
+        self.settings_mut().amount_unit = unit;
         self
     }
 
@@ -133,33 +149,33 @@ impl Config {
         if window.is_zero() {
             return Err(InvalidInput::new(Field::VerifyWindow, Rule::Zero));
         }
-        self.verify_window = window;
+        self.settings_mut().verify_window = window;
         Ok(self)
     }
 
     /// The token.
     pub fn token(&self) -> &Token {
-        &self.token
+        &self.0.token
     }
 
     /// The API base URL.
     pub fn api_url(&self) -> &BaseUrl {
-        &self.api_url
+        &self.0.api_url
     }
 
     /// The payment-page base URL.
     pub fn gateway_url(&self) -> &BaseUrl {
-        &self.gateway_url
+        &self.0.gateway_url
     }
 
     /// The unit amounts are sent in.
     pub fn amount_unit(&self) -> AmountUnit {
-        self.amount_unit
+        self.0.amount_unit
     }
 
     /// The verify window.
     pub fn verify_window(&self) -> Duration {
-        self.verify_window
+        self.0.verify_window
     }
 
     /// The last moment verify can succeed for a buyer whose callback arrived at
@@ -176,8 +192,22 @@ impl Config {
     /// ```
     pub fn verify_deadline(&self, callback_received_at: SystemTime) -> SystemTime {
         callback_received_at
-            .checked_add(self.verify_window)
+            .checked_add(self.0.verify_window)
             .unwrap_or(callback_received_at)
+    }
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The shape a derive gave before the settings were shared; Token redacts itself.
+        let s = &self.0;
+        f.debug_struct("Config")
+            .field("token", &s.token)
+            .field("api_url", &s.api_url)
+            .field("gateway_url", &s.gateway_url)
+            .field("amount_unit", &s.amount_unit)
+            .field("verify_window", &s.verify_window)
+            .finish()
     }
 }
 
@@ -291,6 +321,26 @@ mod tests {
             ConfigError::NotUnicode {
                 name: "PAYPING_TOKEN"
             }
+        );
+    }
+
+    #[test]
+    fn clones_share_settings_until_one_changes() {
+        let a = Config::new(Token::new("t").unwrap());
+        let b = a.clone();
+        assert!(Arc::ptr_eq(&a.0, &b.0), "a clone copies no setting");
+        let b = b.with_api_url(BaseUrl::api("http://127.0.0.1:1").unwrap());
+        assert_eq!(
+            a.api_url().as_str(),
+            DEFAULT_API_URL,
+            "the original is unchanged"
+        );
+        assert_eq!(b.api_url().as_str(), "http://127.0.0.1:1");
+        assert_eq!(b.token(), a.token());
+        let debug = format!("{b:?}");
+        assert!(
+            debug.starts_with("Config { token: Token(<redacted>), api_url:"),
+            "{debug}"
         );
     }
 

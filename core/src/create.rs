@@ -195,7 +195,7 @@ impl Exchange for CreatePayment {
             amount: self.payment.amount,
             wire_unit: self.wire_unit(),
             created_at: self.created_at,
-            request_id: answer.request_id.clone(),
+            request_id: answer.request_id,
         })
     }
 }
