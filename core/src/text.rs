@@ -26,10 +26,26 @@ pub(crate) fn check_text(value: &str, field: Field, max_chars: usize) -> Result<
         return Err(InvalidInput::new(field, Rule::Empty));
     }
     // Bytes bound chars from above, so a long value is refused without counting.
-    if value.len() > max_chars * 4 || value.chars().count() > max_chars {
+    if value.len() > max_chars * 4 {
         return Err(InvalidInput::new(field, Rule::TooLong { max: max_chars }));
     }
-    if value.chars().any(is_forbidden_char) {
+    // Codes, references and card fields are ASCII: one byte per char, and the only forbidden
+    // ASCII chars are the controls, so one byte pass replaces two decoding ones.
+    let ascii = value.is_ascii();
+    let chars = if ascii {
+        value.len()
+    } else {
+        value.chars().count()
+    };
+    if chars > max_chars {
+        return Err(InvalidInput::new(field, Rule::TooLong { max: max_chars }));
+    }
+    let forbidden = if ascii {
+        value.bytes().any(|b| b.is_ascii_control())
+    } else {
+        value.chars().any(is_forbidden_char)
+    };
+    if forbidden {
         return Err(InvalidInput::new(field, Rule::ControlCharacter));
     }
     Ok(())
@@ -195,6 +211,19 @@ mod tests {
             &Rule::TooLong { max: 128 }
         );
         assert!(ClientRefId::new("ا".repeat(128)).is_ok());
+        assert_eq!(
+            ClientRefId::new("ا".repeat(129)).unwrap_err().rule(),
+            &Rule::TooLong { max: 128 }
+        );
+        // The ASCII fast path and the char path agree on every ASCII char.
+        for b in 0..=127u8 {
+            let value = format!("a{}", char::from(b));
+            assert_eq!(
+                check_text(&value, Field::ClientRefId, 128).is_err(),
+                is_forbidden_char(char::from(b)),
+                "{b:#x}"
+            );
+        }
         for bad in [
             "a\0b",
             "a\nb",
