@@ -79,6 +79,9 @@ impl Exchange for CancelPayment {
         if !matches!(answer.status.as_u16(), 200 | 204) {
             return Err(answer.failure());
         }
+        // The body is not documented and otherwise ignored, but an error object under a
+        // 200 (`{"26": ...}`) did not cancel anything.
+        answer.refuse_error_codes()?;
         Ok(Cancelled {
             code: self.code.clone(),
             request_id: answer.request_id,

@@ -421,7 +421,7 @@ fn truncate(s: &mut String, max: usize) {
 }
 
 /// Reads PayPing's 400 body: a JSON object of code or field name to message, in order.
-fn parse_entries(body: &[u8]) -> Result<Vec<ErrorEntry>, String> {
+pub(crate) fn parse_entries(body: &[u8]) -> Result<Vec<ErrorEntry>, String> {
     use serde::de::{Deserializer as _, MapAccess, Visitor};
 
     struct Entries;

@@ -6,7 +6,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::config::Config;
-use crate::error::{Error, RequestId};
+use crate::error::{Error, ErrorKey, RequestId, parse_entries};
 
 /// A request as the core builds it: an `http::Request` with a byte body.
 pub type HttpRequest = http::Request<Vec<u8>>;
@@ -147,7 +147,20 @@ impl<'a> Answer<'a> {
         if first != Some(&b'{') {
             return Err(self.malformed("the body is not a JSON object"));
         }
-        serde_json::from_slice(self.body).map_err(|e| self.malformed(e))
+        let value = serde_json::from_slice(self.body).map_err(|e| self.malformed(e))?;
+        self.refuse_error_codes()?;
+        Ok(value)
+    }
+
+    /// A success whose body also names PayPing error codes (`{"15": ...}`) says two things
+    /// at once, so it is read as neither. No documented success body has a numeric key.
+    pub(crate) fn refuse_error_codes(&self) -> Result<(), Error> {
+        let has_code = parse_entries(self.body)
+            .is_ok_and(|entries| entries.iter().any(|e| matches!(e.key, ErrorKey::Code(_))));
+        if has_code {
+            return Err(self.malformed("a success status with PayPing error codes in the body"));
+        }
+        Ok(())
     }
 
     pub(crate) fn malformed(&self, reason: impl std::fmt::Display) -> Error {

@@ -148,7 +148,11 @@ impl Exchange for VerifyPayment {
         let answer = Answer::of(&response);
         if answer.status != StatusCode::OK {
             return match answer.failure() {
-                Error::Rejected(r) if r.code() == Some(PayPingCode::AlreadyVerified) => {
+                // Only a body that says 15 and nothing else: `{"15":..,"47":..}` is
+                // ambiguous and stays an error, never a reason to ship.
+                Error::Rejected(r)
+                    if r.entries().len() == 1 && r.code() == Some(PayPingCode::AlreadyVerified) =>
+                {
                     Ok(VerifyOutcome::AlreadyVerified(AlreadyVerified {
                         code: self.pending.code().clone(),
                         ref_id: self.ref_id.clone(),
