@@ -324,7 +324,10 @@ impl Buyer {
         let state = sandbox
             .payment(&code)
             .map_or("unknown".to_owned(), |p| p.state.name().to_owned());
-        step("state", format!("the sandbox holds payment {code} as {state}"));
+        step(
+            "state",
+            format!("the sandbox holds payment {code} as {state}"),
+        );
         Ok(outcome)
     }
 }
