@@ -130,7 +130,7 @@ impl Callback {
     pub fn from_request<B: AsRef<[u8]>>(request: &http::Request<B>) -> Result<Self, CallbackError> {
         match *request.method() {
             Method::POST => {
-                check_content_type(request.headers().get(http::header::CONTENT_TYPE))?;
+                check_content_type(request.headers().get_all(http::header::CONTENT_TYPE))?;
                 Self::from_form(request.body().as_ref())
             }
             Method::GET => Self::from_query(request.uri().query().unwrap_or("")),
@@ -231,7 +231,28 @@ fn invalid(index: usize, source: InvalidInput) -> CallbackError {
     }
 }
 
-fn check_content_type(value: Option<&http::HeaderValue>) -> Result<(), CallbackError> {
+fn check_content_type(
+    values: http::header::GetAll<'_, http::HeaderValue>,
+) -> Result<(), CallbackError> {
+    let value = values.iter().next();
+    // Two content types are ambiguous (frameworks disagree on which one counts): refused as
+    // their combined value, which is no single media type.
+    if values.iter().nth(1).is_some() {
+        let mut joined = Vec::new();
+        for v in values.iter() {
+            if joined.len() > crate::error::SNIPPET_BYTES {
+                break;
+            }
+            if !joined.is_empty() {
+                joined.extend_from_slice(b", ");
+            }
+            joined.extend_from_slice(v.as_bytes());
+        }
+        let received = crate::error::BodySnippet::of(&joined).as_str().to_owned();
+        return Err(CallbackError::UnsupportedContentType {
+            received: Some(received),
+        });
+    }
     let refuse = || CallbackError::UnsupportedContentType {
         received: value.map(|v| {
             crate::error::BodySnippet::of(v.as_bytes())

@@ -409,6 +409,12 @@ fn callback_requests() {
         "POST with quoted UTF-8 charset":
             post(Some(b"application/x-www-form-urlencoded; charset=\"UTF-8\""), GOOD) => C(Ok(Callback::Completed(_))),
             "a quoted parameter is the same parameter"
+        "POST with two content types":
+            Input::Request(Box::new(http::Request::post("/cb").header("content-type", "application/x-www-form-urlencoded").header("content-type", "application/json").body(GOOD.to_vec()).unwrap())) => C(Err(E::UnsupportedContentType { received: Some(t) })) if t == "application/x-www-form-urlencoded, application/json",
+            "frameworks disagree on which of two content types counts; refused, never guessed"
+        "POST with the form content type twice":
+            Input::Request(Box::new(http::Request::post("/cb").header("content-type", "application/x-www-form-urlencoded").header("content-type", "application/x-www-form-urlencoded").body(GOOD.to_vec()).unwrap())) => C(Err(E::UnsupportedContentType { .. })),
+            "a repeated header is not a media type, even when both copies agree"
         "POST with an upper-case content type":
             post(Some(b"APPLICATION/X-WWW-FORM-URLENCODED"), GOOD) => C(Ok(Callback::Completed(_))),
             "media types are case-insensitive"
