@@ -124,6 +124,17 @@ impl ClientBuilder {
     }
 
     /// All ureq transport settings at once.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use ghesta_blocking::{Client, HttpSettings};
+    /// use ghesta_core::{Config, Token};
+    ///
+    /// let settings = HttpSettings::default().timeout(Duration::from_secs(10));
+    /// let client = Client::builder(Config::new(Token::new("t")?)).http_settings(settings).build();
+    /// # let _ = client;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn http_settings(mut self, settings: HttpSettings) -> Self {
         self.http = settings;
         self
@@ -131,6 +142,18 @@ impl ClientBuilder {
 
     /// Sends through `transport` instead of ureq (the HTTP settings above then do not
     /// apply: the transport keeps its own timeouts, cap and redirect rule).
+    ///
+    /// ```
+    /// use ghesta_blocking::{Client, HttpSettings, UreqTransport};
+    /// use ghesta_core::{Config, Token};
+    ///
+    /// // One pool shared by two clients with different tokens.
+    /// let transport = UreqTransport::new(&HttpSettings::default());
+    /// let shop_a = Client::builder(Config::new(Token::new("token-a")?)).transport(transport.clone()).build();
+    /// let shop_b = Client::builder(Config::new(Token::new("token-b")?)).transport(transport).build();
+    /// # let _ = (shop_a, shop_b);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn transport(mut self, transport: impl Transport + 'static) -> Self {
         self.transport = Some(Box::new(transport));
         self
@@ -143,6 +166,15 @@ impl ClientBuilder {
     }
 
     /// Whether create is retried (off by default); see [`RetryPolicy::retry_create`].
+    ///
+    /// ```
+    /// use ghesta_blocking::Client;
+    /// use ghesta_core::{Config, Token};
+    ///
+    /// let client = Client::builder(Config::new(Token::new("t")?)).retry_create(true).build();
+    /// assert!(client.retry_policy().get_retry_create());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn retry_create(mut self, retry: bool) -> Self {
         self.retry = self.retry.retry_create(retry);
         self
@@ -159,12 +191,47 @@ impl ClientBuilder {
     /// The clock read for `created_at`, callback arrival and retry deadlines, and used to
     /// sleep between attempts ([`SystemClock`] by default). Tests pass one that does not
     /// really wait.
+    ///
+    /// ```
+    /// use std::time::{Duration, SystemTime};
+    /// use ghesta_blocking::{Client, Clock};
+    /// use ghesta_core::*;
+    ///
+    /// /// Always the same instant; sleeping returns at once.
+    /// struct Frozen;
+    /// impl Clock for Frozen {
+    ///     fn now(&self) -> SystemTime { SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000) }
+    ///     fn sleep(&self, _: Duration) {}
+    /// }
+    ///
+    /// let client = Client::builder(Config::new(Token::new("t")?))
+    ///     .transport(|_: HttpRequest| http::Response::builder().body(br#"{"code":"c1"}"#.to_vec()))
+    ///     .clock(Frozen)
+    ///     .build();
+    /// let pending = client.create(NewPayment::new(
+    ///     Amount::from_toman(1_000)?,
+    ///     ReturnUrl::new("https://shop.example/cb")?,
+    ///     ClientRefId::new("o-1")?,
+    ///     Mobile::new("09123456789")?,
+    /// ))?;
+    /// assert_eq!(pending.created_at(), Frozen.now());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn clock(mut self, clock: impl Clock + 'static) -> Self {
         self.clock = Box::new(clock);
         self
     }
 
     /// The client.
+    ///
+    /// ```
+    /// use ghesta_blocking::Client;
+    /// use ghesta_core::{Config, Token};
+    ///
+    /// let client = Client::builder(Config::new(Token::new("t")?)).build();
+    /// # let _ = client;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn build(self) -> Client {
         let transport = self
             .transport
@@ -244,6 +311,16 @@ impl Client {
     }
 
     /// The configuration every exchange is built from.
+    ///
+    /// ```
+    /// use ghesta_blocking::Client;
+    /// use ghesta_core::{Config, Token};
+    ///
+    /// let client = Client::new(Config::new(Token::new("t")?));
+    /// assert_eq!(client.config().api_url().as_str(), "https://api.payping.ir");
+    /// assert_eq!(client.retry_policy().get_max_attempts(), 4);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn config(&self) -> &Config {
         &self.inner.config
     }

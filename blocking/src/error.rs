@@ -85,6 +85,15 @@ impl TransportError {
     /// Whether sending the same request again can help: timeouts, failed or lost
     /// connections, broken HTTP and other I/O errors. TLS failures, an oversized answer and
     /// requests the stack refuses are not retried.
+    ///
+    /// ```
+    /// use ghesta_blocking::TransportError;
+    ///
+    /// assert!(TransportError::timeout("connect").is_retryable());
+    /// assert!(TransportError::connection_lost("reset by peer").is_retryable());
+    /// assert!(!TransportError::tls("certificate expired").is_retryable());
+    /// assert!(!TransportError::BodyTooLarge { limit: 65536 }.is_retryable());
+    /// ```
     pub fn is_retryable(&self) -> bool {
         match self {
             Self::Timeout { .. }
@@ -96,7 +105,17 @@ impl TransportError {
         }
     }
 
-    /// [`TransportError::Timeout`] with a bounded `detail`.
+    /// [`TransportError::Timeout`] with a bounded `detail`. Every constructor below keeps
+    /// at most 512 bytes of its detail.
+    ///
+    /// ```
+    /// use ghesta_blocking::TransportError;
+    ///
+    /// let e = TransportError::timeout("x".repeat(10_000));
+    /// assert!(matches!(&e, TransportError::Timeout { detail } if detail.len() == 512));
+    /// let e = TransportError::connect("connection refused");
+    /// assert_eq!(e.to_string(), "could not connect to PayPing: connection refused");
+    /// ```
     pub fn timeout(detail: impl fmt::Display) -> Self {
         Self::Timeout {
             detail: bounded(detail),
@@ -261,6 +280,14 @@ impl Error {
     /// Whether sending the same request again can help: a retryable transport failure, or
     /// a PayPing answer that [`ghesta_core::Error::is_retryable`] says is (5xx, codes 11, 25,
     /// 29, 49, an unreadable answer).
+    ///
+    /// ```
+    /// use ghesta_blocking::{Error, TransportError};
+    ///
+    /// assert!(Error::Transport(TransportError::timeout("global")).is_retryable());
+    /// let invalid = ghesta_core::Amount::from_toman(1).unwrap_err(); // under 100 Toman
+    /// assert!(!Error::from(invalid).is_retryable());
+    /// ```
     pub fn is_retryable(&self) -> bool {
         match self {
             Self::Transport(e) => e.is_retryable(),
@@ -273,6 +300,30 @@ impl Error {
 
     /// The `X-PayPingRequest-ID` of the answer this error came from: quote it to PayPing
     /// support. `None` when no answer arrived or PayPing sent none.
+    ///
+    /// The example also shows [`Error::status`], [`Error::code`], [`Error::as_payping`] and
+    /// [`Error::as_transport`] on a PayPing answer.
+    ///
+    /// ```
+    /// use ghesta_blocking::{Client, RetryPolicy};
+    /// use ghesta_core::*;
+    ///
+    /// let client = Client::builder(Config::new(Token::new("t")?))
+    ///     .transport(|_: HttpRequest| {
+    ///         http::Response::builder()
+    ///             .status(400)
+    ///             .header("X-PayPingRequest-ID", "req-7")
+    ///             .body(r#"{"26":"کد پرداخت یافت نشد"}"#.as_bytes().to_vec())
+    ///     })
+    ///     .build();
+    /// let err = client.report(&PaymentCode::new("nope")?).unwrap_err();
+    /// assert_eq!(err.request_id().map(|id| id.as_str()), Some("req-7"));
+    /// assert_eq!(err.status(), Some(http::StatusCode::BAD_REQUEST));
+    /// assert_eq!(err.code(), Some(PayPingCode::PaymentCodeNotFound));
+    /// assert!(err.as_payping().is_some());
+    /// assert!(err.as_transport().is_none());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn request_id(&self) -> Option<&RequestId> {
         match self {
             Self::PayPing(e) => e.request_id(),
@@ -298,6 +349,14 @@ impl Error {
     }
 
     /// The transport failure, when that is what this is.
+    ///
+    /// ```
+    /// use ghesta_blocking::{Error, TransportError};
+    ///
+    /// let err = Error::from(TransportError::BodyTooLarge { limit: 65536 });
+    /// assert!(matches!(err.as_transport(), Some(TransportError::BodyTooLarge { .. })));
+    /// assert!(err.request_id().is_none() && err.status().is_none() && err.code().is_none());
+    /// ```
     pub fn as_transport(&self) -> Option<&TransportError> {
         match self {
             Self::Transport(e) => Some(e),

@@ -201,6 +201,15 @@ impl RetryPolicy {
     }
 
     /// Whether exchanges of `kind` are retried at all.
+    ///
+    /// ```
+    /// use ghesta_blocking::RetryPolicy;
+    /// use ghesta_core::ExchangeKind;
+    ///
+    /// let policy = RetryPolicy::default();
+    /// assert!(policy.retries(ExchangeKind::Verify) && policy.retries(ExchangeKind::Report));
+    /// assert!(!policy.retries(ExchangeKind::Create));
+    /// ```
     pub fn retries(&self, kind: ExchangeKind) -> bool {
         match kind {
             ExchangeKind::Create => self.retry_create,
