@@ -266,8 +266,17 @@ impl Shop {
         };
         let callback = match callback {
             Callback::Completed(c) => c,
-            Callback::Cancelled(_) => {
-                self.set_state(&order_id, OrderState::Cancelled);
+            Callback::Cancelled(cancelled) => {
+                // The callback is unsigned: only a cancel naming this order's own payment
+                // code, for an order not yet paid, changes anything.
+                if cancelled.code() == pending.code() {
+                    let mut orders = self.orders();
+                    if let Some(o) = orders.get_mut(&order_id) {
+                        if o.state == OrderState::AwaitingPayment {
+                            o.state = OrderState::Cancelled;
+                        }
+                    }
+                }
                 return page(
                     200,
                     "Payment cancelled",
