@@ -56,9 +56,10 @@ fn every_payping_answer_becomes_its_error() {
         ),
         (
             400,
-            "<html>bad gateway</html>",
+            "<html>bad request</html>",
             |e| matches!(e, ghesta_core::Error::MalformedResponse { .. }),
-            true,
+            // A 4xx page reads no better the second time.
+            false,
         ),
         (
             401,

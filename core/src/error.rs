@@ -310,10 +310,17 @@ pub enum Error {
 
 impl Error {
     /// Whether sending the same request again can help: 5xx, PayPing's "try again" codes
-    /// (11, 25, 29, 49), and answers that could not be read.
+    /// (11, 25, 29, 49), 408/429, and a success or 5xx answer whose body could not be read
+    /// (cut off on the way). A 4xx body that cannot be read will read no better next time.
+    ///
+    /// This says nothing of whether a retry is *safe*: a create that is retried may create
+    /// a second payment. `ghesta-blocking`'s retry policy decides that per exchange.
     pub fn is_retryable(&self) -> bool {
         match self {
-            Self::Unavailable { .. } | Self::MalformedResponse { .. } => true,
+            Self::Unavailable { .. } => true,
+            Self::MalformedResponse { status, .. } => {
+                status.is_success() || status.is_server_error()
+            }
             Self::UnexpectedStatus { status, .. } => {
                 *status == StatusCode::TOO_MANY_REQUESTS || *status == StatusCode::REQUEST_TIMEOUT
             }
@@ -525,6 +532,15 @@ mod tests {
         assert!(!e(400, r#"{"47":"x"}"#).is_retryable());
         assert!(!e(401, "").is_retryable());
         assert!(e(429, "").is_retryable());
+        assert!(
+            !e(400, "<html>").is_retryable(),
+            "a 4xx that cannot be read will not improve"
+        );
+        let cut = Error::malformed(StatusCode::OK, "EOF", b"{\"amo", None);
+        assert!(
+            cut.is_retryable(),
+            "a 200 cut short may read whole next time"
+        );
     }
 
     #[test]
