@@ -12,7 +12,9 @@
 //! cargo bench -p ghesta-core --bench steps -- callback                 # one step
 //! ```
 //!
-//! At the end it prints a Markdown table: medians, ratio, allocations per operation.
+//! At the end it prints a Markdown table: criterion's medians and their ratio; a paired
+//! timing (both sides alternating in short batches, so load on a shared machine hits both
+//! alike) and its ratio; and the allocations per operation of each side.
 
 // The counting allocator below needs `unsafe impl GlobalAlloc`. The workspace denies
 // unsafe code (library crates forbid it in lib.rs); this bench binary is the one exception.
@@ -23,7 +25,7 @@ use std::collections::HashMap;
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use criterion::{BatchSize, Criterion};
 use ghesta_core::http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE};
@@ -247,16 +249,95 @@ const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'~');
 
 // ---------------------------------------------------------------------------------------
-// The steps
+// Measuring one step
 
-/// One step's allocation counts, gathered while criterion times it.
+/// What one step measured besides criterion's own estimates.
 struct Row {
     step: &'static str,
+    /// Paired medians (ns per operation): SDK, baseline.
+    paired: Option<(f64, f64)>,
     sdk_allocs: f64,
     baseline_allocs: f64,
 }
 
-fn steps(c: &mut Criterion) -> Vec<Row> {
+/// Times `routine` over `inputs` (built beforehand), outputs dropped afterwards: ns per op.
+fn batch<I, O>(inputs: Vec<I>, outputs: &mut Vec<O>, routine: &mut impl FnMut(I) -> O) -> f64 {
+    let n = inputs.len();
+    let start = Instant::now();
+    for input in inputs {
+        outputs.push(black_box(routine(black_box(input))));
+    }
+    let elapsed = start.elapsed();
+    outputs.clear();
+    elapsed.as_nanos() as f64 / n as f64
+}
+
+fn median_of(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
+/// Medians (ns per op) of SDK and baseline timed in alternating short batches, so that
+/// a build starting on the shared machine slows both sides alike. Criterion times one side
+/// after the other, and its ratio moves with the load; this one moves far less.
+fn paired<I, O, J, P>(
+    sdk_setup: &mut impl FnMut() -> I,
+    sdk: &mut impl FnMut(I) -> O,
+    baseline_setup: &mut impl FnMut() -> J,
+    baseline: &mut impl FnMut(J) -> P,
+) -> (f64, f64) {
+    const ROUNDS: usize = 2_000;
+    const BATCH: usize = 64;
+    let mut sdk_outputs = Vec::with_capacity(BATCH);
+    let mut baseline_outputs = Vec::with_capacity(BATCH);
+    let mut sdk_times = Vec::with_capacity(ROUNDS);
+    let mut baseline_times = Vec::with_capacity(ROUNDS);
+    for round in 0..ROUNDS {
+        let sdk_inputs = (0..BATCH).map(|_| sdk_setup()).collect();
+        let baseline_inputs = (0..BATCH).map(|_| baseline_setup()).collect();
+        // Alternate which side goes first: neither always runs on a warmer cache.
+        if round % 2 == 0 {
+            sdk_times.push(batch(sdk_inputs, &mut sdk_outputs, sdk));
+            baseline_times.push(batch(baseline_inputs, &mut baseline_outputs, baseline));
+        } else {
+            baseline_times.push(batch(baseline_inputs, &mut baseline_outputs, baseline));
+            sdk_times.push(batch(sdk_inputs, &mut sdk_outputs, sdk));
+        }
+    }
+    (median_of(sdk_times), median_of(baseline_times))
+}
+
+/// Runs one step: both sides in one criterion group (`<name>/sdk`, `<name>/baseline`), then
+/// the paired timing and the allocation counts. Each side's input is built outside the
+/// timing and its output dropped outside it, so a step's figure is the work of the step.
+fn step<I, O, J, P>(
+    c: &mut Criterion,
+    benchmarking: bool,
+    name: &'static str,
+    (mut sdk_setup, mut sdk): (impl FnMut() -> I, impl FnMut(I) -> O),
+    (mut baseline_setup, mut baseline): (impl FnMut() -> J, impl FnMut(J) -> P),
+) -> Row {
+    let mut group = c.benchmark_group(name);
+    group.bench_function("sdk", |b| {
+        b.iter_batched(&mut sdk_setup, &mut sdk, BatchSize::SmallInput)
+    });
+    group.bench_function("baseline", |b| {
+        b.iter_batched(&mut baseline_setup, &mut baseline, BatchSize::SmallInput)
+    });
+    group.finish();
+    Row {
+        step: name,
+        paired: benchmarking
+            .then(|| paired(&mut sdk_setup, &mut sdk, &mut baseline_setup, &mut baseline)),
+        sdk_allocs: allocations_per_op(&mut sdk_setup, &mut sdk),
+        baseline_allocs: allocations_per_op(&mut baseline_setup, &mut baseline),
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// The steps
+
+fn steps(c: &mut Criterion, benchmarking: bool) -> Vec<Row> {
     let config = config();
     let authorization = HeaderValue::try_from(format!("Bearer {TOKEN}")).expect("header");
     let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
@@ -277,239 +358,177 @@ fn steps(c: &mut Criterion) -> Vec<Row> {
     };
     let plain_callback: PlainCallback = serde_urlencoded::from_bytes(CALLBACK).expect("form");
     let code = PaymentCode::new(CODE).expect("code");
-
-    let mut rows = Vec::new();
-    let mut row = |step, sdk_allocs, baseline_allocs| {
-        rows.push(Row {
-            step,
-            sdk_allocs,
-            baseline_allocs,
-        })
+    let create_body = |order: &PlainOrder| {
+        let body = PlainCreateBody {
+            amount: order.amount,
+            payer_identity: &order.mobile,
+            payer_name: &order.payer_name,
+            description: &order.description,
+            return_url: &order.return_url,
+            client_ref_id: &order.client_ref_id,
+        };
+        plain_request(&authorization, "https://api.payping.ir/v2/pay", &body)
     };
+    let verify_body = || {
+        let body = PlainVerifyBody {
+            ref_id: &plain_callback.refid,
+            amount: plain_pending.amount,
+        };
+        plain_request(
+            &authorization,
+            "https://api.payping.ir/v2/pay/verify",
+            &body,
+        )
+    };
+    let none = || ();
+    let mut rows = Vec::new();
 
     // 1. Create: the exchange built from the shop's order, then its request.
-    {
-        let sdk = |payment: NewPayment| {
+    rows.push(step(
+        c,
+        benchmarking,
+        "create_request",
+        (new_payment, |payment| {
             let exchange = CreatePayment::new(&config, payment, now);
             let request = exchange.to_request().expect("request");
             (exchange, request)
-        };
-        let baseline = |order: PlainOrder| {
-            let body = PlainCreateBody {
-                amount: order.amount,
-                payer_identity: &order.mobile,
-                payer_name: &order.payer_name,
-                description: &order.description,
-                return_url: &order.return_url,
-                client_ref_id: &order.client_ref_id,
-            };
-            let request = plain_request(&authorization, "https://api.payping.ir/v2/pay", &body);
-            (order, request)
-        };
-        let mut g = c.benchmark_group("create_request");
-        g.bench_function("sdk", |b| {
-            b.iter_batched(new_payment, sdk, BatchSize::SmallInput)
-        });
-        g.bench_function("baseline", |b| {
-            b.iter_batched(|| order.clone(), baseline, BatchSize::SmallInput)
-        });
-        g.finish();
-        row(
-            "create_request",
-            allocations_per_op(new_payment, sdk),
-            allocations_per_op(|| order.clone(), baseline),
-        );
-    }
+        }),
+        (
+            || order.clone(),
+            |order: PlainOrder| {
+                let request = create_body(&order);
+                (order, request)
+            },
+        ),
+    ));
 
     // 1b. Create: the request alone, from an exchange already built (a retry).
-    {
-        let sdk = |()| create.to_request().expect("request");
-        let baseline = |()| {
-            let body = PlainCreateBody {
-                amount: order.amount,
-                payer_identity: &order.mobile,
-                payer_name: &order.payer_name,
-                description: &order.description,
-                return_url: &order.return_url,
-                client_ref_id: &order.client_ref_id,
-            };
-            plain_request(&authorization, "https://api.payping.ir/v2/pay", &body)
-        };
-        let mut g = c.benchmark_group("create_to_request");
-        g.bench_function("sdk", |b| b.iter(|| sdk(())));
-        g.bench_function("baseline", |b| b.iter(|| baseline(())));
-        g.finish();
-        row(
-            "create_to_request",
-            allocations_per_op(|| (), sdk),
-            allocations_per_op(|| (), baseline),
-        );
-    }
+    rows.push(step(
+        c,
+        benchmarking,
+        "create_to_request",
+        (none, |()| create.to_request().expect("request")),
+        (none, |()| create_body(&order)),
+    ));
 
-    // 2. Verify: the exchange built from the stored record and the callback (both checked
+    // 2. Verify: the exchange built from the stored record and the callback (checked
     //    against each other), then its request.
-    {
-        let sdk = |()| {
+    rows.push(step(
+        c,
+        benchmarking,
+        "verify_request",
+        (none, |()| {
             let exchange = VerifyPayment::new(&config, &pending, &callback).expect("verify");
             let request = exchange.to_request().expect("request");
             (exchange, request)
-        };
-        let baseline = |()| {
+        }),
+        (none, |()| {
             assert!(
                 plain_callback.code == plain_pending.code
                     && plain_callback.clientrefid == plain_pending.client_ref_id
             );
-            let body = PlainVerifyBody {
-                ref_id: &plain_callback.refid,
-                amount: plain_pending.amount,
-            };
-            plain_request(
-                &authorization,
-                "https://api.payping.ir/v2/pay/verify",
-                &body,
-            )
-        };
-        let mut g = c.benchmark_group("verify_request");
-        g.bench_function("sdk", |b| b.iter(|| sdk(())));
-        g.bench_function("baseline", |b| b.iter(|| baseline(())));
-        g.finish();
-        row(
-            "verify_request",
-            allocations_per_op(|| (), sdk),
-            allocations_per_op(|| (), baseline),
-        );
-    }
+            verify_body()
+        }),
+    ));
 
     // 2b. Verify: the request alone, from an exchange already built (a retry).
-    {
-        let sdk = |()| verify.to_request().expect("request");
-        let baseline = |()| {
-            let body = PlainVerifyBody {
-                ref_id: &plain_callback.refid,
-                amount: plain_pending.amount,
-            };
-            plain_request(
-                &authorization,
-                "https://api.payping.ir/v2/pay/verify",
-                &body,
-            )
-        };
-        let mut g = c.benchmark_group("verify_to_request");
-        g.bench_function("sdk", |b| b.iter(|| sdk(())));
-        g.bench_function("baseline", |b| b.iter(|| baseline(())));
-        g.finish();
-        row(
-            "verify_to_request",
-            allocations_per_op(|| (), sdk),
-            allocations_per_op(|| (), baseline),
-        );
-    }
+    rows.push(step(
+        c,
+        benchmarking,
+        "verify_to_request",
+        (none, |()| verify.to_request().expect("request")),
+        (none, |()| verify_body()),
+    ));
 
     // 3. Create's answer: the SDK gives the record to store (code checked, redirect URL and
     //    request id kept); the baseline reads the code and the request id.
-    {
-        let setup = || answer(200, CREATE_ANSWER);
-        let sdk = |response| create.parse_response(response).expect("pending");
-        let baseline = |response: http::Response<&[u8]>| {
-            assert_eq!(response.status(), StatusCode::OK);
-            let parsed: PlainCreateAnswer = serde_json::from_slice(response.body()).expect("json");
-            (parsed, plain_request_id(&response))
-        };
-        let mut g = c.benchmark_group("parse_create");
-        g.bench_function("sdk", |b| b.iter_batched(setup, sdk, BatchSize::SmallInput));
-        g.bench_function("baseline", |b| {
-            b.iter_batched(setup, baseline, BatchSize::SmallInput)
-        });
-        g.finish();
-        row(
-            "parse_create",
-            allocations_per_op(setup, sdk),
-            allocations_per_op(setup, baseline),
-        );
-    }
+    rows.push(step(
+        c,
+        benchmarking,
+        "parse_create",
+        (
+            || answer(200, CREATE_ANSWER),
+            |response| create.parse_response(response).expect("pending"),
+        ),
+        (
+            || answer(200, CREATE_ANSWER),
+            |response: http::Response<&[u8]>| {
+                assert_eq!(response.status(), StatusCode::OK);
+                let parsed: PlainCreateAnswer =
+                    serde_json::from_slice(response.body()).expect("json");
+                (parsed, plain_request_id(&response))
+            },
+        ),
+    ));
 
     // 4. Verify's answer: amount compared with the stored one, card fields kept.
-    {
-        let setup = || answer(200, VERIFY_ANSWER);
-        let sdk = |response| verify.parse_response(response).expect("verified");
-        let baseline = |response: http::Response<&[u8]>| {
-            assert_eq!(response.status(), StatusCode::OK);
-            let parsed: PlainVerifyAnswer = serde_json::from_slice(response.body()).expect("json");
-            assert_eq!(parsed.amount, plain_pending.amount);
-            (parsed, plain_request_id(&response))
-        };
-        let mut g = c.benchmark_group("parse_verify");
-        g.bench_function("sdk", |b| b.iter_batched(setup, sdk, BatchSize::SmallInput));
-        g.bench_function("baseline", |b| {
-            b.iter_batched(setup, baseline, BatchSize::SmallInput)
-        });
-        g.finish();
-        row(
-            "parse_verify",
-            allocations_per_op(setup, sdk),
-            allocations_per_op(setup, baseline),
-        );
-    }
+    rows.push(step(
+        c,
+        benchmarking,
+        "parse_verify",
+        (
+            || answer(200, VERIFY_ANSWER),
+            |response| verify.parse_response(response).expect("verified"),
+        ),
+        (
+            || answer(200, VERIFY_ANSWER),
+            |response: http::Response<&[u8]>| {
+                assert_eq!(response.status(), StatusCode::OK);
+                let parsed: PlainVerifyAnswer =
+                    serde_json::from_slice(response.body()).expect("json");
+                assert_eq!(parsed.amount, plain_pending.amount);
+                (parsed, plain_request_id(&response))
+            },
+        ),
+    ));
 
     // 5. An error answer: 400 with PayPing's object of code to message.
-    {
-        let setup = || answer(400, ERROR_ANSWER);
-        let sdk = |response| create.parse_response(response).expect_err("refused");
-        let baseline = |response: http::Response<&[u8]>| {
-            assert_eq!(response.status(), StatusCode::BAD_REQUEST);
-            let parsed: HashMap<String, String> =
-                serde_json::from_slice(response.body()).expect("json");
-            (parsed, plain_request_id(&response))
-        };
-        let mut g = c.benchmark_group("parse_error");
-        g.bench_function("sdk", |b| b.iter_batched(setup, sdk, BatchSize::SmallInput));
-        g.bench_function("baseline", |b| {
-            b.iter_batched(setup, baseline, BatchSize::SmallInput)
-        });
-        g.finish();
-        row(
-            "parse_error",
-            allocations_per_op(setup, sdk),
-            allocations_per_op(setup, baseline),
-        );
-    }
+    rows.push(step(
+        c,
+        benchmarking,
+        "parse_error",
+        (
+            || answer(400, ERROR_ANSWER),
+            |response| create.parse_response(response).expect_err("refused"),
+        ),
+        (
+            || answer(400, ERROR_ANSWER),
+            |response: http::Response<&[u8]>| {
+                assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+                let parsed: HashMap<String, String> =
+                    serde_json::from_slice(response.body()).expect("json");
+                (parsed, plain_request_id(&response))
+            },
+        ),
+    ));
 
     // 6. The callback form: the SDK refuses duplicates, bad escapes and invalid values;
     //    the baseline takes what serde_urlencoded gives.
-    {
-        let sdk = |()| Callback::from_form(black_box(CALLBACK)).expect("callback");
-        let baseline =
-            |()| serde_urlencoded::from_bytes::<PlainCallback>(black_box(CALLBACK)).expect("form");
-        let mut g = c.benchmark_group("callback");
-        g.bench_function("sdk", |b| b.iter(|| sdk(())));
-        g.bench_function("baseline", |b| b.iter(|| baseline(())));
-        g.finish();
-        row(
-            "callback",
-            allocations_per_op(|| (), sdk),
-            allocations_per_op(|| (), baseline),
-        );
-    }
+    rows.push(step(
+        c,
+        benchmarking,
+        "callback",
+        (none, |()| {
+            Callback::from_form(black_box(CALLBACK)).expect("callback")
+        }),
+        (none, |()| {
+            serde_urlencoded::from_bytes::<PlainCallback>(black_box(CALLBACK)).expect("form")
+        }),
+    ));
 
     // 7. The redirect URL: Ghesta's installment page with the code as one path segment.
-    {
-        let sdk = |()| RedirectUrl::ghesta(&config, black_box(&code));
-        let baseline = |()| {
+    rows.push(step(
+        c,
+        benchmarking,
+        "redirect_url",
+        (none, |()| RedirectUrl::ghesta(&config, black_box(&code))),
+        (none, |()| {
             format!(
                 "{GATEWAY}/installment/{}?type=ghesta",
                 utf8_percent_encode(black_box(CODE), SEGMENT)
             )
-        };
-        let mut g = c.benchmark_group("redirect_url");
-        g.bench_function("sdk", |b| b.iter(|| sdk(())));
-        g.bench_function("baseline", |b| b.iter(|| baseline(())));
-        g.finish();
-        row(
-            "redirect_url",
-            allocations_per_op(|| (), sdk),
-            allocations_per_op(|| (), baseline),
-        );
-    }
+        }),
+    ));
 
     rows
 }
@@ -538,30 +557,41 @@ fn median(dir: &Path, group: &str, function: &str, since: SystemTime) -> Option<
 
 fn main() {
     let started = SystemTime::now();
+    // `cargo bench` passes --bench; `cargo test --benches` does not, and then criterion runs
+    // each routine once as a test, and so does this file (allocations still counted).
+    let benchmarking = std::env::args().any(|arg| arg == "--bench");
     let dir = output_directory();
     let mut criterion = Criterion::default()
         .output_directory(&dir)
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(3))
         .configure_from_args();
-    let rows = steps(&mut criterion);
+    let rows = steps(&mut criterion, benchmarking);
     criterion.final_summary();
 
     println!();
-    println!("| step | SDK median | baseline median | ratio | allocs SDK | allocs baseline |");
-    println!("|---|---:|---:|---:|---:|---:|");
+    println!(
+        "| step | SDK median | baseline median | ratio | paired SDK | paired baseline | paired ratio | allocs SDK | allocs baseline |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
     for row in rows {
+        let ns = |v: Option<f64>| v.map_or_else(|| "-".to_owned(), |v| format!("{v:.0} ns"));
+        let ratio = |a: Option<f64>, b: Option<f64>| {
+            a.zip(b)
+                .map_or_else(|| "-".to_owned(), |(a, b)| format!("{:.2}", a / b))
+        };
         let sdk = median(&dir, row.step, "sdk", started);
         let baseline = median(&dir, row.step, "baseline", started);
-        let (Some(sdk), Some(baseline)) = (sdk, baseline) else {
-            continue;
-        };
+        let (paired_sdk, paired_baseline) = row.paired.unzip();
         println!(
-            "| {} | {:.0} ns | {:.0} ns | {:.2} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             row.step,
-            sdk,
-            baseline,
-            sdk / baseline,
+            ns(sdk),
+            ns(baseline),
+            ratio(sdk, baseline),
+            ns(paired_sdk),
+            ns(paired_baseline),
+            ratio(paired_sdk, paired_baseline),
             row.sdk_allocs,
             row.baseline_allocs,
         );
