@@ -34,7 +34,8 @@
 //!
 //! A [`Client`] connects within 10 s, finishes a call within 30 s, reads at most 64 KiB of an
 //! answer, never follows a redirect (the token must not travel to another host), reads
-//! PayPing's error statuses as answers so their codes are kept, and sends `User-Agent:
+//! PayPing's error statuses as answers so their codes are kept, keeps up to 16 idle
+//! keep-alive connections per host for the threads that share it, and sends `User-Agent:
 //! ghesta-blocking/<version>`. Each is a [`ClientBuilder`] setting. The token never appears
 //! in an [`Error`], even when a server echoes it back.
 //!
@@ -75,6 +76,7 @@ pub use retry::{
     SystemClock,
 };
 pub use transport::{
-    DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT, DEFAULT_USER_AGENT,
-    HttpSettings, Transport, UreqTransport,
+    DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_IDLE_CONNECTIONS, DEFAULT_MAX_IDLE_CONNECTIONS_PER_HOST,
+    DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT, DEFAULT_USER_AGENT, HttpSettings, Transport,
+    UreqTransport,
 };

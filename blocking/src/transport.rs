@@ -55,6 +55,17 @@ pub const DEFAULT_MAX_RESPONSE_BYTES: u64 = 64 * 1024;
 /// The `User-Agent` sent by default: this crate and its version.
 pub const DEFAULT_USER_AGENT: &str =
     concat!(env!("CARGO_PKG_NAME"), "/", env!("CARGO_PKG_VERSION"));
+/// The idle keep-alive connections kept per host by default.
+///
+/// ureq's own default is 3: a pool shared by more threads than that drops a connection each
+/// time a fourth call finishes while three are already idle, and the next call pays a new
+/// TCP (and TLS) handshake. 16 covers the worker threads of a typical shop server (8 threads
+/// sharing one client open about 8 connections, not about 120 per 800 calls); an idle
+/// connection costs one socket and a few KiB, and ureq closes it after 15 s unused.
+pub const DEFAULT_MAX_IDLE_CONNECTIONS_PER_HOST: usize = 16;
+/// The idle keep-alive connections kept in all hosts by default: room for PayPing's API and
+/// a few other hosts (a sandbox, a second region) at their per-host cap.
+pub const DEFAULT_MAX_IDLE_CONNECTIONS: usize = 64;
 
 /// The settings of [`UreqTransport`]; every one has a safe default.
 ///
@@ -67,6 +78,8 @@ pub const DEFAULT_USER_AGENT: &str =
 /// assert_eq!(settings.get_connect_timeout(), Duration::from_secs(10));
 /// assert_eq!(settings.get_max_response_bytes(), 64 * 1024);
 /// assert_eq!(settings.get_user_agent(), "ghesta-blocking/0.1.0");
+/// assert_eq!(settings.get_max_idle_connections_per_host(), 16);
+/// assert_eq!(settings.get_max_idle_connections(), 64);
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpSettings {
@@ -74,6 +87,8 @@ pub struct HttpSettings {
     timeout: Duration,
     max_response_bytes: u64,
     user_agent: String,
+    max_idle_connections_per_host: usize,
+    max_idle_connections: usize,
 }
 
 impl Default for HttpSettings {
@@ -83,6 +98,8 @@ impl Default for HttpSettings {
             timeout: DEFAULT_TIMEOUT,
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
             user_agent: DEFAULT_USER_AGENT.to_owned(),
+            max_idle_connections_per_host: DEFAULT_MAX_IDLE_CONNECTIONS_PER_HOST,
+            max_idle_connections: DEFAULT_MAX_IDLE_CONNECTIONS,
         }
     }
 }
@@ -118,6 +135,38 @@ impl HttpSettings {
         self
     }
 
+    /// How many idle keep-alive connections to one host the pool keeps (16 by default,
+    /// see [`DEFAULT_MAX_IDLE_CONNECTIONS_PER_HOST`]). Set it to the number of threads that
+    /// call PayPing at once, so none of them reconnects; 0 closes every connection after
+    /// its call.
+    ///
+    /// ```
+    /// use ghesta_blocking::{Client, HttpSettings};
+    /// use ghesta_core::{Config, Token};
+    ///
+    /// // A server with 32 worker threads sharing one client.
+    /// let settings = HttpSettings::default()
+    ///     .max_idle_connections_per_host(32)
+    ///     .max_idle_connections(64);
+    /// assert_eq!(settings.get_max_idle_connections_per_host(), 32);
+    /// let client = Client::builder(Config::new(Token::new("t")?)).http_settings(settings).build();
+    /// # let _ = client;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[must_use]
+    pub fn max_idle_connections_per_host(mut self, connections: usize) -> Self {
+        self.max_idle_connections_per_host = connections;
+        self
+    }
+
+    /// How many idle keep-alive connections the pool keeps in all hosts together (64 by
+    /// default, see [`DEFAULT_MAX_IDLE_CONNECTIONS`]); the least recently used goes first.
+    #[must_use]
+    pub fn max_idle_connections(mut self, connections: usize) -> Self {
+        self.max_idle_connections = connections;
+        self
+    }
+
     /// The connect timeout.
     pub fn get_connect_timeout(&self) -> Duration {
         self.connect_timeout
@@ -136,6 +185,16 @@ impl HttpSettings {
     /// The `User-Agent` header.
     pub fn get_user_agent(&self) -> &str {
         &self.user_agent
+    }
+
+    /// The idle connections kept per host.
+    pub fn get_max_idle_connections_per_host(&self) -> usize {
+        self.max_idle_connections_per_host
+    }
+
+    /// The idle connections kept in all.
+    pub fn get_max_idle_connections(&self) -> usize {
+        self.max_idle_connections
     }
 }
 
@@ -171,7 +230,9 @@ impl UreqTransport {
             .max_redirects(0)
             .timeout_connect(Some(settings.connect_timeout))
             .timeout_global(Some(settings.timeout))
-            .user_agent(settings.user_agent.as_str());
+            .user_agent(settings.user_agent.as_str())
+            .max_idle_connections_per_host(settings.max_idle_connections_per_host)
+            .max_idle_connections(settings.max_idle_connections);
         #[cfg(feature = "native-tls")]
         let builder = builder.tls_config(
             ureq::tls::TlsConfig::builder()
@@ -222,5 +283,27 @@ impl From<ureq::Error> for TransportError {
             U::Pem(_) => Self::tls(&e),
             _ => Self::other(&e),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_agent_gets_the_pool_settings() {
+        let defaults = UreqTransport::default();
+        let config = defaults.agent.config();
+        assert_eq!(config.max_idle_connections_per_host(), 16);
+        assert_eq!(config.max_idle_connections(), 64);
+        assert!(!config.http_status_as_error());
+        assert_eq!(config.max_redirects(), 0);
+
+        let settings = HttpSettings::default()
+            .max_idle_connections_per_host(2)
+            .max_idle_connections(5);
+        let config = UreqTransport::new(&settings).agent.config().clone();
+        assert_eq!(config.max_idle_connections_per_host(), 2);
+        assert_eq!(config.max_idle_connections(), 5);
     }
 }

@@ -607,10 +607,17 @@ fn already_verified_that_the_report_contradicts_is_an_error() {
 // ---------------------------------------------------------------------------------------
 // One client, many threads.
 
+/// Four threads, not eight: the sandbox's internal tiny_http serves each keep-alive
+/// connection on a thread of its task pool, which starts with 4 threads and loses the wake-up
+/// of a connection accepted while they are being woken (tiny_http 0.12 `TaskPool::spawn`
+/// reads a stale waiting count). With the client's pool keeping every connection open, the
+/// 5th to 8th connections of a fresh sandbox are then never served and time out; ureq's old
+/// default of 3 idle connections hid this by closing connections (which frees tiny_http
+/// threads) all the time.
 #[test]
-fn eight_threads_share_one_client_for_400_payments() {
-    const THREADS: usize = 8;
-    const EACH: usize = 50;
+fn four_threads_share_one_client_for_400_payments() {
+    const THREADS: usize = 4;
+    const EACH: usize = 100;
     let sb = start();
     let client = client(&sb);
     std::thread::scope(|scope| {
@@ -643,8 +650,13 @@ fn eight_threads_share_one_client_for_400_payments() {
     assert_eq!((seen.create, seen.verify), (400, 400));
     let connections = sb.connections_accepted();
     println!("{connections} TCP connections for 800 requests from {THREADS} threads");
-    // Keep-alive is shared across threads: most requests reuse a pooled connection. (ureq
-    // keeps 3 idle connections per host by default, so 8 threads still open some ~120; a
-    // pool of 8 per host would need about 8.)
-    assert!(connections < 800 / 2, "{connections} connections");
+    // Keep-alive is shared across threads and the pool keeps up to 16 idle connections per
+    // host, so each thread's calls reuse one of at most THREADS connections (measured: 4 in
+    // every run; with ureq's own default of 3 idle connections, 8 threads opened 106..134).
+    // The slack covers a pooled connection that ureq finds dead or idle past 15 s and
+    // replaces, which a badly stalled machine could cause.
+    assert!(
+        connections <= THREADS as u64 + 2,
+        "{connections} connections"
+    );
 }
