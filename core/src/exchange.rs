@@ -6,7 +6,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::config::Config;
-use crate::error::{Error, ErrorKey, RequestId, parse_entries};
+use crate::error::{Error, RequestId, names_error_code};
 
 /// A request as the core builds it: an `http::Request` with a byte body.
 pub type HttpRequest = http::Request<Vec<u8>>;
@@ -155,9 +155,7 @@ impl<'a> Answer<'a> {
     /// A success whose body also names PayPing error codes (`{"15": ...}`) says two things
     /// at once, so it is read as neither. No documented success body has a numeric key.
     pub(crate) fn refuse_error_codes(&self) -> Result<(), Error> {
-        let has_code = parse_entries(self.body)
-            .is_ok_and(|entries| entries.iter().any(|e| matches!(e.key, ErrorKey::Code(_))));
-        if has_code {
+        if names_error_code(self.body) {
             return Err(self.malformed("a success status with PayPing error codes in the body"));
         }
         Ok(())
