@@ -9,6 +9,10 @@ use crate::invalid::{Field, InvalidInput, Rule};
 
 /// Longest URL accepted; browsers and proxies start failing well before unbounded.
 const MAX_URL_BYTES: usize = 2048;
+/// Longest base URL: leaves room for a path and the longest percent-encoded payment code
+/// (64 characters, 768 bytes), so every redirect URL built on it stays under
+/// `MAX_URL_BYTES` and a stored [`Pending`](crate::Pending) always reads back.
+const MAX_BASE_BYTES: usize = 1024;
 
 /// Whether `host` (as `http::Uri` gives it, IPv6 in brackets) is a loopback host.
 pub(crate) fn is_loopback_host(host: &str) -> bool {
@@ -139,6 +143,14 @@ impl BaseUrl {
     }
 
     fn new(url: &str, field: Field) -> Result<Self, InvalidInput> {
+        if url.len() > MAX_BASE_BYTES {
+            return Err(InvalidInput::new(
+                field,
+                Rule::TooLong {
+                    max: MAX_BASE_BYTES,
+                },
+            ));
+        }
         let uri = parse_secure(url, field)?;
         if uri.query().is_some() || url.ends_with('?') {
             return Err(InvalidInput::new(field, Rule::QueryOrFragment));

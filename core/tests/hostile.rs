@@ -63,6 +63,8 @@ enum Value {
     ReturnUrl(&'static str),
     ClientRefId(&'static str),
     Code(&'static str),
+    /// A gateway base URL `https://shop.example/` padded to this many bytes.
+    GatewayUrl(usize),
 }
 
 /// What running an input gave.
@@ -176,6 +178,11 @@ fn run(input: Input) -> Got {
                     Value::ReturnUrl(s) => ReturnUrl::new(s).map(|u| u.as_str().to_owned()),
                     Value::ClientRefId(s) => ClientRefId::new(s).map(String::from),
                     Value::Code(s) => PaymentCode::new(s).map(String::from),
+                    Value::GatewayUrl(len) => {
+                        let mut url = String::from("https://shop.example/");
+                        url.extend(std::iter::repeat_n('a', len.saturating_sub(url.len())));
+                        ghesta_core::BaseUrl::gateway(&url).map(|b| b.as_str().to_owned())
+                    }
                 }
                 .map_err(refused),
             )
@@ -716,6 +723,9 @@ fn values_a_shop_builds() {
         "clientRefId with a bidi isolate":
             Input::Value(Value::ClientRefId("order-\u{2067}7")) => G(Err((Field::ClientRefId, Rule::ControlCharacter))),
             "the shop's own ids get the callback's rules"
+        "gateway base URL over 1 KiB":
+            Input::Value(Value::GatewayUrl(4096)) => G(Err((Field::GatewayUrl, Rule::TooLong { max: 1024 }))),
+            "a redirect on it with the longest code would pass 2 KiB, and a stored record would not read back"
         "payment code `.`":
             Input::Value(Value::Code(".")) => G(Err((Field::PaymentCode, Rule::DotSegment))),
             "it would name the directory in a URL path"

@@ -254,6 +254,8 @@ proptest! {
             assert_one_segment(&cancel.uri().to_string(), api, &format!("{api_prefix}v2/pay/"), None, &code);
             let report = ReportPayment::new(&config, &payment_code).to_request().unwrap();
             assert_one_segment(&report.uri().to_string(), api, &format!("{api_prefix}v1/report/"), None, &code);
+            let stored = serde_json::to_string(&ghesta).unwrap();
+            prop_assert_eq!(serde_json::from_str::<RedirectUrl>(&stored).unwrap(), ghesta.clone());
             let response = ghesta.to_response();
             prop_assert_eq!(&response.headers()["location"], ghesta.as_str());
         }
@@ -396,4 +398,28 @@ proptest! {
             prop_assert_eq!(status, StatusCode::OK);
         }
     }
+}
+
+/// The worst case of the property above, exactly: the longest base URL with the longest
+/// code (64 four-byte characters, 12 bytes each once encoded) still makes a record that
+/// reads back from storage.
+#[test]
+fn the_longest_redirect_still_reads_back() {
+    let mut base = String::from("https://gateway.example/");
+    base.extend(std::iter::repeat_n('a', 1024 - base.len()));
+    let config = config().with_gateway_url(BaseUrl::gateway(&base).unwrap());
+    let code = "𝄞".repeat(PaymentCode::MAX_CHARS);
+    let payment = NewPayment::new(
+        Amount::from_toman(250_000).unwrap(),
+        ReturnUrl::new("https://shop.example/cb").unwrap(),
+        ClientRefId::new("order-7").unwrap(),
+        Mobile::new("09123456789").unwrap(),
+    );
+    let answer = serde_json::to_vec(&serde_json::json!({ "code": code })).unwrap();
+    let pending = CreatePayment::new(&config, payment, SystemTime::UNIX_EPOCH)
+        .parse_response(http::Response::new(answer))
+        .unwrap();
+    assert!(pending.redirect_url().as_str().len() > 1024 + 768);
+    let stored = serde_json::to_string(&pending).unwrap();
+    assert_eq!(serde_json::from_str::<Pending>(&stored).unwrap(), pending);
 }
