@@ -1,0 +1,436 @@
+//! What the blocking client costs over the wire, beside raw ureq doing the same by hand.
+//!
+//! Everything runs against a [`Sandbox`] on 127.0.0.1 over keep-alive connections:
+//!
+//! 1. **Round trip** (criterion group `round_trip`): create, then verify, through the
+//!    [`Client`] (`sdk`) and through a ureq [`Agent`](ureq::Agent) with the same settings
+//!    sending the same bytes with serde_json and serde_urlencoded (`raw_ureq`). The buyer's
+//!    approval between the two is a library call on the sandbox (no HTTP) and is left out
+//!    of the timed part of both sides.
+//! 2. **Paired round trip**: the same two sides alternating call for call, so load from
+//!    other work on a shared machine hits both alike; medians and their ratio.
+//! 3. **Connections**: TCP connections the sandbox accepted for 1,000 sequential calls
+//!    through one client, and through one raw agent.
+//! 4. **Throughput**: calls per second with 1, 2 and 4 threads sharing one client, and one
+//!    raw agent; each side three times, alternating, median of each. Bounded by count
+//!    (1,500 round trips a thread) and by time (2 s a run). On a small machine the sandbox (one thread
+//!    per request, a relay in front of tiny_http) shares the cores and sets the ceiling.
+//!
+//! ```text
+//! cargo bench -p ghesta-blocking --bench client
+//! ```
+//!
+//! Each part uses a fresh sandbox and at most 4 connections at once: the sandbox's internal
+//! tiny_http serves long-lived connections on a pool that only reliably has 4 threads.
+
+use std::hint::black_box;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant, SystemTime};
+
+use criterion::Criterion;
+use ghesta_blocking::{
+    Client, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_IDLE_CONNECTIONS,
+    DEFAULT_MAX_IDLE_CONNECTIONS_PER_HOST, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT,
+    DEFAULT_USER_AGENT,
+};
+use ghesta_core::{
+    Amount, BaseUrl, Callback, ClientRefId, Config, Mobile, NewPayment, Pending, ReturnUrl, Token,
+    VerifyOutcome,
+};
+use ghesta_sandbox::{CallbackForm, Options, Sandbox};
+use serde::{Deserialize, Serialize};
+
+const TOMAN: u32 = 250_000;
+const MOBILE: &str = "09123456789";
+/// Never delivered to: the sandbox plays the buyer as a library call.
+const RETURN_URL: &str = "http://127.0.0.1:9/ghesta/callback";
+
+/// One shop order id per call, unique across the whole run (the sandbox accepts duplicates,
+/// but distinct ids keep the two sides' payments apart).
+fn order() -> String {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    format!("order-{}", NEXT.fetch_add(1, Ordering::Relaxed))
+}
+
+// ---------------------------------------------------------------------------------------
+// The SDK side
+
+fn client(sandbox: &Sandbox) -> Client {
+    let config = Config::new(Token::new(sandbox.token()).expect("token"))
+        .with_api_url(BaseUrl::api(sandbox.base_url()).expect("api url"))
+        .with_gateway_url(BaseUrl::gateway(sandbox.base_url()).expect("gateway url"));
+    Client::new(config) // every default, as a shop would build it
+}
+
+/// The SDK's create: validated values in, the record to store out.
+fn sdk_create(client: &Client, order: &str) -> Pending {
+    let payment = NewPayment::new(
+        Amount::from_toman(TOMAN.into()).expect("amount"),
+        ReturnUrl::new(RETURN_URL).expect("return url"),
+        ClientRefId::new(order).expect("order id"),
+        Mobile::new(MOBILE).expect("mobile"),
+    );
+    client.create(payment).expect("create")
+}
+
+/// The SDK's verify: the callback form as the shop's server receives it, checked against
+/// the stored record, then verified.
+fn sdk_verify(client: &Client, pending: &Pending, form: &CallbackForm) {
+    let Callback::Completed(callback) =
+        Callback::from_form(form.body.as_bytes()).expect("callback")
+    else {
+        panic!("the sandbox approved, the callback must be completed");
+    };
+    match client.verify(pending, &callback).expect("verify") {
+        VerifyOutcome::Verified(paid) => assert_eq!(paid.amount().toman(), TOMAN),
+        other => panic!("expected verified, got {other:?}"),
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// The baseline: ureq by hand
+
+/// A hand-written client: one agent with the SDK's settings, typed serde bodies.
+struct Raw {
+    agent: ureq::Agent,
+    create_url: String,
+    verify_url: String,
+    authorization: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct CreateBody<'a> {
+    amount: u64,
+    payer_identity: &'a str,
+    return_url: &'a str,
+    client_ref_id: &'a str,
+}
+
+#[derive(Deserialize)]
+struct CreateAnswer {
+    code: String,
+}
+
+#[derive(Deserialize)]
+struct Form {
+    code: String,
+    refid: String,
+    clientrefid: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct VerifyBody<'a> {
+    ref_id: &'a str,
+    amount: u64,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct VerifyAnswer {
+    amount: u64,
+    #[allow(dead_code)] // read, as the SDK reads it
+    card_number: Option<String>,
+}
+
+impl Raw {
+    fn new(sandbox: &Sandbox) -> Self {
+        // The same settings as the SDK's UreqTransport with its defaults.
+        let agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .max_redirects(0)
+            .timeout_connect(Some(DEFAULT_CONNECT_TIMEOUT))
+            .timeout_global(Some(DEFAULT_TIMEOUT))
+            .user_agent(DEFAULT_USER_AGENT)
+            .max_idle_connections_per_host(DEFAULT_MAX_IDLE_CONNECTIONS_PER_HOST)
+            .max_idle_connections(DEFAULT_MAX_IDLE_CONNECTIONS)
+            .build()
+            .new_agent();
+        Self {
+            agent,
+            create_url: format!("{}/v2/pay", sandbox.base_url()),
+            verify_url: format!("{}/v2/pay/verify", sandbox.base_url()),
+            authorization: format!("Bearer {}", sandbox.token()),
+        }
+    }
+
+    /// POSTs `body` as JSON with PayPing's headers; the status and the capped body.
+    fn post(&self, url: &str, body: &impl Serialize) -> (u16, Vec<u8>) {
+        let bytes = serde_json::to_vec(body).expect("json");
+        let response = self
+            .agent
+            .post(url)
+            .header("Accept", "application/json")
+            .header("Authorization", &self.authorization)
+            .header("Content-Type", "application/json")
+            .send(&bytes[..])
+            .expect("send");
+        let status = response.status().as_u16();
+        let body = response
+            .into_body()
+            .with_config()
+            .limit(DEFAULT_MAX_RESPONSE_BYTES)
+            .read_to_vec()
+            .expect("body");
+        (status, body)
+    }
+
+    fn create(&self, order: &str) -> String {
+        let (status, body) = self.post(
+            &self.create_url,
+            &CreateBody {
+                amount: TOMAN.into(),
+                payer_identity: MOBILE,
+                return_url: RETURN_URL,
+                client_ref_id: order,
+            },
+        );
+        assert_eq!(status, 200);
+        serde_json::from_slice::<CreateAnswer>(&body)
+            .expect("answer")
+            .code
+    }
+
+    fn verify(&self, code: &str, order: &str, form: &CallbackForm) {
+        let form: Form = serde_urlencoded::from_str(&form.body).expect("form");
+        assert!(form.code == code && form.clientrefid == order);
+        let (status, body) = self.post(
+            &self.verify_url,
+            &VerifyBody {
+                ref_id: &form.refid,
+                amount: TOMAN.into(),
+            },
+        );
+        assert_eq!(status, 200);
+        let answer: VerifyAnswer = serde_json::from_slice(&body).expect("answer");
+        assert_eq!(answer.amount, u64::from(TOMAN));
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// One round trip, the approval left out of the time
+
+/// Create, approve (untimed), verify; returns the time of create and verify.
+fn sdk_round_trip(sandbox: &Sandbox, client: &Client) -> Duration {
+    let order = order();
+    let start = Instant::now();
+    let pending = sdk_create(client, black_box(&order));
+    let created = start.elapsed();
+    let form = sandbox.approve(pending.code().as_str()).expect("approve");
+    let start = Instant::now();
+    sdk_verify(client, &pending, black_box(&form));
+    created + start.elapsed()
+}
+
+fn raw_round_trip(sandbox: &Sandbox, raw: &Raw) -> Duration {
+    let order = order();
+    let start = Instant::now();
+    let code = raw.create(black_box(&order));
+    let created = start.elapsed();
+    let form = sandbox.approve(&code).expect("approve");
+    let start = Instant::now();
+    raw.verify(&code, &order, black_box(&form));
+    created + start.elapsed()
+}
+
+fn round_trips(c: &mut Criterion, sandbox: &Sandbox, client: &Client, raw: &Raw) {
+    let mut group = c.benchmark_group("round_trip");
+    group.sample_size(40);
+    group.measurement_time(Duration::from_secs(10));
+    group.bench_function("sdk", |b| {
+        b.iter_custom(|iters| (0..iters).map(|_| sdk_round_trip(sandbox, client)).sum())
+    });
+    group.bench_function("raw_ureq", |b| {
+        b.iter_custom(|iters| (0..iters).map(|_| raw_round_trip(sandbox, raw)).sum())
+    });
+    group.finish();
+}
+
+/// Medians of `rounds` round trips of each side, alternating one for one.
+fn paired(sandbox: &Sandbox, client: &Client, raw: &Raw, rounds: usize) -> (f64, f64) {
+    let mut sdk = Vec::with_capacity(rounds);
+    let mut baseline = Vec::with_capacity(rounds);
+    for i in 0..rounds {
+        // Alternate which goes first, so neither always follows the other.
+        if i % 2 == 0 {
+            sdk.push(sdk_round_trip(sandbox, client));
+            baseline.push(raw_round_trip(sandbox, raw));
+        } else {
+            baseline.push(raw_round_trip(sandbox, raw));
+            sdk.push(sdk_round_trip(sandbox, client));
+        }
+    }
+    (median_ns(&mut sdk), median_ns(&mut baseline))
+}
+
+fn median_ns(samples: &mut [Duration]) -> f64 {
+    samples.sort_unstable();
+    samples[samples.len() / 2].as_nanos() as f64
+}
+
+// ---------------------------------------------------------------------------------------
+// Connections and throughput
+
+/// TCP connections a fresh sandbox accepts for `calls` sequential calls (creates and
+/// verifies alternating) through one client (`sdk`) or one raw agent.
+fn connections(calls: usize, sdk: bool) -> u64 {
+    let sandbox = Sandbox::start(Options::default()).expect("sandbox");
+    if sdk {
+        let client = client(&sandbox);
+        for _ in 0..calls / 2 {
+            sdk_round_trip(&sandbox, &client);
+        }
+    } else {
+        let raw = Raw::new(&sandbox);
+        for _ in 0..calls / 2 {
+            raw_round_trip(&sandbox, &raw);
+        }
+    }
+    let seen = sandbox.requests_seen();
+    assert_eq!((seen.create + seen.verify) as usize, calls);
+    sandbox.connections_accepted()
+}
+
+/// Calls per second of `threads` threads sharing one client (`sdk`) or one agent, each
+/// doing round trips until `per_thread` are done or `budget` has passed.
+fn throughput(threads: usize, per_thread: usize, budget: Duration, sdk: bool) -> (f64, u64) {
+    let sandbox = Sandbox::start(Options::default()).expect("sandbox");
+    let client = client(&sandbox);
+    let raw = Raw::new(&sandbox);
+    let calls = AtomicU64::new(0);
+    let start = Instant::now();
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            scope.spawn(|| {
+                for _ in 0..per_thread {
+                    if start.elapsed() > budget {
+                        break;
+                    }
+                    if sdk {
+                        sdk_round_trip(&sandbox, &client);
+                    } else {
+                        raw_round_trip(&sandbox, &raw);
+                    }
+                    calls.fetch_add(2, Ordering::Relaxed);
+                }
+            });
+        }
+    });
+    let elapsed = start.elapsed().as_secs_f64();
+    let calls = calls.load(Ordering::Relaxed);
+    (calls as f64 / elapsed, sandbox.connections_accepted())
+}
+
+// ---------------------------------------------------------------------------------------
+// The report
+
+/// Where criterion writes its estimates: `<target>/criterion`, found from this binary's
+/// path (`<target>/<profile>/deps/client-<hash>`).
+fn output_directory() -> PathBuf {
+    std::env::current_exe()
+        .ok()
+        .and_then(|exe| Some(exe.parent()?.parent()?.parent()?.join("criterion")))
+        .unwrap_or_else(|| PathBuf::from("target/criterion"))
+}
+
+/// The median (ns) criterion measured for `group/function` in this run, if it ran.
+fn criterion_median(dir: &Path, group: &str, function: &str, since: SystemTime) -> Option<f64> {
+    let file = dir.join(group).join(function).join("new/estimates.json");
+    if std::fs::metadata(&file).ok()?.modified().ok()? < since {
+        return None; // left from an earlier run: this run filtered it out
+    }
+    let estimates: serde_json::Value = serde_json::from_slice(&std::fs::read(file).ok()?).ok()?;
+    estimates["median"]["point_estimate"].as_f64()
+}
+
+fn main() {
+    let started = SystemTime::now();
+    // `cargo bench` passes --bench; `cargo test --benches` does not, and then every part
+    // runs a handful of calls as a smoke test.
+    let benchmarking = std::env::args().any(|arg| arg == "--bench");
+    let dir = output_directory();
+    let mut criterion = Criterion::default()
+        .output_directory(&dir)
+        .warm_up_time(Duration::from_secs(2))
+        .configure_from_args();
+
+    let sandbox = Sandbox::start(Options::default()).expect("sandbox");
+    let client = client(&sandbox);
+    let raw = Raw::new(&sandbox);
+    round_trips(&mut criterion, &sandbox, &client, &raw);
+    criterion.final_summary();
+    let (paired_sdk, paired_raw) = paired(
+        &sandbox,
+        &client,
+        &raw,
+        if benchmarking { 2_000 } else { 4 },
+    );
+    drop((client, raw, sandbox));
+
+    let calls = if benchmarking { 1_000 } else { 10 };
+    let sdk_connections = connections(calls, true);
+    let raw_connections = connections(calls, false);
+
+    let (per_thread, budget) = if benchmarking {
+        (1_500, Duration::from_secs(2))
+    } else {
+        (2, Duration::from_secs(1))
+    };
+    // Each side ROUNDS times, alternating, and the median of each: one run on a loaded
+    // machine can be slowed by anything.
+    const ROUNDS: usize = 3;
+    let throughputs: Vec<_> = [1, 2, 4]
+        .into_iter()
+        .map(|threads| {
+            let (mut sdk, mut raw) = (Vec::new(), Vec::new());
+            for _ in 0..ROUNDS {
+                sdk.push(throughput(threads, per_thread, budget, true));
+                raw.push(throughput(threads, per_thread, budget, false));
+            }
+            sdk.sort_by(|a, b| a.0.total_cmp(&b.0));
+            raw.sort_by(|a, b| a.0.total_cmp(&b.0));
+            (threads, sdk[ROUNDS / 2], raw[ROUNDS / 2])
+        })
+        .collect();
+
+    let us =
+        |ns: Option<f64>| ns.map_or_else(|| "-".to_owned(), |ns| format!("{:.1} µs", ns / 1e3));
+    let ratio = |a: Option<f64>, b: Option<f64>| {
+        a.zip(b)
+            .map_or_else(|| "-".to_owned(), |(a, b)| format!("{:.3}", a / b))
+    };
+    let sdk = criterion_median(&dir, "round_trip", "sdk", started);
+    let baseline = criterion_median(&dir, "round_trip", "raw_ureq", started);
+    println!();
+    println!("| create + verify over keep-alive | SDK | raw ureq | ratio |");
+    println!("|---|---:|---:|---:|");
+    println!(
+        "| criterion median | {} | {} | {} |",
+        us(sdk),
+        us(baseline),
+        ratio(sdk, baseline)
+    );
+    println!(
+        "| paired median (alternating) | {} | {} | {} |",
+        us(Some(paired_sdk)),
+        us(Some(paired_raw)),
+        ratio(Some(paired_sdk), Some(paired_raw))
+    );
+    println!();
+    println!("| TCP connections for {calls} sequential calls | SDK | raw ureq |");
+    println!("|---|---:|---:|");
+    println!("| one client / one agent | {sdk_connections} | {raw_connections} |");
+    println!();
+    println!(
+        "| threads sharing one client | SDK calls/s (median of {ROUNDS}) | raw ureq calls/s | ratio | connections SDK / raw |"
+    );
+    println!("|---:|---:|---:|---:|---:|");
+    for (threads, (sdk, sdk_conns), (raw, raw_conns)) in throughputs {
+        println!(
+            "| {threads} | {sdk:.0} | {raw:.0} | {:.3} | {sdk_conns} / {raw_conns} |",
+            sdk / raw
+        );
+    }
+}
