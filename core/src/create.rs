@@ -3,9 +3,11 @@
 use std::time::SystemTime;
 
 use http::{Method, StatusCode};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
+use serde::de::MapAccess;
 
 use crate::amount::{Amount, AmountUnit};
+use crate::body::Fields;
 use crate::config::Config;
 use crate::error::Error;
 use crate::exchange::{Answer, Exchange, ExchangeKind, HttpRequest, api_request};
@@ -121,10 +123,18 @@ struct CreateBody<'a> {
     client_ref_id: &'a str,
 }
 
-/// The 200 answer of `POST /v2/pay`.
-#[derive(Deserialize)]
+/// The 200 answer of `POST /v2/pay`: `{"code": "..."}`.
+#[derive(Default)]
 struct CreateAnswer {
-    code: String,
+    code: Option<String>,
+}
+
+impl Fields for CreateAnswer {
+    const KEYS: &'static [&'static str] = &["code"];
+    fn read<'de, A: MapAccess<'de>>(&mut self, _: usize, map: &mut A) -> Result<(), A::Error> {
+        self.code = Some(map.next_value()?);
+        Ok(())
+    }
 }
 
 /// The create exchange: `POST /v2/pay`, answered with a payment code.
@@ -186,8 +196,11 @@ impl Exchange for CreatePayment {
         if answer.status != StatusCode::OK {
             return Err(answer.failure());
         }
-        let parsed: CreateAnswer = answer.json()?;
-        let code = PaymentCode::new(parsed.code).map_err(|e| answer.malformed(e))?;
+        let parsed: CreateAnswer = answer.fields()?;
+        let code = parsed
+            .code
+            .ok_or_else(|| answer.malformed("missing field `code`"))?;
+        let code = PaymentCode::new(code).map_err(|e| answer.malformed(e))?;
         Ok(Pending {
             redirect_url: RedirectUrl::ghesta(&self.config, &code),
             code,

@@ -471,55 +471,8 @@ pub(crate) fn parse_entries(body: &[u8]) -> Result<Vec<ErrorEntry>, String> {
 }
 
 /// The PayPing code a key of an error object names, if it is a number.
-fn code_in_key(key: &str) -> Option<u32> {
+pub(crate) fn code_in_key(key: &str) -> Option<u32> {
     key.trim().parse().ok()
-}
-
-/// Whether `body` is one JSON object and one of its keys is a PayPing code: what
-/// [`parse_entries`] would find, read without copying any key or value. Success answers go
-/// through this, so it must cost little next to reading them.
-pub(crate) fn names_error_code(body: &[u8]) -> bool {
-    use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
-
-    struct Keys;
-    impl<'de> Visitor<'de> for Keys {
-        type Value = bool;
-        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str("a JSON object")
-        }
-        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<bool, A::Error> {
-            let mut found = false;
-            // Every entry is read, so a body that is not whole JSON counts as no object.
-            while let Some(is_code) = map.next_key_seed(CodeKey)? {
-                map.next_value::<IgnoredAny>()?;
-                found |= is_code;
-            }
-            Ok(found)
-        }
-    }
-
-    /// Reads a key as a borrowed (or scratch) `&str`: nothing is allocated.
-    struct CodeKey;
-    impl<'de> DeserializeSeed<'de> for CodeKey {
-        type Value = bool;
-        fn deserialize<D: Deserializer<'de>>(self, de: D) -> Result<bool, D::Error> {
-            de.deserialize_str(self)
-        }
-    }
-    impl Visitor<'_> for CodeKey {
-        type Value = bool;
-        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str("a key")
-        }
-        fn visit_str<E: serde::de::Error>(self, key: &str) -> Result<bool, E> {
-            Ok(code_in_key(key).is_some())
-        }
-    }
-
-    let mut de = serde_json::Deserializer::from_slice(body);
-    (&mut de)
-        .deserialize_map(Keys)
-        .is_ok_and(|found| found && de.end().is_ok())
 }
 
 #[cfg(test)]
@@ -605,30 +558,6 @@ mod tests {
         assert!(s.to_string().contains("bytes in all"));
         assert_eq!(BodySnippet::of(b"").to_string(), "an empty body");
         assert!(BodySnippet::of(&[0xff, 0xfe]).as_str().contains('\u{fffd}'));
-    }
-
-    #[test]
-    fn error_codes_are_found_as_parse_entries_finds_them() {
-        let by_entries = |body: &str| {
-            parse_entries(body.as_bytes())
-                .is_ok_and(|entries| entries.iter().any(|e| matches!(e.key, ErrorKey::Code(_))))
-        };
-        for (body, expected) in [
-            (r#"{"15":"x"}"#, true),
-            (r#"{"amount":1250000,"cardNumber":"6037","15":null}"#, true),
-            (r#"{" 47 ":{"a":[1,2]}}"#, true),
-            (r#"{"15":"escaped"}"#, true),
-            (r#"{"amount":1250000,"cardNumber":"6037"}"#, false),
-            (r#"{"a":{"15":"nested"}}"#, false),
-            (r#"{"-1":"x","1.5":"y","99999999999":"z"}"#, false),
-            (r#"{"15":"x"} trailing"#, false),
-            (r#"{"15":"x""#, false),
-            (r#"[{"15":"x"}]"#, false),
-            ("", false),
-        ] {
-            assert_eq!(names_error_code(body.as_bytes()), expected, "{body}");
-            assert_eq!(by_entries(body), expected, "{body}");
-        }
     }
 
     #[test]

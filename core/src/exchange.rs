@@ -5,8 +5,9 @@ use http::{HeaderValue, Method, StatusCode};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use crate::body::{self, BodyError, Fields, names_error_code};
 use crate::config::Config;
-use crate::error::{Error, RequestId, names_error_code};
+use crate::error::{Error, RequestId};
 
 /// A request as the core builds it: an `http::Request` with a byte body.
 pub type HttpRequest = http::Request<Vec<u8>>;
@@ -150,6 +151,15 @@ impl<'a> Answer<'a> {
         let value = serde_json::from_slice(self.body).map_err(|e| self.malformed(e))?;
         self.refuse_error_codes()?;
         Ok(value)
+    }
+
+    /// Reads a success body's fields in one pass, refusing one that also names an error
+    /// code (see [`body`]).
+    pub(crate) fn fields<F: Fields>(&self) -> Result<F, Error> {
+        if self.body.is_empty() {
+            return Err(self.malformed("the body is empty"));
+        }
+        body::read(self.body).map_err(|e: BodyError| self.malformed(e))
     }
 
     /// A success whose body also names PayPing error codes (`{"15": ...}`) says two things

@@ -90,6 +90,7 @@
 pub use http;
 
 mod amount;
+mod body;
 mod callback;
 mod cancel;
 mod code;

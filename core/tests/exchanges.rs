@@ -1198,7 +1198,9 @@ fn verify_from_a_ref_id_sends_the_stored_amount() {
         body_text(&exchange.to_request().unwrap()),
         r#"{"refId":"999","amount":1250000}"#
     );
-    assert_eq!(exchange.pending(), &pending());
+    assert_eq!(exchange.code(), pending().code());
+    assert_eq!(exchange.amount(), pending().amount());
+    assert_eq!(exchange.ref_id().as_str(), "999");
 }
 
 // ---------------------------------------------------------------------------------------

@@ -1,0 +1,211 @@
+//! Reading a success body in one pass: the fields an answer needs, and any error code.
+//!
+//! A 200 whose body also names a PayPing error code (`{"amount":250000,"47":"..."}`) says
+//! two things at once and is read as neither. Checking that in a second pass over the body
+//! doubled the cost of reading an answer; here the same pass that reads the fields sees
+//! every key, borrowed, and allocates only for the values kept.
+
+use std::fmt;
+
+use serde::de::{DeserializeSeed, Deserializer as _, Error as _, IgnoredAny, MapAccess, Visitor};
+
+use crate::error::code_in_key;
+
+/// The fields of one success answer, filled in as their keys are met.
+pub(crate) trait Fields: Default {
+    /// The keys read, exactly as PayPing spells them (at most 64).
+    const KEYS: &'static [&'static str];
+
+    /// Reads the value of `KEYS[index]` from `map`.
+    fn read<'de, A: MapAccess<'de>>(&mut self, index: usize, map: &mut A) -> Result<(), A::Error>;
+}
+
+/// No fields: for answers whose body only needs checking for error codes.
+#[derive(Default)]
+pub(crate) struct NoFields;
+
+impl Fields for NoFields {
+    const KEYS: &'static [&'static str] = &[];
+    fn read<'de, A: MapAccess<'de>>(&mut self, _: usize, _: &mut A) -> Result<(), A::Error> {
+        Ok(())
+    }
+}
+
+/// Why a success body could not be read.
+pub(crate) enum BodyError {
+    /// Not one whole JSON object, or a value of the wrong type.
+    Json(serde_json::Error),
+    /// The object names a PayPing error code.
+    ErrorCode,
+}
+
+impl fmt::Display for BodyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Json(e) => write!(f, "{e}"),
+            Self::ErrorCode => f.write_str("a success status with PayPing error codes in the body"),
+        }
+    }
+}
+
+/// Reads `body` as one JSON object into `F`, refusing duplicate known keys and error codes.
+pub(crate) fn read<F: Fields>(body: &[u8]) -> Result<F, BodyError> {
+    let mut de = serde_json::Deserializer::from_slice(body);
+    let (fields, names_code) = (&mut de)
+        .deserialize_map(Object::<F>(std::marker::PhantomData))
+        .map_err(BodyError::Json)?;
+    de.end().map_err(BodyError::Json)?;
+    if names_code {
+        return Err(BodyError::ErrorCode);
+    }
+    Ok(fields)
+}
+
+/// Whether `body` is one JSON object one of whose keys is a PayPing error code.
+pub(crate) fn names_error_code(body: &[u8]) -> bool {
+    matches!(read::<NoFields>(body), Err(BodyError::ErrorCode))
+}
+
+struct Object<F>(std::marker::PhantomData<F>);
+
+impl<'de, F: Fields> Visitor<'de> for Object<F> {
+    type Value = (F, bool);
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(F, bool), A::Error> {
+        let mut fields = F::default();
+        let mut seen = 0_u64;
+        let mut names_code = false;
+        while let Some(key) = map.next_key_seed(KeySeed(F::KEYS))? {
+            match key {
+                Key::Known(index) => {
+                    // The same key twice is ambiguous: which amount was verified?
+                    if seen & (1 << index) != 0 {
+                        return Err(A::Error::duplicate_field(F::KEYS[index]));
+                    }
+                    seen |= 1 << index;
+                    fields.read(index, &mut map)?;
+                }
+                Key::Code => {
+                    names_code = true;
+                    map.next_value::<IgnoredAny>()?;
+                }
+                Key::Other => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok((fields, names_code))
+    }
+}
+
+enum Key {
+    Known(usize),
+    Code,
+    Other,
+}
+
+/// Classifies a key where it lies (borrowed, or in serde_json's scratch buffer).
+struct KeySeed(&'static [&'static str]);
+
+impl<'de> DeserializeSeed<'de> for KeySeed {
+    type Value = Key;
+    fn deserialize<D: serde::Deserializer<'de>>(self, de: D) -> Result<Key, D::Error> {
+        de.deserialize_str(self)
+    }
+}
+
+impl Visitor<'_> for KeySeed {
+    type Value = Key;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a key")
+    }
+
+    fn visit_str<E: serde::de::Error>(self, key: &str) -> Result<Key, E> {
+        Ok(match self.0.iter().position(|k| *k == key) {
+            Some(index) => Key::Known(index),
+            None if code_in_key(key).is_some() => Key::Code,
+            None => Key::Other,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::{ErrorKey, parse_entries};
+
+    #[test]
+    fn error_codes_are_found_as_parse_entries_finds_them() {
+        let by_entries = |body: &str| {
+            parse_entries(body.as_bytes())
+                .is_ok_and(|entries| entries.iter().any(|e| matches!(e.key, ErrorKey::Code(_))))
+        };
+        for (body, expected) in [
+            (r#"{"15":"x"}"#, true),
+            (r#"{"amount":1250000,"cardNumber":"6037","15":null}"#, true),
+            (r#"{" 47 ":{"a":[1,2]}}"#, true),
+            (r#"{"15":"escaped"}"#, true),
+            (r#"{"amount":1250000,"cardNumber":"6037"}"#, false),
+            (r#"{"a":{"15":"nested"}}"#, false),
+            (r#"{"-1":"x","1.5":"y","99999999999":"z"}"#, false),
+            (r#"{"15":"x"} trailing"#, false),
+            (r#"{"15":"x""#, false),
+            (r#"[{"15":"x"}]"#, false),
+            ("", false),
+        ] {
+            assert_eq!(names_error_code(body.as_bytes()), expected, "{body}");
+            assert_eq!(by_entries(body), expected, "{body}");
+        }
+    }
+
+    #[derive(Default, Debug, PartialEq)]
+    struct One {
+        amount: Option<u64>,
+    }
+
+    impl Fields for One {
+        const KEYS: &'static [&'static str] = &["amount"];
+        fn read<'de, A: MapAccess<'de>>(&mut self, _: usize, map: &mut A) -> Result<(), A::Error> {
+            self.amount = Some(map.next_value()?);
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn fields_are_read_once_exactly_and_with_codes_refused() {
+        let ok = |body: &str| read::<One>(body.as_bytes()).ok();
+        assert_eq!(ok(r#"{"amount":5}"#), Some(One { amount: Some(5) }));
+        assert_eq!(
+            ok(r#"{"x":[1,{"amount":2}],"amount":5}"#),
+            Some(One { amount: Some(5) })
+        );
+        assert_eq!(
+            ok(r#"{"Amount":5}"#),
+            Some(One { amount: None }),
+            "keys are exact"
+        );
+        assert_eq!(ok("{}"), Some(One { amount: None }));
+        assert!(matches!(
+            read::<One>(br#"{"amount":5,"amount":6}"#),
+            Err(BodyError::Json(_))
+        ));
+        assert!(matches!(
+            read::<One>(br#"{"amount":5,"47":"x"}"#),
+            Err(BodyError::ErrorCode)
+        ));
+        assert!(matches!(
+            read::<One>(br#"{"amount":"5"}"#),
+            Err(BodyError::Json(_))
+        ));
+        assert!(matches!(
+            read::<One>(br#"{"amount":5} {}"#),
+            Err(BodyError::Json(_))
+        ));
+        assert!(matches!(read::<One>(b"[5]"), Err(BodyError::Json(_))));
+    }
+}
