@@ -80,3 +80,9 @@ pub use transport::{
     DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT, DEFAULT_USER_AGENT, HttpSettings, Transport,
     UreqTransport,
 };
+
+/// The README's examples (the core's quick start and this crate's), compiled and run as doc
+/// tests so they never go stale.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeExamples;

@@ -132,8 +132,3 @@ pub use text::{CardHash, CardNumber, ClientRefId, Description, PayerName, Paymen
 pub use token::Token;
 pub use url::{BaseUrl, ReturnUrl};
 pub use verify::{AlreadyVerified, Verified, VerifyOutcome, VerifyPayment};
-
-/// The README's quick start, compiled and run as a doc test so it never goes stale.
-#[cfg(doctest)]
-#[doc = include_str!("../../README.md")]
-struct ReadmeQuickStart;
