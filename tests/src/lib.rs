@@ -86,6 +86,15 @@
 //! [`Sandbox::connections_accepted`] counts: every TCP connection accepted on the public
 //! address, whether or not a request follows.
 //!
+//! tiny_http 0.12 can lose a connection when many open at once (its task pool misses a
+//! wake-up, and the connection's task waits until another connection closes; with a
+//! client's keep-alive pool that is never). The relay therefore watches each connection's
+//! first request: if it has not reached the sandbox about 20 ms after its bytes were
+//! forwarded, a watchdog opens and closes a throwaway connection straight to the internal
+//! server, which makes the pool start the forgotten connection. The throwaway is not a
+//! request and is not counted as an accepted connection. So any number of clients may open
+//! connections at once and keep them open.
+//!
 //! # Behaviour
 //!
 //! Where PayPing's public material is silent, the sandbox chose:
@@ -137,6 +146,7 @@ mod proxy;
 mod server;
 mod state;
 mod util;
+mod watchdog;
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, TcpStream};
 use std::sync::Arc;
@@ -354,6 +364,7 @@ pub struct Sandbox {
     server: Arc<tiny_http::Server>,
     accept_thread: Option<JoinHandle<()>>,
     dispatch_thread: Option<JoinHandle<()>>,
+    watchdog_thread: Option<JoinHandle<()>>,
 }
 
 impl std::fmt::Debug for Sandbox {
@@ -386,6 +397,12 @@ impl Sandbox {
                 .name("sandbox-dispatch".into())
                 .spawn(move || server::dispatch_loop(shared, server))?
         };
+        let watchdog_thread = {
+            let shared = Arc::clone(&shared);
+            thread::Builder::new()
+                .name("sandbox-watchdog".into())
+                .spawn(move || watchdog::run(&shared, internal_addr))?
+        };
         let accept_thread = {
             let shared = Arc::clone(&shared);
             thread::Builder::new()
@@ -406,6 +423,7 @@ impl Sandbox {
             server,
             accept_thread: Some(accept_thread),
             dispatch_thread: Some(dispatch_thread),
+            watchdog_thread: Some(watchdog_thread),
         })
     }
 
@@ -522,6 +540,10 @@ impl Drop for Sandbox {
         }
         self.server.unblock();
         if let Some(h) = self.dispatch_thread.take() {
+            let _ = h.join();
+        }
+        // Woken by the stop flag; between kicks it checks the flag again.
+        if let Some(h) = self.watchdog_thread.take() {
             let _ = h.join();
         }
     }

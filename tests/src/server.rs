@@ -1,8 +1,6 @@
 //! Shared state, request routing, the PayPing API handlers and fault application.
 
-use std::collections::HashMap;
 use std::io::Read;
-use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::{self, JoinHandle};
@@ -14,7 +12,7 @@ use tiny_http::{Header, Method, Request, Response, Server, StatusCode};
 
 use crate::faults::{self, Fault, FaultRule, Route};
 use crate::pages;
-use crate::proxy::{self, Conn};
+use crate::proxy::{self, Relay};
 use crate::state::{ApiError, BuyerAction, NewPayment, PaymentState, Store};
 use crate::util::{code_message, lock, mix};
 use crate::{DEFAULT_FAILURE_CODE, SandboxError};
@@ -68,7 +66,7 @@ pub(crate) struct Shared {
     pub(crate) faults: Mutex<Vec<FaultRule>>,
     pub(crate) counts: [AtomicU64; 5],
     pub(crate) connections: AtomicU64,
-    pub(crate) conns: Mutex<HashMap<SocketAddr, Conn>>,
+    pub(crate) relay: Relay,
     answers: AtomicU64,
     seed: u64,
     stopping: Mutex<bool>,
@@ -89,7 +87,7 @@ impl Shared {
             faults: Mutex::new(Vec::new()),
             counts: Default::default(),
             connections: AtomicU64::new(0),
-            conns: Mutex::new(HashMap::new()),
+            relay: Relay::default(),
             answers: AtomicU64::new(0),
             seed,
             stopping: Mutex::new(false),
@@ -109,6 +107,7 @@ impl Shared {
     pub(crate) fn stop(&self) {
         *lock(&self.stopping) = true;
         self.stop_cv.notify_all();
+        self.relay.wake_all();
     }
 
     /// Sleeps, but wakes up early when the sandbox stops.
@@ -283,6 +282,10 @@ pub(crate) fn dispatch_loop(shared: Arc<Shared>, server: Arc<Server>) {
         if shared.is_stopping() {
             drop(req);
             break;
+        }
+        if let Some(&from) = req.remote_addr() {
+            // The connection is running on a tiny_http thread: the watchdog can stop waiting.
+            shared.relay.served(from);
         }
         handlers.retain(|h| !h.is_finished());
         let shared2 = Arc::clone(&shared);
