@@ -42,12 +42,21 @@ for target in "${targets[@]}"; do
         *) max_len=4096 ;;
     esac
     echo "== fuzz $target for ${seconds}s ($(ls "$corpus" | wc -l) seeds)"
-    cargo +nightly fuzz run "$target" "$corpus" -- \
+    # libFuzzer prints a line per new input (megabytes a minute): keep it in a log, show
+    # its final stats, and all of its end when it fails.
+    log="$work/$target.log"
+    if ! cargo +nightly fuzz run "$target" "$corpus" -- \
         -max_total_time="$seconds" \
         -dict="dicts/$target.dict" \
         -max_len="$max_len" \
         -timeout=10 \
         -rss_limit_mb=2048 \
-        -print_final_stats=1
+        -print_final_stats=1 >"$log" 2>&1; then
+        tail -n 60 "$log" >&2
+        echo "fuzz: $target failed; the input is in fuzz/artifacts/$target/" >&2
+        exit 1
+    fi
+    grep -E '^(stat::number_of_executed_units|stat::peak_rss_mb|Done)|cov: .* ft: ' "$log" \
+        | tail -n 3 || true
 done
 echo "fuzz: ${#targets[@]} targets ran ${seconds}s each without a crash"
