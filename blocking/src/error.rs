@@ -340,6 +340,20 @@ impl Error {
         }
     }
 
+    /// How long PayPing's answer asked to wait before trying again (`Retry-After`, on a 5xx
+    /// or 429), if it said; [`RetryPolicy`](crate::RetryPolicy) waits at least that long.
+    ///
+    /// ```
+    /// use ghesta_blocking::{Error, TransportError};
+    /// assert_eq!(Error::Transport(TransportError::timeout("global")).retry_after(), None);
+    /// ```
+    pub fn retry_after(&self) -> Option<std::time::Duration> {
+        match self {
+            Self::PayPing(e) => e.retry_after(),
+            _ => None,
+        }
+    }
+
     /// The PayPing error code, when PayPing answered with one.
     pub fn code(&self) -> Option<PayPingCode> {
         match self {

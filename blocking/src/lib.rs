@@ -43,8 +43,9 @@
 //!
 //! [`RetryPolicy`] is a pure function of (kind, attempt, error, now, deadline): verify,
 //! cancel and report are retried on timeouts, lost connections, 5xx and PayPing's "try
-//! again" codes, up to 4 attempts and never past verify's deadline; create is not retried
-//! unless asked. A verify whose first answer was lost comes back as
+//! again" codes, up to 4 attempts and never past verify's deadline, waiting at least as long
+//! as an answer's `Retry-After` asks (and not at all when it asks for more than the longest
+//! wait); create is not retried unless asked. A verify whose first answer was lost comes back as
 //! [`VerifyOutcome::AlreadyVerified`](ghesta_core::VerifyOutcome::AlreadyVerified), which
 //! [`ClientBuilder::confirm_with_report`] can check against PayPing's report.
 //!

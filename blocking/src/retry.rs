@@ -224,6 +224,11 @@ impl RetryPolicy {
     ///
     /// Retries only when the kind is retried, the error is retryable, attempts remain, and
     /// `now` plus the wait is before the deadline. Reads no clock.
+    ///
+    /// The wait is the backoff [`delay`](RetryPolicy::delay), or the answer's
+    /// `Retry-After` when that is longer; an answer asking for more than the policy's
+    /// longest wait (4 s by default) is not retried: the error comes back at once rather
+    /// than a thread sleeping for as long as a server asks.
     pub fn decide(
         &self,
         kind: ExchangeKind,
@@ -235,7 +240,11 @@ impl RetryPolicy {
         if !self.retries(kind) || !error.is_retryable() || attempt >= self.max_attempts {
             return Decision::Stop;
         }
-        let wait = self.delay(attempt);
+        let wait = match error.retry_after() {
+            Some(asked) if asked > self.max_delay => return Decision::Stop,
+            Some(asked) => asked.max(self.delay(attempt)),
+            None => self.delay(attempt),
+        };
         if let Some(deadline) = deadline {
             match now.checked_add(wait) {
                 Some(resume) if resume < deadline => {}
@@ -328,6 +337,47 @@ mod tests {
         ghesta_core::Exchange::parse_response(&report, response)
             .unwrap_err()
             .into()
+    }
+
+    fn unavailable_for(retry_after: &str) -> Error {
+        let config = ghesta_core::Config::new(ghesta_core::Token::new("t").unwrap());
+        let code = ghesta_core::PaymentCode::new("c").unwrap();
+        let report = ghesta_core::ReportPayment::new(&config, &code);
+        let response = http::Response::builder()
+            .status(StatusCode::SERVICE_UNAVAILABLE)
+            .header("retry-after", retry_after)
+            .body(&b""[..])
+            .unwrap();
+        ghesta_core::Exchange::parse_response(&report, response)
+            .unwrap_err()
+            .into()
+    }
+
+    #[test]
+    fn retry_after_is_honoured_within_the_longest_wait() {
+        let p = RetryPolicy::default(); // 250 ms first wait, 4 s longest
+        let decide = |e: &Error, deadline| p.decide(ExchangeKind::Verify, 1, e, T0, deadline);
+        assert_eq!(
+            decide(&unavailable_for("2"), None),
+            Decision::RetryAfter(Duration::from_secs(2)),
+            "longer than the backoff: the server's wait"
+        );
+        assert_eq!(
+            decide(&unavailable_for("0"), None),
+            Decision::RetryAfter(Duration::from_millis(250)),
+            "shorter: the backoff still applies"
+        );
+        assert_eq!(
+            decide(&unavailable_for("5"), None),
+            Decision::Stop,
+            "over 4 s"
+        );
+        let deadline = Some(T0 + Duration::from_secs(1));
+        assert_eq!(
+            decide(&unavailable_for("2"), deadline),
+            Decision::Stop,
+            "past the deadline"
+        );
     }
 
     fn timeout() -> Error {

@@ -1,6 +1,7 @@
 //! What can go wrong in an exchange, and whether retrying can help.
 
 use std::fmt;
+use std::time::Duration;
 
 use http::StatusCode;
 
@@ -51,6 +52,21 @@ impl fmt::Display for RequestId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
     }
+}
+
+/// The longest `Retry-After` taken at its word; a larger one is read as "a day".
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// Reads a `Retry-After` header in its delta-seconds form (`Retry-After: 120`).
+pub(crate) fn retry_after(headers: &http::HeaderMap) -> Option<Duration> {
+    let seconds: u64 = headers
+        .get(http::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()?;
+    Some(Duration::from_secs(seconds).min(MAX_RETRY_AFTER))
 }
 
 /// Formats an optional request id as a suffix for error messages.
@@ -260,6 +276,8 @@ pub enum Error {
         status: StatusCode,
         /// The start of the body (often an HTML page from a proxy).
         snippet: BodySnippet,
+        /// How long the answer asked to wait (`Retry-After` in seconds), if it said.
+        retry_after: Option<Duration>,
         /// The answer's request id.
         request_id: Option<RequestId>,
     },
@@ -272,6 +290,9 @@ pub enum Error {
         status: StatusCode,
         /// The start of the body.
         snippet: BodySnippet,
+        /// How long the answer asked to wait (`Retry-After` in seconds, on a 429), if it
+        /// said.
+        retry_after: Option<Duration>,
         /// The answer's request id.
         request_id: Option<RequestId>,
     },
@@ -361,6 +382,18 @@ impl Error {
         }
     }
 
+    /// How long the answer asked the client to wait before trying again: its `Retry-After`
+    /// header, in the delta-seconds form (the date form needs a clock the core does not
+    /// read, and is ignored), on a 5xx or other unexpected status.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Self::Unavailable { retry_after, .. } | Self::UnexpectedStatus { retry_after, .. } => {
+                *retry_after
+            }
+            _ => None,
+        }
+    }
+
     /// The PayPing error code, for a [`Error::Rejected`] answer that carried one.
     pub fn code(&self) -> Option<PayPingCode> {
         match self {
@@ -389,6 +422,7 @@ impl Error {
     pub(crate) fn from_failure(
         status: StatusCode,
         body: &[u8],
+        retry_after: Option<Duration>,
         request_id: Option<RequestId>,
     ) -> Self {
         match status.as_u16() {
@@ -406,11 +440,13 @@ impl Error {
             500..=599 => Self::Unavailable {
                 status,
                 snippet: BodySnippet::of(body),
+                retry_after,
                 request_id,
             },
             _ => Self::UnexpectedStatus {
                 status,
                 snippet: BodySnippet::of(body),
+                retry_after,
                 request_id,
             },
         }
@@ -487,7 +523,7 @@ mod tests {
     fn entries_keep_order_codes_fields_and_unknowns() {
         let body = r#"{"amount":"مبلغ نامعتبر","15":"قبلا تایید شده","77":"جدید","x":3}"#;
         let Error::Rejected(r) =
-            Error::from_failure(StatusCode::BAD_REQUEST, body.as_bytes(), id())
+            Error::from_failure(StatusCode::BAD_REQUEST, body.as_bytes(), None, id())
         else {
             panic!("expected a rejection");
         };
@@ -510,7 +546,7 @@ mod tests {
     #[test]
     fn statuses_map_to_variants() {
         let e = |s: u16, b: &str| {
-            Error::from_failure(StatusCode::from_u16(s).unwrap(), b.as_bytes(), None)
+            Error::from_failure(StatusCode::from_u16(s).unwrap(), b.as_bytes(), None, None)
         };
         assert!(matches!(e(401, ""), Error::Unauthorized { .. }));
         assert!(matches!(e(403, ""), Error::Unauthorized { .. }));
@@ -530,7 +566,7 @@ mod tests {
     #[test]
     fn retryable() {
         let e = |s: u16, b: &str| {
-            Error::from_failure(StatusCode::from_u16(s).unwrap(), b.as_bytes(), None)
+            Error::from_failure(StatusCode::from_u16(s).unwrap(), b.as_bytes(), None, None)
         };
         assert!(e(503, "").is_retryable());
         assert!(e(400, r#"{"25":"x"}"#).is_retryable());
@@ -564,7 +600,7 @@ mod tests {
     fn messages_are_bounded() {
         let body = format!(r#"{{"{}":"{}"}}"#, "k".repeat(2000), "م".repeat(2000));
         let Error::Rejected(r) =
-            Error::from_failure(StatusCode::BAD_REQUEST, body.as_bytes(), None)
+            Error::from_failure(StatusCode::BAD_REQUEST, body.as_bytes(), None, None)
         else {
             panic!("expected a rejection");
         };
@@ -577,10 +613,43 @@ mod tests {
             StatusCode::BAD_REQUEST,
             format!("{{{many}}}").as_bytes(),
             None,
+            None,
         ) else {
             panic!("expected a rejection");
         };
         assert_eq!(r.entries().len(), MAX_ENTRIES);
+    }
+
+    #[test]
+    fn retry_after_header() {
+        let mut h = http::HeaderMap::new();
+        assert_eq!(retry_after(&h), None);
+        h.insert("retry-after", http::HeaderValue::from_static(" 120 "));
+        assert_eq!(retry_after(&h), Some(Duration::from_secs(120)));
+        h.insert("retry-after", http::HeaderValue::from_static("99999999999"));
+        assert_eq!(retry_after(&h), Some(MAX_RETRY_AFTER));
+        for ignored in ["Wed, 21 Oct 2015 07:28:00 GMT", "-5", "1.5", ""] {
+            h.insert("retry-after", http::HeaderValue::from_static(ignored));
+            assert_eq!(retry_after(&h), None, "{ignored}");
+        }
+        let e = Error::from_failure(
+            StatusCode::SERVICE_UNAVAILABLE,
+            b"",
+            Some(Duration::from_secs(3)),
+            None,
+        );
+        assert_eq!(e.retry_after(), Some(Duration::from_secs(3)));
+        let e = Error::from_failure(
+            StatusCode::BAD_REQUEST,
+            br#"{"25":"x"}"#,
+            Some(Duration::from_secs(3)),
+            None,
+        );
+        assert_eq!(
+            e.retry_after(),
+            None,
+            "only statuses that mean 'later' carry it"
+        );
     }
 
     #[test]

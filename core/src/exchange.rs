@@ -120,6 +120,7 @@ pub(crate) struct Answer<'a> {
     pub(crate) status: StatusCode,
     pub(crate) body: &'a [u8],
     pub(crate) request_id: Option<RequestId>,
+    headers: &'a http::HeaderMap,
 }
 
 impl<'a> Answer<'a> {
@@ -128,12 +129,14 @@ impl<'a> Answer<'a> {
             status: response.status(),
             body: response.body().as_ref(),
             request_id: RequestId::from_headers(response.headers()),
+            headers: response.headers(),
         }
     }
 
     /// The typed error for a status other than 200.
     pub(crate) fn failure(self) -> Error {
-        Error::from_failure(self.status, self.body, self.request_id)
+        let retry_after = crate::error::retry_after(self.headers);
+        Error::from_failure(self.status, self.body, retry_after, self.request_id)
     }
 
     /// Reads the body as `T`, or says why it could not.

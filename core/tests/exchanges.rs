@@ -620,6 +620,34 @@ fn rial_mode_sends_ten_times_and_only_it_exceeds_the_spec_range() {
 // ---------------------------------------------------------------------------------------
 
 /// Parses `response` with each of the four exchanges, each expecting an error.
+#[test]
+fn retry_after_is_kept_on_statuses_that_mean_later() {
+    for status in [503, 429] {
+        let mut response = answer(status, "");
+        response
+            .headers_mut()
+            .insert("retry-after", http::HeaderValue::from_static("7"));
+        for (kind, error) in errors_of_all(&response) {
+            assert_eq!(
+                error.retry_after(),
+                Some(Duration::from_secs(7)),
+                "{kind:?} {status}"
+            );
+        }
+    }
+    let mut response = answer(400, r#"{"25":"later"}"#);
+    response
+        .headers_mut()
+        .insert("retry-after", http::HeaderValue::from_static("7"));
+    for (kind, error) in errors_of_all(&response) {
+        assert_eq!(
+            error.retry_after(),
+            None,
+            "{kind:?}: a 400 names its own code"
+        );
+    }
+}
+
 fn errors_of_all(response: &http::Response<Vec<u8>>) -> Vec<(ExchangeKind, Error)> {
     fn err<E: Exchange>(exchange: &E, response: &http::Response<Vec<u8>>) -> (ExchangeKind, Error)
     where
@@ -687,6 +715,7 @@ fn status_5xx_is_unavailable_and_retryable() {
                 Error::Unavailable {
                     status: StatusCode::from_u16(status).unwrap(),
                     snippet: BodySnippet::of(body.as_bytes()),
+                    retry_after: None,
                     request_id: request_id(),
                 },
                 "{kind:?}"
@@ -729,6 +758,7 @@ fn other_statuses_are_unexpected_and_redirects_are_not_followed() {
                 Error::UnexpectedStatus {
                     status: StatusCode::from_u16(status).unwrap(),
                     snippet: BodySnippet::of(b"moved"),
+                    retry_after: None,
                     request_id: request_id(),
                 },
                 "{kind:?}"

@@ -412,6 +412,7 @@ fn a_proxy_html_502_is_unavailable_with_its_page() {
             status,
             snippet,
             request_id,
+            ..
         }) => {
             assert_eq!(status.as_u16(), 502);
             assert!(snippet.as_str().contains("502 Bad Gateway"), "{snippet:?}");
