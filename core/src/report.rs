@@ -91,7 +91,10 @@ impl PaymentReport {
         self.is_paid
     }
 
-    /// The amount, read in the configured unit; `None` when absent or not a valid amount.
+    /// The amount, read in the unit of the [`Config`] the report was made with; `None` when
+    /// absent or not a valid amount. To check a payment, prefer
+    /// [`confirms`](PaymentReport::confirms), which compares in the unit the payment was
+    /// created with (a `Pending` keeps it), so a unit setting changed since cannot mislead.
     pub fn amount(&self) -> Option<Amount> {
         self.wire_amount
             .and_then(|n| Amount::from_unit(n, self.unit).ok())

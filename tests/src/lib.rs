@@ -391,40 +391,42 @@ impl Sandbox {
             verify_window: options.verify_window,
             expired_code: options.expired_code,
         }));
-        let dispatch_thread = {
-            let (shared, server) = (Arc::clone(&shared), Arc::clone(&server));
-            thread::Builder::new()
-                .name("sandbox-dispatch".into())
-                .spawn(move || server::dispatch_loop(shared, server))?
-        };
-        let watchdog_thread = {
-            let shared = Arc::clone(&shared);
-            thread::Builder::new()
-                .name("sandbox-watchdog".into())
-                .spawn(move || watchdog::run(&shared, internal_addr))?
-        };
-        let accept_thread = {
-            let shared = Arc::clone(&shared);
-            thread::Builder::new()
-                .name("sandbox-accept".into())
-                .spawn(move || proxy::accept_loop(shared, listener, internal_addr))?
-        };
         let host = match addr.ip() {
             IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
             IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
             ip => ip,
         };
         let reachable = SocketAddr::new(host, addr.port());
-        Ok(Sandbox {
-            shared,
+        // Built before its threads, so that if one cannot be spawned, dropping it stops
+        // those already running.
+        let mut sandbox = Sandbox {
+            shared: Arc::clone(&shared),
             addr,
             reachable,
             base_url: format!("http://{reachable}"),
-            server,
-            accept_thread: Some(accept_thread),
-            dispatch_thread: Some(dispatch_thread),
-            watchdog_thread: Some(watchdog_thread),
-        })
+            server: Arc::clone(&server),
+            accept_thread: None,
+            dispatch_thread: None,
+            watchdog_thread: None,
+        };
+        sandbox.dispatch_thread = Some({
+            let (shared, server) = (Arc::clone(&shared), Arc::clone(&server));
+            thread::Builder::new()
+                .name("sandbox-dispatch".into())
+                .spawn(move || server::dispatch_loop(shared, server))?
+        });
+        sandbox.watchdog_thread = Some({
+            let shared = Arc::clone(&shared);
+            thread::Builder::new()
+                .name("sandbox-watchdog".into())
+                .spawn(move || watchdog::run(&shared, internal_addr))?
+        });
+        sandbox.accept_thread = Some(
+            thread::Builder::new()
+                .name("sandbox-accept".into())
+                .spawn(move || proxy::accept_loop(shared, listener, internal_addr))?,
+        );
+        Ok(sandbox)
     }
 
     /// `http://HOST:PORT`, where both the API and the gateway pages are served (an
