@@ -482,6 +482,55 @@ fn steps(c: &mut Criterion, benchmarking: bool) -> Vec<Row> {
         ),
     ));
 
+    // 3b/4b. The same two answers against a baseline that does the same work by hand:
+    //    besides reading the JSON, it builds the record the SDK hands back (for create: the
+    //    code, a copy of the clientRefId, the redirect URL, the request id; for verify: the
+    //    code and refId beside the card fields). Steps 3 and 4 compare with the least a
+    //    parse can cost; these compare with the least *this* step can cost.
+    rows.push(step(
+        c,
+        benchmarking,
+        "parse_create_same_work",
+        (
+            || answer(200, CREATE_ANSWER),
+            |response| create.parse_response(response).expect("pending"),
+        ),
+        (
+            || answer(200, CREATE_ANSWER),
+            |response: http::Response<&[u8]>| {
+                assert_eq!(response.status(), StatusCode::OK);
+                let parsed: PlainCreateAnswer =
+                    serde_json::from_slice(response.body()).expect("json");
+                let redirect = format!(
+                    "https://payping.ir/installment/{}?type=ghesta",
+                    utf8_percent_encode(&parsed.code, SEGMENT)
+                );
+                let client_ref_id = order.client_ref_id.clone();
+                (parsed, client_ref_id, redirect, plain_request_id(&response))
+            },
+        ),
+    ));
+    rows.push(step(
+        c,
+        benchmarking,
+        "parse_verify_same_work",
+        (
+            || answer(200, VERIFY_ANSWER),
+            |response| verify.parse_response(response).expect("verified"),
+        ),
+        (
+            || answer(200, VERIFY_ANSWER),
+            |response: http::Response<&[u8]>| {
+                assert_eq!(response.status(), StatusCode::OK);
+                let parsed: PlainVerifyAnswer =
+                    serde_json::from_slice(response.body()).expect("json");
+                assert_eq!(parsed.amount, plain_pending.amount);
+                let ids = (plain_pending.code.clone(), plain_callback.refid.clone());
+                (parsed, ids, plain_request_id(&response))
+            },
+        ),
+    ));
+
     // 5. An error answer: 400 with PayPing's object of code to message.
     rows.push(step(
         c,
