@@ -193,14 +193,7 @@ impl Buyer {
         order: &str,
         choice: BuyerChoice,
     ) -> Result<Outcome, Failure> {
-        step(
-            "order",
-            format!(
-                "{order}: {}, {}",
-                shop::PRODUCT,
-                shop::toman(shop::PRICE_TOMAN)
-            ),
-        );
+        print_order(order);
 
         // The buyer presses "pay with Ghesta": the shop creates the payment and redirects.
         let checkout = shop.checkout_url(order);
@@ -408,14 +401,7 @@ fn live_payment() -> Result<bool, Failure> {
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs())
     );
-    step(
-        "order",
-        format!(
-            "{order}: {}, {}",
-            shop::PRODUCT,
-            shop::toman(shop::PRICE_TOMAN)
-        ),
-    );
+    print_order(&order);
     match shop.create(&order) {
         Event::Created {
             code,
@@ -460,4 +446,16 @@ fn live_payment() -> Result<bool, Failure> {
             Ok(false)
         }
     }
+}
+
+/// The order line both modes print first.
+fn print_order(order: &str) {
+    step(
+        "order",
+        format!(
+            "{order}: {}, {}",
+            shop::PRODUCT,
+            shop::toman(shop::PRICE_TOMAN)
+        ),
+    );
 }
