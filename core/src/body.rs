@@ -13,7 +13,8 @@ use crate::error::code_in_key;
 
 /// The fields of one success answer, filled in as their keys are met.
 pub(crate) trait Fields: Default {
-    /// The keys read, exactly as PayPing spells them (at most 64).
+    /// The keys read, exactly as PayPing spells them (at most 64). A key that differs from
+    /// one of them only in ASCII case is refused.
     const KEYS: &'static [&'static str];
 
     /// Reads the value of `KEYS[index]` from `map`.
@@ -89,6 +90,15 @@ impl<'de, F: Fields> Visitor<'de> for Object<F> {
                     seen |= 1 << index;
                     fields.read(index, &mut map)?;
                 }
+                Key::CaseTwin(index) => {
+                    // `Amount` beside (or instead of) `amount`: a reader that ignores case,
+                    // as PayPing's own .NET one does, would see another amount than this
+                    // reader, so the answer says two things and is read as neither.
+                    return Err(A::Error::custom(format_args!(
+                        "a key differs only in case from `{}`",
+                        F::KEYS[index]
+                    )));
+                }
                 Key::Code => {
                     names_code = true;
                     map.next_value::<IgnoredAny>()?;
@@ -104,6 +114,8 @@ impl<'de, F: Fields> Visitor<'de> for Object<F> {
 
 enum Key {
     Known(usize),
+    /// A key equal to a known one but for ASCII case.
+    CaseTwin(usize),
     Code,
     Other,
 }
@@ -126,11 +138,14 @@ impl Visitor<'_> for KeySeed {
     }
 
     fn visit_str<E: serde::de::Error>(self, key: &str) -> Result<Key, E> {
-        Ok(match self.0.iter().position(|k| *k == key) {
-            Some(index) => Key::Known(index),
-            None if code_in_key(key).is_some() => Key::Code,
-            None => Key::Other,
-        })
+        Ok(
+            match self.0.iter().position(|k| k.eq_ignore_ascii_case(key)) {
+                Some(index) if self.0[index] == key => Key::Known(index),
+                Some(index) => Key::CaseTwin(index),
+                None if code_in_key(key).is_some() => Key::Code,
+                None => Key::Other,
+            },
+        )
     }
 }
 
@@ -148,7 +163,10 @@ mod tests {
         for (body, expected) in [
             (r#"{"15":"x"}"#, true),
             (r#"{"amount":1250000,"cardNumber":"6037","15":null}"#, true),
-            (r#"{" 47 ":{"a":[1,2]}}"#, true),
+            (r#"{" 47 ":{"a":[1,2]}}"#, false),
+            (r#"{"015":"x"}"#, false),
+            (r#"{"+15":"x"}"#, false),
+            (r#"{"0":"x"}"#, false),
             (r#"{"15":"escaped"}"#, true),
             (r#"{"amount":1250000,"cardNumber":"6037"}"#, false),
             (r#"{"a":{"15":"nested"}}"#, false),
@@ -184,11 +202,16 @@ mod tests {
             ok(r#"{"x":[1,{"amount":2}],"amount":5}"#),
             Some(One { amount: Some(5) })
         );
-        assert_eq!(
-            ok(r#"{"Amount":5}"#),
-            Some(One { amount: None }),
-            "keys are exact"
-        );
+        for twins in [
+            r#"{"amount":5,"Amount":1}"#,
+            r#"{"AMOUNT":1,"amount":5}"#,
+            r#"{"Amount":5}"#,
+        ] {
+            assert!(
+                matches!(read::<One>(twins.as_bytes()), Err(BodyError::Json(_))),
+                "{twins}: a reader ignoring case sees another amount; read as neither"
+            );
+        }
         assert_eq!(ok("{}"), Some(One { amount: None }));
         assert!(matches!(
             read::<One>(br#"{"amount":5,"amount":6}"#),

@@ -201,7 +201,9 @@ impl Callback {
             .text(CLIENTREFID)?
             .map(|v| ClientRefId::new(v).map_err(|e| invalid(CLIENTREFID, e)))
             .transpose()?;
-        let ref_id = fields.text(REFID)?.filter(|v| !v.trim().is_empty());
+        // An empty refid is PayPing's "not paid"; a blank or padded one is no refid PayPing
+        // sends, so it is refused below (naming `refid`), never read as a cancellation.
+        let ref_id = fields.text(REFID)?.filter(|v| !v.is_empty());
         let Some(ref_id) = ref_id else {
             return Ok(Self::Cancelled(CancelledCallback {
                 code,

@@ -475,7 +475,17 @@ pub(crate) fn parse_entries(body: &[u8]) -> Result<Vec<ErrorEntry>, String> {
         }
         fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
             let mut entries = Vec::new();
+            // Every key seen, in ASCII lower case: a key twice, or twice in different case
+            // (`amount` and `Amount`), says two things about one field and is read as
+            // neither. Bounded by the body, which the transport caps.
+            let mut seen = std::collections::HashSet::new();
             while let Some((key, value)) = map.next_entry::<String, serde_json::Value>()? {
+                if !seen.insert(key.to_ascii_lowercase()) {
+                    return Err(serde::de::Error::custom(format_args!(
+                        "the key {key:?} appears twice (keys that differ only in case count as \
+                         the same key)"
+                    )));
+                }
                 if entries.len() == MAX_ENTRIES {
                     continue; // read the rest so the JSON is still checked, keep none of it
                 }
@@ -506,9 +516,18 @@ pub(crate) fn parse_entries(body: &[u8]) -> Result<Vec<ErrorEntry>, String> {
     Ok(entries)
 }
 
-/// The PayPing code a key of an error object names, if it is a number.
+/// The PayPing code a key of an error object names: only a canonical decimal
+/// (`[1-9][0-9]*`, no sign, spaces or leading zeros) names one. `"015"` is a field name, not
+/// code 15 ("already verified"): a loose reading could turn a proxy's odd key into a reason
+/// to ship.
 pub(crate) fn code_in_key(key: &str) -> Option<u32> {
-    key.trim().parse().ok()
+    let bytes = key.as_bytes();
+    let canonical =
+        matches!(bytes.first(), Some(b'1'..=b'9')) && bytes.iter().all(u8::is_ascii_digit);
+    if !canonical {
+        return None;
+    }
+    key.parse().ok()
 }
 
 #[cfg(test)]

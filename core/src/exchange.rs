@@ -3,7 +3,6 @@
 use http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE};
 use http::{HeaderValue, Method, StatusCode};
 use serde::Serialize;
-use serde::de::DeserializeOwned;
 
 use crate::body::{self, BodyError, Fields, names_error_code};
 use crate::config::Config;
@@ -137,23 +136,6 @@ impl<'a> Answer<'a> {
     pub(crate) fn failure(self) -> Error {
         let retry_after = crate::error::retry_after(self.headers);
         Error::from_failure(self.status, self.body, retry_after, self.request_id)
-    }
-
-    /// Reads the body as `T`, or says why it could not.
-    pub(crate) fn json<T: DeserializeOwned>(&self) -> Result<T, Error> {
-        if self.body.is_empty() {
-            return Err(self.malformed("the body is empty"));
-        }
-        // Every answer PayPing documents is a JSON object, but serde's derived structs also
-        // accept an array of the fields in order: `[1250000]` would pass as a verify answer.
-        // A JSON text that is an object starts with `{` after optional whitespace.
-        let first = self.body.iter().find(|b| !b.is_ascii_whitespace());
-        if first != Some(&b'{') {
-            return Err(self.malformed("the body is not a JSON object"));
-        }
-        let value = serde_json::from_slice(self.body).map_err(|e| self.malformed(e))?;
-        self.refuse_error_codes()?;
-        Ok(value)
     }
 
     /// Reads a success body's fields in one pass, refusing one that also names an error

@@ -70,6 +70,8 @@ pub enum Field {
     CardHash,
     /// The verify window.
     VerifyWindow,
+    /// The payment page a stored [`Pending`](crate::Pending) sends the buyer to.
+    RedirectUrl,
 }
 
 impl Field {
@@ -90,6 +92,7 @@ impl Field {
             Self::CardNumber => "cardNumber",
             Self::CardHash => "cardHashPan",
             Self::VerifyWindow => "verify window",
+            Self::RedirectUrl => "redirect URL",
         }
     }
 }
@@ -145,6 +148,18 @@ pub enum Rule {
     Fragment,
     /// A payment code of `.` or `..`, which a URL would read as a directory step.
     DotSegment,
+    /// An identifier made only of whitespace. PayPing never sends one.
+    Blank,
+    /// An identifier that starts or ends with whitespace. PayPing never sends one, and a
+    /// padded reference would reach verify as a different one.
+    Padded,
+    /// A URL whose port is not a number in 1..=65535.
+    InvalidPort,
+    /// A stored redirect that points at a host other than PayPing's payment pages (or a
+    /// loopback sandbox).
+    RedirectHost,
+    /// A stored redirect that is not the page this payment's code and gateway give.
+    RedirectMismatch,
 }
 
 impl fmt::Display for Rule {
@@ -180,6 +195,17 @@ impl fmt::Display for Rule {
             Self::Zero => f.write_str("it must be longer than zero"),
             Self::Fragment => f.write_str("a URL must not have a #fragment; remove it"),
             Self::DotSegment => f.write_str("`.` and `..` cannot be a payment code"),
+            Self::Blank => f.write_str("it is only whitespace; give a value"),
+            Self::Padded => f.write_str("it starts or ends with whitespace; trim it"),
+            Self::InvalidPort => f.write_str("the port must be a number from 1 to 65535"),
+            Self::RedirectHost => f.write_str(
+                "it points at a host other than PayPing's payment pages or a loopback \
+                 sandbox; the stored record may have been tampered with, do not use it",
+            ),
+            Self::RedirectMismatch => f.write_str(
+                "it is not the payment page of this record's code; the stored record may \
+                 have been tampered with, do not use it",
+            ),
         }
     }
 }

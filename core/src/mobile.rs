@@ -6,21 +6,41 @@ use serde::{Deserialize, Serialize};
 
 use crate::invalid::{Field, InvalidInput, Rule};
 
-/// Longest input looked at; a real number with separators and a prefix is far shorter.
-const MAX_INPUT_CHARS: usize = 32;
+/// Longest input looked at; a real number with separators, a prefix and invisible marks
+/// around every digit is shorter.
+const MAX_INPUT_CHARS: usize = 64;
+
+/// Invisible characters a phone's Persian or Arabic locale puts around or inside a copied
+/// number: direction marks, embeddings, overrides and isolates, zero-width spaces and
+/// joiners, and the byte-order mark. They carry no digit, so they are dropped. (Any other
+/// character that is not a digit, a separator or a leading `+` is still refused.)
+fn is_invisible_mark(c: char) -> bool {
+    matches!(
+        c,
+        '\u{061C}'
+            | '\u{200B}'..='\u{200F}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2066}'..='\u{2069}'
+            | '\u{FEFF}'
+    )
+}
 
 /// An Iranian mobile number in the form `09xxxxxxxxx`, sent as `payerIdentity`.
 ///
 /// Ghesta identifies the buyer by mobile, and PayPing's own Ghesta plugin sends
 /// `payerIdentity` only when it matches `^09[0-9]{9}`. Buyers type Persian (`۰`-`۹`) or
-/// Arabic-Indic (`٠`-`٩`) digits, spaces, dashes and `+98`, `0098` or `98` prefixes; all are
-/// normalised here. Anything else is refused.
+/// Arabic-Indic (`٠`-`٩`) digits, spaces, dashes, `+98`, `0098` or `98` prefixes, or the ten
+/// digits without the leading 0; numbers pasted from a phone carry invisible direction marks
+/// and joiners (U+200B-U+200F, U+202A-U+202E, U+2066-U+2069, U+061C, U+FEFF), which are
+/// dropped. All are normalised here. Anything else is refused.
 ///
 /// ```
 /// use ghesta_core::Mobile;
 ///
 /// assert_eq!(Mobile::new("۰۹۱۲ ۳۴۵-۶۷۸۹")?.as_str(), "09123456789");
 /// assert_eq!(Mobile::new("+98 912 345 6789")?.as_str(), "09123456789");
+/// assert_eq!(Mobile::new("\u{200e}۰۹۱۲۳۴۵۶۷۸۹\u{200f}")?.as_str(), "09123456789");
+/// assert_eq!(Mobile::new("9123456789")?.as_str(), "09123456789");
 /// assert!(Mobile::new("021 8888 7777").is_err()); // a landline
 /// # Ok::<(), ghesta_core::InvalidInput>(())
 /// ```
@@ -44,7 +64,7 @@ impl Mobile {
                 '٠'..='٩' => digits.push(shift_digit(c, '٠')),
                 '+' if digits.is_empty() && !plus => plus = true,
                 '-' => {}
-                c if c.is_whitespace() => {}
+                c if c.is_whitespace() || is_invisible_mark(c) => {}
                 _ => return Err(refuse()),
             }
         }
@@ -54,6 +74,9 @@ impl Mobile {
             rest
         } else if digits.len() == 12 {
             digits.strip_prefix("98").ok_or_else(refuse)?
+        } else if digits.len() == 10 && digits.starts_with('9') {
+            // The national number without its trunk 0, as contact apps often store it.
+            &digits
         } else {
             digits.strip_prefix('0').ok_or_else(refuse)?
         };
@@ -119,6 +142,15 @@ mod tests {
             "+۹۸ ۹۱۲ ۳۴۵ ۶۷۸۹",
             " 09123456789 ",
             "0912\u{a0}345\u{a0}6789",
+            "9123456789",
+            "۹۱۲۳۴۵۶۷۸۹",
+            "912 345 6789",
+            "\u{200e}09123456789\u{200e}",
+            "\u{202a}+98 912 345 6789\u{202c}",
+            "\u{2067}۰۹۱۲\u{200c}۳۴۵\u{200d}۶۷۸۹\u{2069}",
+            "\u{feff}09123456789",
+            "0912\u{202e}3456789",
+            "\u{200b}0\u{200b}9\u{200b}1\u{200b}2\u{200b}3\u{200b}4\u{200b}5\u{200b}6\u{200b}7\u{200b}8\u{200b}9\u{200b}",
         ] {
             assert_eq!(
                 Mobile::new(input).map(|m| m.0),
@@ -135,13 +167,17 @@ mod tests {
             "0912345678",     // 10 digits
             "091234567890",   // 12 digits
             "02188887777",    // landline
-            "9123456789",     // no prefix at all
+            "8123456789",     // ten digits, not a mobile
+            "912345678",      // nine digits
+            "\u{200e}",       // a mark and no digit
+            "+9123456789",    // + without a country code
             "+19123456789",   // another country
             "+0989123456789", // + then 0
             "0912345678a",
             "0912+3456789",
             "++989123456789",
-            "0912\u{202e}3456789", // right-to-left override
+            "0912\u{2060}3456789", // a word joiner is not in the list
+            "0912\u{00ad}3456789", // nor a soft hyphen
             "0912\u{0}3456789",
             "٠٩١٢٣٤٥٦٧٨٩٠٩١٢٣٤٥٦٧٨٩٠٩١٢٣٤٥٦٧٨٩٠٩١٢٣٤٥٦٧٨٩",
         ] {

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::amount::{Amount, AmountUnit};
 use crate::error::RequestId;
+use crate::invalid::InvalidInput;
 use crate::redirect::RedirectUrl;
 use crate::text::{ClientRefId, PaymentCode};
 
@@ -13,7 +14,10 @@ use crate::text::{ClientRefId, PaymentCode};
 /// [`client_ref_id`](Pending::client_ref_id) (or code) until the callback arrives.
 ///
 /// It is `Serialize`/`Deserialize` so it can live in the shop's database, a session or a
-/// cache; every field is validated again when it is read back. Verify is built from it, and
+/// cache; every field is validated again when it is read back, and the record must agree
+/// with itself: its redirect must be the payment page of its own code, on PayPing's host (or
+/// a loopback sandbox), so whoever can write the store cannot send buyers elsewhere. A record
+/// stored by an earlier release keeps loading (the crate's tests load each released form). Verify is built from it, and
 /// sends the amount stored here in the unit it was created with, so a callback can never
 /// choose the amount.
 ///
@@ -25,6 +29,7 @@ use crate::text::{ClientRefId, PaymentCode};
 /// # Ok(()) }
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "Stored")]
 pub struct Pending {
     pub(crate) code: PaymentCode,
     pub(crate) client_ref_id: ClientRefId,
@@ -71,5 +76,35 @@ impl Pending {
     /// The `X-PayPingRequest-ID` of the create answer, if PayPing sent one.
     pub fn request_id(&self) -> Option<&RequestId> {
         self.request_id.as_ref()
+    }
+}
+
+/// The stored form as it is read, before the record is checked against itself.
+#[derive(Deserialize)]
+struct Stored {
+    code: PaymentCode,
+    client_ref_id: ClientRefId,
+    amount: Amount,
+    wire_unit: AmountUnit,
+    created_at: SystemTime,
+    redirect_url: RedirectUrl,
+    #[serde(default)]
+    request_id: Option<RequestId>,
+}
+
+impl TryFrom<Stored> for Pending {
+    type Error = InvalidInput;
+
+    fn try_from(stored: Stored) -> Result<Self, InvalidInput> {
+        stored.redirect_url.check_stored(&stored.code)?;
+        Ok(Self {
+            code: stored.code,
+            client_ref_id: stored.client_ref_id,
+            amount: stored.amount,
+            wire_unit: stored.wire_unit,
+            created_at: stored.created_at,
+            redirect_url: stored.redirect_url,
+            request_id: stored.request_id,
+        })
     }
 }

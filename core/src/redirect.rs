@@ -8,7 +8,9 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde::{Deserialize, Serialize};
 
 use crate::config::Config;
+use crate::invalid::{Field, InvalidInput, Rule};
 use crate::text::PaymentCode;
+use crate::url::BaseUrl;
 
 /// Everything but RFC 3986's unreserved characters is encoded, so a code can never add a
 /// `/`, `?`, `#` or `%` of its own: it stays one path segment. (`.` and `..` alone are
@@ -52,10 +54,11 @@ pub(crate) fn push_segment(url: &mut String, code: &PaymentCode) {
 pub struct RedirectUrl(String);
 
 impl TryFrom<String> for RedirectUrl {
-    type Error = crate::invalid::InvalidInput;
-    /// Reads a stored URL back: it must still be absolute and https (http on loopback).
+    type Error = InvalidInput;
+    /// Reads a stored URL back: it must still be absolute and https (http on loopback). A
+    /// [`Pending`](crate::Pending) checks more: that it is the page of the record's code.
     fn try_from(url: String) -> Result<Self, Self::Error> {
-        crate::url::parse_secure(&url, crate::invalid::Field::GatewayUrl)?;
+        crate::url::parse_secure(&url, Field::RedirectUrl)?;
         Ok(Self(url))
     }
 }
@@ -66,7 +69,51 @@ impl From<RedirectUrl> for String {
     }
 }
 
+/// PayPing's production page hosts, by the page a stored redirect names.
+const GHESTA_HOST: &str = "https://payping.ir";
+const IPG_HOST: &str = "https://api.payping.ir";
+
 impl RedirectUrl {
+    /// Checks a redirect read back from a store against the record's own `code`.
+    ///
+    /// A record that anyone could write (a client-side session, a shared cache) must not be
+    /// able to send buyers anywhere: the URL must be one the SDK gives for `code`, either
+    /// Ghesta's installment page or PayPing's card page (`/installment/{code}?type=ghesta`,
+    /// `/v2/pay/gotoipg/{code}`, the code encoded exactly as [`push_segment`] does), on
+    /// PayPing's own host for that page or on a loopback base (the sandbox, any path
+    /// prefix). A record made with another base URL does not read back: no deployment of
+    /// PayPing has one, and a store is no place to learn a new host from.
+    pub(crate) fn check_stored(&self, code: &PaymentCode) -> Result<(), InvalidInput> {
+        let refuse = |rule| InvalidInput::new(Field::RedirectUrl, rule);
+        let mut segment = String::with_capacity(code.as_str().len() * 3);
+        push_segment(&mut segment, code);
+        let page = |prefix: &str, suffix: &str| {
+            self.0
+                .strip_suffix(suffix)?
+                .strip_suffix(segment.as_str())?
+                .strip_suffix(prefix)
+        };
+        let (base, production) = if let Some(base) = page("/installment/", "?type=ghesta") {
+            (base, GHESTA_HOST)
+        } else if let Some(base) = page("/v2/pay/gotoipg/", "") {
+            (base, IPG_HOST)
+        } else {
+            return Err(refuse(Rule::RedirectMismatch));
+        };
+        // The base must be one the SDK would accept as it stands (no query, no trailing `/`
+        // that would make the path another one), and PayPing's or a loopback sandbox.
+        match BaseUrl::gateway(base) {
+            Ok(parsed) if parsed.as_str() == base => {
+                if parsed.is_loopback() || base.eq_ignore_ascii_case(production) {
+                    Ok(())
+                } else {
+                    Err(refuse(Rule::RedirectHost))
+                }
+            }
+            _ => Err(refuse(Rule::RedirectHost)),
+        }
+    }
+
     /// Ghesta's installment page: `{gateway}/installment/{code}?type=ghesta`.
     ///
     /// Ghesta's guide writes `http://`; PayPing's own Ghesta plugin uses https, and so does
@@ -145,7 +192,6 @@ impl fmt::Display for RedirectUrl {
 mod tests {
     use super::*;
     use crate::token::Token;
-    use crate::url::BaseUrl;
 
     fn config() -> Config {
         Config::new(Token::new("t").unwrap())
@@ -192,6 +238,91 @@ mod tests {
         assert_eq!(
             RedirectUrl::payping(&c, &code).as_str(),
             "https://proxy.example/pp/v2/pay/gotoipg/abc"
+        );
+    }
+
+    #[test]
+    fn stored_redirects_must_be_the_records_own_page() {
+        let code = PaymentCode::new("82a4f72").unwrap();
+        let sandbox = config().with_gateway_url(BaseUrl::gateway("http://127.0.0.1:9/gw").unwrap());
+        let odd = PaymentCode::new("x/y z").unwrap();
+        for honest in [
+            RedirectUrl::ghesta(&config(), &code),
+            RedirectUrl::payping(&config(), &code),
+            RedirectUrl::ghesta(&sandbox, &code),
+        ] {
+            assert_eq!(honest.check_stored(&code), Ok(()), "{honest}");
+        }
+        assert_eq!(
+            RedirectUrl::ghesta(&config(), &odd).check_stored(&odd),
+            Ok(())
+        );
+        let rule = |url: &str, code: &PaymentCode| {
+            RedirectUrl(url.to_owned())
+                .check_stored(code)
+                .map_err(|e| (e.field(), e.rule().clone()))
+        };
+        for (url, expected) in [
+            (
+                "https://evil.example/installment/82a4f72?type=ghesta",
+                Rule::RedirectHost,
+            ),
+            (
+                "https://payping.ir.evil.example/installment/82a4f72?type=ghesta",
+                Rule::RedirectHost,
+            ),
+            (
+                "https://payping.ir/x/installment/82a4f72?type=ghesta",
+                Rule::RedirectHost,
+            ),
+            (
+                "https://api.payping.ir/installment/82a4f72?type=ghesta",
+                Rule::RedirectHost,
+            ),
+            (
+                "https://payping.ir/v2/pay/gotoipg/82a4f72",
+                Rule::RedirectHost,
+            ),
+            (
+                "https://payping.ir:8443/installment/82a4f72?type=ghesta",
+                Rule::RedirectHost,
+            ),
+            (
+                "https://payping.ir//installment/82a4f72?type=ghesta",
+                Rule::RedirectHost,
+            ),
+            (
+                "https://payping.ir?a=/installment/82a4f72?type=ghesta",
+                Rule::RedirectHost,
+            ),
+            (
+                "https://payping.ir/installment/other?type=ghesta",
+                Rule::RedirectMismatch,
+            ),
+            (
+                "https://payping.ir/installment/82a4f72",
+                Rule::RedirectMismatch,
+            ),
+            (
+                "https://payping.ir/installment/82a4f72?type=ghesta&next=x",
+                Rule::RedirectMismatch,
+            ),
+            (
+                "https://payping.ir/installment/x82a4f72?type=ghesta",
+                Rule::RedirectMismatch,
+            ),
+            ("https://payping.ir/somewhere", Rule::RedirectMismatch),
+        ] {
+            assert_eq!(
+                rule(url, &code),
+                Err((Field::RedirectUrl, expected)),
+                "{url}"
+            );
+        }
+        assert_eq!(
+            rule("https://payping.ir/installment/x%2fy%20z?type=ghesta", &odd),
+            Err((Field::RedirectUrl, Rule::RedirectMismatch)),
+            "the code is encoded exactly as the SDK encodes it"
         );
     }
 

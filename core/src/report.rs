@@ -1,15 +1,17 @@
 //! The payment report (`GET /v1/report/{code}`): reconciliation after a crash or lost answer.
 
 use http::{Method, StatusCode};
-use serde::Deserialize;
+use serde::de::MapAccess;
 
 use crate::amount::{Amount, AmountUnit};
+use crate::body::Fields;
 use crate::config::Config;
 use crate::error::{Error, RequestId};
 use crate::exchange::{Answer, Exchange, ExchangeKind, HttpRequest, api_request};
+use crate::invalid::Field;
 use crate::pending::Pending;
 use crate::redirect::push_segment;
-use crate::text::PaymentCode;
+use crate::text::{PaymentCode, check_unpadded};
 
 /// The report exchange: what PayPing knows of one payment. Needs a token with `pay:read`.
 ///
@@ -45,24 +47,41 @@ impl ReportPayment {
 }
 
 /// PayPing's `PaymentDetailsViewModel`, the fields reconciliation needs. Every field is
-/// optional on the wire; absent ones stay `None`.
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
+/// optional on the wire (absent or `null` stays `None`); keys are matched without regard to
+/// case and a key twice is refused (see [`crate::body`]).
+#[derive(Default)]
 struct ReportAnswer {
-    #[serde(default)]
     amount: Option<u64>,
-    #[serde(default)]
     is_paid: Option<bool>,
-    #[serde(default)]
     req_date: Option<String>,
-    #[serde(default)]
     pay_date: Option<String>,
-    #[serde(default)]
     client_ref_id: Option<String>,
-    #[serde(default)]
     invoice_no: Option<String>,
-    #[serde(default)]
     payer_identity: Option<String>,
+}
+
+impl Fields for ReportAnswer {
+    const KEYS: &'static [&'static str] = &[
+        "amount",
+        "isPaid",
+        "reqDate",
+        "payDate",
+        "clientRefId",
+        "invoiceNo",
+        "payerIdentity",
+    ];
+    fn read<'de, A: MapAccess<'de>>(&mut self, index: usize, map: &mut A) -> Result<(), A::Error> {
+        match index {
+            0 => self.amount = map.next_value()?,
+            1 => self.is_paid = map.next_value()?,
+            2 => self.req_date = map.next_value()?,
+            3 => self.pay_date = map.next_value()?,
+            4 => self.client_ref_id = map.next_value()?,
+            5 => self.invoice_no = map.next_value()?,
+            _ => self.payer_identity = map.next_value()?,
+        }
+        Ok(())
+    }
 }
 
 /// What PayPing reports of one payment.
@@ -169,7 +188,13 @@ impl Exchange for ReportPayment {
         if answer.status != StatusCode::OK {
             return Err(answer.failure());
         }
-        let parsed: ReportAnswer = answer.json()?;
+        let mut parsed: ReportAnswer = answer.fields()?;
+        // PayPing never reports a blank or padded clientRefId; one that is cannot be compared
+        // with the shop's own. An empty one is read as absent, as `null` is.
+        parsed.client_ref_id = parsed.client_ref_id.filter(|id| !id.is_empty());
+        if let Some(id) = &parsed.client_ref_id {
+            check_unpadded(id, Field::ClientRefId).map_err(|e| answer.malformed(e))?;
+        }
         Ok(PaymentReport {
             code: self.code.clone(),
             wire_amount: parsed.amount,

@@ -20,6 +20,22 @@ pub(crate) fn is_forbidden_char(c: char) -> bool {
         )
 }
 
+/// Refuses an identifier that is only whitespace, or starts or ends with it.
+///
+/// PayPing never sends a payment code, refId or clientRefId like that; one that arrives in an
+/// answer or a callback was mangled on the way (or forged), and a padded refId would reach
+/// verify as another reference. A shop's own clientRefId gets the same rule, since PayPing
+/// would echo it back padded.
+pub(crate) fn check_unpadded(value: &str, field: Field) -> Result<(), InvalidInput> {
+    if value.trim().is_empty() {
+        return Err(InvalidInput::new(field, Rule::Blank));
+    }
+    if value.trim() != value {
+        return Err(InvalidInput::new(field, Rule::Padded));
+    }
+    Ok(())
+}
+
 /// Checks the rules every text value shares: non-empty, bounded, no forbidden characters.
 pub(crate) fn check_text(value: &str, field: Field, max_chars: usize) -> Result<(), InvalidInput> {
     if value.is_empty() {
@@ -52,11 +68,12 @@ pub(crate) fn check_text(value: &str, field: Field, max_chars: usize) -> Result<
 }
 
 macro_rules! text_type {
-    ($(#[$doc:meta])* $name:ident, $field:expr, $max:expr, $example:literal $(, $extra:path)?) => {
+    ($(#[$doc:meta])* $name:ident, $field:expr, $max:expr, $example:literal $(, $extra:path)*) => {
         $(#[$doc])*
         ///
         #[doc = concat!("Refused when empty, longer than ", stringify!($max), " characters, or holding a")]
-        /// control or bidirectional formatting character.
+        /// control or bidirectional formatting character. Identifiers (codes and references)
+        /// are also refused when blank or padded with whitespace.
         ///
         /// ```
         #[doc = concat!("use ghesta_core::", stringify!($name), ";")]
@@ -78,7 +95,7 @@ macro_rules! text_type {
             pub fn new(value: impl Into<String>) -> Result<Self, InvalidInput> {
                 let value = value.into();
                 check_text(&value, $field, Self::MAX_CHARS)?;
-                $($extra(&value)?;)?
+                $($extra(&value)?;)*
                 Ok(Self(value))
             }
 
@@ -135,8 +152,21 @@ text_type!(
     ClientRefId,
     Field::ClientRefId,
     128,
-    "order-1042"
+    "order-1042",
+    unpadded_client_ref_id
 );
+
+fn unpadded_client_ref_id(value: &str) -> Result<(), InvalidInput> {
+    check_unpadded(value, Field::ClientRefId)
+}
+
+fn unpadded_code(value: &str) -> Result<(), InvalidInput> {
+    check_unpadded(value, Field::PaymentCode)
+}
+
+fn unpadded_ref_id(value: &str) -> Result<(), InvalidInput> {
+    check_unpadded(value, Field::RefId)
+}
 
 text_type!(
     /// The buyer's name (`payerName`), shown on the payment page.
@@ -164,7 +194,8 @@ text_type!(
     Field::PaymentCode,
     64,
     "82a4f72",
-    refuse_dot_segment
+    refuse_dot_segment,
+    unpadded_code
 );
 
 fn refuse_dot_segment(value: &str) -> Result<(), InvalidInput> {
@@ -179,7 +210,8 @@ text_type!(
     RefId,
     Field::RefId,
     64,
-    "123456789"
+    "123456789",
+    unpadded_ref_id
 );
 
 text_type!(
@@ -261,6 +293,43 @@ mod tests {
         );
         assert_eq!(PaymentCode::new(".").unwrap_err().rule(), &Rule::DotSegment);
         assert!(PaymentCode::new("...").is_ok());
+    }
+
+    #[test]
+    fn identifiers_are_never_blank_or_padded() {
+        for (value, rule) in [
+            ("   ", Rule::Blank),
+            ("\u{a0}", Rule::Blank),
+            (" 82a4f72", Rule::Padded),
+            ("82a4f72 ", Rule::Padded),
+            ("82a4f72\u{3000}", Rule::Padded),
+        ] {
+            assert_eq!(
+                PaymentCode::new(value).unwrap_err().rule(),
+                &rule,
+                "{value:?}"
+            );
+            assert_eq!(RefId::new(value).unwrap_err().rule(), &rule, "{value:?}");
+            assert_eq!(
+                ClientRefId::new(value).unwrap_err().rule(),
+                &rule,
+                "{value:?}"
+            );
+            assert_eq!(
+                RefId::new(value).unwrap_err().field(),
+                Field::RefId,
+                "{value:?}"
+            );
+        }
+        assert!(
+            PaymentCode::new("a b").is_ok(),
+            "inner spaces are the code's own"
+        );
+        assert!(
+            PayerName::new(" زهرا ").is_ok(),
+            "free text is not an identifier"
+        );
+        assert!(CardNumber::new(" 6037 ").is_ok());
     }
 
     #[test]

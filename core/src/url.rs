@@ -48,6 +48,16 @@ pub(crate) fn parse_secure(value: &str, field: Field) -> Result<http::Uri, Inval
     if authority.host().is_empty() {
         return Err(refuse(Rule::NotAbsoluteUrl));
     }
+    // `http::Uri` keeps any run of digits (and more) after the host's `:` and reads a port
+    // it cannot parse as none: `:99999` and `:8a` would reach the wire as given.
+    if let Some(port) = authority.as_str()[authority.host().len()..].strip_prefix(':') {
+        let valid = !port.is_empty()
+            && port.bytes().all(|b| b.is_ascii_digit())
+            && port.parse::<u16>().is_ok_and(|p| p != 0);
+        if !valid {
+            return Err(refuse(Rule::InvalidPort));
+        }
+    }
     let secure = scheme.eq_ignore_ascii_case("https")
         || (scheme.eq_ignore_ascii_case("http") && is_loopback_host(authority.host()));
     if !secure {
@@ -214,6 +224,26 @@ mod tests {
         assert_eq!(rule("https://shop.example/cb#frag"), Rule::Fragment);
         assert_eq!(rule("https://shop.example/c b"), Rule::NotAbsoluteUrl);
         assert_eq!(rule("https://shop.example/\ncb"), Rule::NotAbsoluteUrl);
+        for port in [
+            "99999",
+            "65536",
+            "8a",
+            "0",
+            "",
+            "-1",
+            "+80",
+            "4430000000000000000000",
+        ] {
+            assert_eq!(
+                rule(&format!("https://shop.example:{port}/cb")),
+                Rule::InvalidPort,
+                "{port}"
+            );
+        }
+        assert_eq!(rule("http://[::1]:70000/cb"), Rule::InvalidPort);
+        assert!(ReturnUrl::new("https://shop.example:65535/cb").is_ok());
+        assert!(ReturnUrl::new("http://[::1]/cb").is_ok());
+        assert!(ReturnUrl::new("http://[::1]:1/cb").is_ok());
         assert_eq!(
             rule(&format!("https://shop.example/{}", "a".repeat(2100))),
             Rule::TooLong { max: 2048 }
@@ -246,6 +276,11 @@ mod tests {
         assert_eq!(
             BaseUrl::api("http://api.payping.ir").unwrap_err().rule(),
             &Rule::InsecureScheme
+        );
+        let err = BaseUrl::api("https://api.payping.ir:65536").unwrap_err();
+        assert_eq!(
+            (err.field(), err.rule()),
+            (Field::ApiUrl, &Rule::InvalidPort)
         );
     }
 }

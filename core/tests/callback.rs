@@ -156,14 +156,50 @@ fn the_spec_curl_form_of_a_cancelled_payment() {
 }
 
 #[test]
-fn a_refid_that_is_empty_missing_or_blank_means_cancelled() {
+fn a_blank_or_padded_refid_is_refused_never_read_as_cancelled() {
+    // PayPing sends an empty refid for "not paid" and never a blank or padded one: such a
+    // value was mangled or forged, and a padded one would reach verify as another reference.
+    for (form, rule) in [
+        ("code=82a4f72b91&refid=+&clientrefid=order-7", Rule::Blank),
+        (
+            "code=82a4f72b91&refid=%20%20&clientrefid=order-7",
+            Rule::Blank,
+        ),
+        (
+            "code=82a4f72b91&refid=+123456789+&clientrefid=order-7",
+            Rule::Padded,
+        ),
+        (
+            "code=82a4f72b91&refid=123456789%C2%A0&clientrefid=order-7",
+            Rule::Padded,
+        ),
+    ] {
+        for result in [
+            Callback::from_form(form.as_bytes()),
+            Callback::from_query(form),
+        ] {
+            match result {
+                Err(CallbackError::InvalidField {
+                    name: "refid",
+                    source,
+                }) if source.rule() == &rule => {}
+                other => panic!("{form}: expected refid {rule:?}, got {other:?}"),
+            }
+        }
+    }
+    // A tab is a control character before it is padding.
+    assert!(matches!(
+        Callback::from_form(b"code=82a4f72b91&refid=++%09&clientrefid=order-7"),
+        Err(CallbackError::InvalidField { name: "refid", .. })
+    ));
+}
+
+#[test]
+fn a_refid_that_is_empty_or_missing_means_cancelled() {
     for form in [
         "code=82a4f72b91&refid=&clientrefid=order-7",
         "code=82a4f72b91&refid&clientrefid=order-7",
         "code=82a4f72b91&clientrefid=order-7",
-        "code=82a4f72b91&refid=+&clientrefid=order-7",
-        "code=82a4f72b91&refid=%20%20&clientrefid=order-7",
-        "code=82a4f72b91&refid=++%09&clientrefid=order-7",
         "code=82a4f72b91&refid=&clientrefid=order-7&cardnumber=&cardhashpan=",
         // Card fields without a refid do not make it a payment.
         "code=82a4f72b91&refid=&clientrefid=order-7&cardnumber=603799******1234",

@@ -46,6 +46,8 @@ enum Input {
     VerifyFrom(&'static str),
     /// A value a shop builds.
     Value(Value),
+    /// A `Pending` record read back from the shop's store (JSON).
+    Stored(String),
 }
 
 #[derive(Clone, Copy)]
@@ -65,6 +67,8 @@ enum Value {
     Code(&'static str),
     /// A gateway base URL `https://shop.example/` padded to this many bytes.
     GatewayUrl(usize),
+    /// An API base URL, as given.
+    ApiUrl(&'static str),
 }
 
 /// What running an input gave.
@@ -78,6 +82,8 @@ enum Got {
     VerifyBuilt(Result<(), Error>),
     /// The normalised value, or the field and rule that refused it.
     Value(Result<String, (Field, Rule)>),
+    /// The record read back, or serde's message (which names the field and the rule).
+    Stored(Result<Pending, String>),
 }
 
 struct Row {
@@ -168,6 +174,9 @@ fn run(input: Input) -> Got {
         Input::VerifyFrom(form) => Got::VerifyBuilt(
             VerifyPayment::new(&config(), &pending(), &completed(form)).map(|_| ()),
         ),
+        Input::Stored(json) => {
+            Got::Stored(serde_json::from_str::<Pending>(&json).map_err(|e| e.to_string()))
+        }
         Input::Value(value) => {
             let refused = |e: ghesta_core::InvalidInput| (e.field(), e.rule().clone());
             Got::Value(
@@ -182,6 +191,9 @@ fn run(input: Input) -> Got {
                         let mut url = String::from("https://shop.example/");
                         url.extend(std::iter::repeat_n('a', len.saturating_sub(url.len())));
                         ghesta_core::BaseUrl::gateway(&url).map(|b| b.as_str().to_owned())
+                    }
+                    Value::ApiUrl(url) => {
+                        ghesta_core::BaseUrl::api(url).map(|b| b.as_str().to_owned())
                     }
                 }
                 .map_err(refused),
@@ -322,8 +334,8 @@ fn callback_bodies() {
             form(b"code=82a4f72&refid=&clientrefid=order-7") => C(Ok(Callback::Cancelled(_))),
             "what PayPing sends for a cancelled payment"
         "blank refid":
-            form(b"code=82a4f72&refid=+%20&clientrefid=order-7") => C(Ok(Callback::Cancelled(_))),
-            "spaces are no reference either"
+            form(b"code=82a4f72&refid=+%20&clientrefid=order-7") => C(Err(CallbackError::InvalidField { name: "refid", source })) if source.rule() == &Rule::Blank,
+            "PayPing never sends a blank refid; mangled or forged, it is refused, not read as a cancellation"
         "missing clientrefid":
             form(b"code=82a4f72&refid=555") => C(Ok(Callback::Completed(c))) if c.client_ref_id().is_none(),
             "parsed, but verify refuses it against the stored order (see verify_building)"
@@ -602,7 +614,7 @@ fn verify_answers() {
             answer(S, 400, r#"{"15":"قبلا تایید شده","47":"مبلغ نادرست"}"#) => G(Err(Error::Rejected(r))) if r.entries().len() == 2,
             "ambiguous: already verified and amount mismatch; an error, never a reason to ship"
         "400 code 15 twice":
-            answer(S, 400, r#"{"15":"a","15":"b"}"#) => G(Err(Error::Rejected(_))),
+            answer(S, 400, r#"{"15":"a","15":"b"}"#) => G(Err(Error::MalformedResponse { reason, .. })) if reason.contains("appears twice"),
             "a duplicated key is not the documented answer"
         "400 field error beside code 15":
             answer(S, 400, r#"{"amount":"نامعتبر","15":"قبلا"}"#) => G(Err(Error::Rejected(_))),
@@ -679,8 +691,8 @@ fn values_a_shop_builds() {
             Input::Value(Value::Mobile("０９１２３４５６７８９")) => G(Err((Field::Mobile, Rule::NotAMobile))),
             "only the digits Iranian keyboards produce are converted"
         "mobile with a right-to-left override":
-            Input::Value(Value::Mobile("0912\u{202e}3456789")) => G(Err((Field::Mobile, Rule::NotAMobile))),
-            "a bidi control is not a separator"
+            Input::Value(Value::Mobile("0912\u{202e}3456789")) => G(Ok(m)) if m == "09123456789",
+            "phones paste direction marks into numbers; they carry no digit and are dropped"
         "mobile with a NUL":
             Input::Value(Value::Mobile("0912\u{0}3456789")) => G(Err((Field::Mobile, Rule::NotAMobile))),
             "a control character is not a separator"
@@ -729,5 +741,260 @@ fn values_a_shop_builds() {
         "payment code `.`":
             Input::Value(Value::Code(".")) => G(Err((Field::PaymentCode, Rule::DotSegment))),
             "it would name the directory in a URL path"
+    });
+}
+
+// ---------------------------------------------------------------------------------------
+// Hardening (issue 9): stored records, blank and padded identifiers, case-twin keys,
+// canonical error-code keys, impossible ports, mobiles pasted from a phone.
+
+/// The record [`pending`] gives, stored, with its redirect (and code) replaced.
+fn stored(code: &str, redirect: &str) -> Input {
+    let mut record: serde_json::Value = serde_json::to_value(pending()).unwrap();
+    record["code"] = code.into();
+    record["redirect_url"] = redirect.into();
+    Input::Stored(record.to_string())
+}
+
+/// The serde message of a record refused for `field` breaking `rule`.
+fn refused_for(message: &str, field: Field, rule: &Rule) -> bool {
+    message.starts_with(&format!("invalid {field}: {rule}"))
+}
+
+const OWN_PAGE: &str = "https://payping.ir/installment/82a4f72?type=ghesta";
+
+#[test]
+fn stored_records() {
+    use Got::Stored as G;
+    check(rows! {
+        "a record stored by 0.1.0":
+            Input::Stored(include_str!("data/records/pending-0.1.0.json").into()) => G(Ok(p))
+                if p.code().as_str() == "82a4f72" && p.client_ref_id().as_str() == "order-7"
+                    && p.amount().toman() == 250_000 && p.redirect_url().as_str() == OWN_PAGE
+                    && p.request_id().is_some(),
+            "shops keep records across releases; an honest one always loads"
+        "a sandbox record stored by 0.1.0, in Rial, with an odd code":
+            Input::Stored(include_str!("data/records/pending-0.1.0-sandbox-rial.json").into()) => G(Ok(p))
+                if p.code().as_str() == "X7kd-29/ab c" && p.wire_unit() == ghesta_core::AmountUnit::Rial,
+            "a loopback base with the code encoded as the SDK encodes it is the record's own page"
+        "a 0.1.0 record without a request id":
+            Input::Stored(include_str!("data/records/pending-0.1.0.json").replace(",\n  \"request_id\": \"6f1c2d3e-0000-4000-8000-000000000001\"", "")) => G(Ok(p)) if p.request_id().is_none(),
+            "the request id was optional in 0.1.0"
+        "the record's own page, PayPing's card page":
+            stored("82a4f72", "https://api.payping.ir/v2/pay/gotoipg/82a4f72") => G(Ok(_)),
+            "the plain gateway is the other page v2 gives"
+        "redirect to another https host":
+            stored("82a4f72", "https://evil.example/installment/82a4f72?type=ghesta") => G(Err(m))
+                if refused_for(m, Field::RedirectUrl, &Rule::RedirectHost),
+            "whoever writes the store must not send buyers anywhere"
+        "redirect to a look-alike host":
+            stored("82a4f72", "https://payping.ir.evil.example/installment/82a4f72?type=ghesta") => G(Err(m))
+                if refused_for(m, Field::RedirectUrl, &Rule::RedirectHost),
+            "the host is compared whole"
+        "redirect to PayPing's host under another path":
+            stored("82a4f72", "https://payping.ir/evil/installment/82a4f72?type=ghesta") => G(Err(m))
+                if refused_for(m, Field::RedirectUrl, &Rule::RedirectHost),
+            "PayPing's page has no prefix"
+        "redirect to the page of another code":
+            stored("82a4f72", "https://payping.ir/installment/someone-else?type=ghesta") => G(Err(m))
+                if refused_for(m, Field::RedirectUrl, &Rule::RedirectMismatch),
+            "a buyer would pay for another payment"
+        "code changed, redirect kept":
+            stored("9999999", OWN_PAGE) => G(Err(m)) if refused_for(m, Field::RedirectUrl, &Rule::RedirectMismatch),
+            "the record disagrees with itself"
+        "redirect with an extra query":
+            stored("82a4f72", "https://payping.ir/installment/82a4f72?type=ghesta&next=https://evil.example") => G(Err(m))
+                if refused_for(m, Field::RedirectUrl, &Rule::RedirectMismatch),
+            "no page the SDK gives has it"
+        "redirect over plain http to PayPing":
+            stored("82a4f72", "http://payping.ir/installment/82a4f72?type=ghesta") => G(Err(m))
+                if refused_for(m, Field::RedirectUrl, &Rule::InsecureScheme),
+            "plain http only on loopback"
+        "a padded code in the record":
+            stored(" 82a4f72", "https://payping.ir/installment/%2082a4f72?type=ghesta") => G(Err(m))
+                if refused_for(m, Field::PaymentCode, &Rule::Padded),
+            "PayPing never gives a padded code"
+    });
+}
+
+#[test]
+fn blank_and_padded_identifiers() {
+    check(rows! {
+        "create answer with a blank code":
+            answer(Step::Create, 200, r#"{"code":"   "}"#) => Got::Created(Err(Error::MalformedResponse { reason, .. }))
+                if reason.starts_with("invalid code: it is only whitespace"),
+            "it would give the redirect /installment/%20%20%20"
+        "create answer with a padded code":
+            answer(Step::Create, 200, r#"{"code":" 82a4f72 "}"#) => Got::Created(Err(Error::MalformedResponse { reason, .. }))
+                if reason.starts_with("invalid code: it starts or ends with whitespace"),
+            "PayPing never pads a code"
+        "callback with a padded refid":
+            form(b"code=82a4f72&refid=+123456789+&clientrefid=order-7") => Got::Callback(Err(CallbackError::InvalidField { name: "refid", source }))
+                if source.rule() == &Rule::Padded,
+            "verify would send \" 123456789 \""
+        "callback with a no-break space after the refid":
+            form(b"code=82a4f72&refid=123456789%C2%A0&clientrefid=order-7") => Got::Callback(Err(CallbackError::InvalidField { name: "refid", source }))
+                if source.rule() == &Rule::Padded,
+            "Unicode whitespace is whitespace"
+        "callback with a padded code":
+            form(b"code=+82a4f72&refid=555&clientrefid=order-7") => Got::Callback(Err(CallbackError::InvalidField { name: "code", source }))
+                if source.rule() == &Rule::Padded,
+            "never trimmed into a match with the record"
+        "callback with a padded clientrefid":
+            form(b"code=82a4f72&refid=555&clientrefid=order-7+") => Got::Callback(Err(CallbackError::InvalidField { name: "clientrefid", source }))
+                if source.rule() == &Rule::Padded,
+            "the shop looks its record up by it"
+        "cancelled callback with a blank clientrefid":
+            form(b"code=82a4f72&refid=&clientrefid=+") => Got::Callback(Err(CallbackError::InvalidField { name: "clientrefid", source }))
+                if source.rule() == &Rule::Blank,
+            "malformed input stays malformed, even on a cancellation"
+        "report with a padded clientRefId":
+            answer(Step::Report, 200, r#"{"amount":250000,"isPaid":true,"clientRefId":" order-7"}"#) => Got::Report(Err(Error::MalformedResponse { reason, .. }))
+                if reason.starts_with("invalid clientRefId: it starts or ends with whitespace"),
+            "it cannot be compared with the shop's own"
+        "report with an empty clientRefId":
+            answer(Step::Report, 200, r#"{"amount":250000,"isPaid":true,"clientRefId":""}"#) => Got::Report(Ok(r)) if r.client_ref_id().is_none(),
+            "empty reads as absent, as null does"
+        "a shop's padded clientRefId":
+            Input::Value(Value::ClientRefId("order-7 ")) => Got::Value(Err((Field::ClientRefId, Rule::Padded))),
+            "PayPing would echo it padded, and the callback would be refused"
+    });
+}
+
+#[test]
+fn case_twin_keys_in_answers() {
+    check(rows! {
+        "verify amount beside Amount":
+            answer(Step::Verify, 200, r#"{"amount":250000,"Amount":1}"#) => Got::Verified(Err(Error::MalformedResponse { reason, .. }))
+                if reason.contains("differs only in case from `amount`"),
+            "a reader that ignores case sees another amount; the answer says two things"
+        "verify Amount first":
+            answer(Step::Verify, 200, r#"{"AMOUNT":1,"amount":250000}"#) => Got::Verified(Err(Error::MalformedResponse { reason, .. }))
+                if reason.contains("differs only in case"),
+            "order does not matter"
+        "verify cardNumber twice in two cases":
+            answer(Step::Verify, 200, r#"{"amount":250000,"cardNumber":"6037","CardNumber":"5022"}"#) => Got::Verified(Err(Error::MalformedResponse { reason, .. }))
+                if reason.contains("`cardNumber`"),
+            "every documented key, not only the amount"
+        "create code beside Code":
+            answer(Step::Create, 200, r#"{"code":"82a4f72","Code":"evil"}"#) => Got::Created(Err(Error::MalformedResponse { reason, .. }))
+                if reason.contains("differs only in case from `code`"),
+            "which page would the buyer be sent to?"
+        "report isPaid beside IsPaid":
+            answer(Step::Report, 200, r#"{"amount":250000,"isPaid":false,"IsPaid":true}"#) => Got::Report(Err(Error::MalformedResponse { reason, .. }))
+                if reason.contains("`isPaid`"),
+            "paid or not paid: read as neither"
+        "report amount twice":
+            answer(Step::Report, 200, r#"{"amount":250000,"amount":1}"#) => Got::Report(Err(Error::MalformedResponse { reason, .. }))
+                if reason.contains("duplicate field `amount`"),
+            "the report is read as strictly as verify now"
+        "400 field keys in two cases":
+            answer(Step::Verify, 400, r#"{"amount":"a","Amount":"b"}"#) => Got::Verified(Err(Error::MalformedResponse { reason, .. }))
+                if reason.contains("appears twice"),
+            "an error body is held to the same rule"
+        "400 code 15 beside itself in a verify":
+            answer(Step::Verify, 400, r#"{"15":"a","15":"a"}"#) => Got::Verified(Err(Error::MalformedResponse { reason, .. }))
+                if reason.contains("appears twice"),
+            "even the same code twice is not PayPing's answer; never already-verified"
+    });
+}
+
+/// A rejection whose one entry is keyed by the field `key`, naming no code.
+fn field_only(r: &ghesta_core::Rejection, key: &str) -> bool {
+    r.code().is_none()
+        && r.entries().len() == 1
+        && r.entries()[0].key == ErrorKey::Field(key.into())
+}
+
+#[test]
+fn error_code_keys_are_canonical_decimals() {
+    check(rows! {
+        "400 with key 015":
+            answer(Step::Verify, 400, r#"{"015":"x"}"#) => Got::Verified(Err(Error::Rejected(r))) if field_only(r, "015"),
+            "only [1-9][0-9]* names a code; 015 is no already-verified"
+        "400 with key ` 15 `":
+            answer(Step::Verify, 400, r#"{" 15 ":"x"}"#) => Got::Verified(Err(Error::Rejected(r))) if field_only(r, " 15 "),
+            "padding makes it a field name"
+        "400 with key +15":
+            answer(Step::Verify, 400, r#"{"+15":"x"}"#) => Got::Verified(Err(Error::Rejected(r))) if field_only(r, "+15"),
+            "a sign makes it a field name"
+        "400 with key 0":
+            answer(Step::Verify, 400, r#"{"0":"x"}"#) => Got::Verified(Err(Error::Rejected(r))) if field_only(r, "0"),
+            "PayPing's codes start at 1"
+        "400 with key 15":
+            answer(Step::Verify, 400, r#"{"15":"x"}"#) => Got::Verified(Ok(VerifyOutcome::AlreadyVerified(_))),
+            "the canonical key still means already verified"
+        "200 verify with key 015":
+            answer(Step::Verify, 200, r#"{"amount":250000,"015":"x"}"#) => Got::Verified(Ok(VerifyOutcome::Verified(_))),
+            "015 is an unknown field, not an error code beside a success"
+        "200 create with key 47":
+            answer(Step::Create, 200, r#"{"code":"82a4f72","47":"x"}"#) => Got::Created(Err(Error::MalformedResponse { reason, .. }))
+                if reason.contains("error codes"),
+            "a canonical code beside a success is still read as neither"
+    });
+}
+
+#[test]
+fn impossible_ports() {
+    use Got::Value as G;
+    check(rows! {
+        "return URL on port 99999":
+            Input::Value(Value::ReturnUrl("https://shop.example:99999/")) => G(Err((Field::ReturnUrl, Rule::InvalidPort))),
+            "no TCP port is above 65535; it must not reach PayPing"
+        "return URL on port 65536":
+            Input::Value(Value::ReturnUrl("https://shop.example:65536/cb")) => G(Err((Field::ReturnUrl, Rule::InvalidPort))),
+            "one past the last port"
+        "return URL on port 8a":
+            Input::Value(Value::ReturnUrl("https://shop.example:8a/cb")) => G(Err((Field::ReturnUrl, Rule::InvalidPort))),
+            "a port is digits"
+        "return URL on port 0":
+            Input::Value(Value::ReturnUrl("https://shop.example:0/cb")) => G(Err((Field::ReturnUrl, Rule::InvalidPort))),
+            "nothing listens on port 0"
+        "return URL with an empty port":
+            Input::Value(Value::ReturnUrl("https://shop.example:/cb")) => G(Err((Field::ReturnUrl, Rule::InvalidPort))),
+            "say the port or leave the colon out"
+        "loopback return URL on port 70000":
+            Input::Value(Value::ReturnUrl("http://[::1]:70000/cb")) => G(Err((Field::ReturnUrl, Rule::InvalidPort))),
+            "IPv6 hosts get the same rule"
+        "return URL on port 65535":
+            Input::Value(Value::ReturnUrl("https://shop.example:65535/cb")) => G(Ok(_)),
+            "the last port is a port"
+        "API base URL on port 70000":
+            Input::Value(Value::ApiUrl("https://api.payping.ir:70000")) => G(Err((Field::ApiUrl, Rule::InvalidPort))),
+            "base URLs too"
+    });
+}
+
+#[test]
+fn mobiles_pasted_from_a_phone() {
+    use Got::Value as G;
+    check(rows! {
+        "mobile between left-to-right marks":
+            Input::Value(Value::Mobile("\u{200e}09123456789\u{200e}")) => G(Ok(m)) if m == "09123456789",
+            "a Persian-locale phone wraps a copied number in LRMs"
+        "Persian mobile in an isolate with joiners":
+            Input::Value(Value::Mobile("\u{2067}۰۹۱۲\u{200c}۳۴۵\u{200d}۶۷۸۹\u{2069}")) => G(Ok(m)) if m == "09123456789",
+            "isolates and zero-width joiners carry no digit"
+        "mobile after a byte-order mark":
+            Input::Value(Value::Mobile("\u{feff}+98 912 345 6789")) => G(Ok(m)) if m == "09123456789",
+            "a BOM from a pasted file"
+        "mobile in an embedding":
+            Input::Value(Value::Mobile("\u{202b}0912 345 6789\u{202c}")) => G(Ok(m)) if m == "09123456789",
+            "embeddings and their pop"
+        "ten digits without the 0":
+            Input::Value(Value::Mobile("9123456789")) => G(Ok(m)) if m == "09123456789",
+            "contact apps store the national number without its trunk 0"
+        "ten Persian digits without the 0":
+            Input::Value(Value::Mobile("۹۱۲۳۴۵۶۷۸۹")) => G(Ok(m)) if m == "09123456789",
+            "the same in Persian digits"
+        "ten digits that are not a mobile":
+            Input::Value(Value::Mobile("2188887777")) => G(Err((Field::Mobile, Rule::NotAMobile))),
+            "a landline without its 0 is still a landline"
+        "mobile with a word joiner":
+            Input::Value(Value::Mobile("0912\u{2060}3456789")) => G(Err((Field::Mobile, Rule::NotAMobile))),
+            "only the listed marks are dropped"
+        "only marks":
+            Input::Value(Value::Mobile("\u{200e}\u{200f}\u{200b}")) => G(Err((Field::Mobile, Rule::NotAMobile))),
+            "no digits, no number"
     });
 }
