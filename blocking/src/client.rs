@@ -68,10 +68,10 @@ impl fmt::Debug for Client {
 ///     .timeout(Duration::from_secs(20))
 ///     .max_response_bytes(16 * 1024)
 ///     .user_agent("my-shop ghesta-blocking/0.1.0")
-///     .retry_policy(RetryPolicy::default().max_attempts(3).jitter_seed(std::process::id().into()))
+///     .retry_policy(RetryPolicy::default().with_max_attempts(3).with_jitter_seed(std::process::id().into()))
 ///     .confirm_with_report(true)
 ///     .build();
-/// assert_eq!(client.retry_policy().get_max_attempts(), 3);
+/// assert_eq!(client.retry_policy().max_attempts(), 3);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[must_use = "a builder does nothing until `build` is called"]
@@ -99,27 +99,27 @@ impl fmt::Debug for ClientBuilder {
 impl ClientBuilder {
     /// How long connecting may take (10 s by default). Applies to the ureq transport only.
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
-        self.http = self.http.connect_timeout(timeout);
+        self.http = self.http.with_connect_timeout(timeout);
         self
     }
 
     /// How long one attempt may take in all (30 s by default). Applies to the ureq
     /// transport only; retries add their own attempts and waits.
     pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.http = self.http.timeout(timeout);
+        self.http = self.http.with_timeout(timeout);
         self
     }
 
     /// The largest answer body read (64 KiB by default). Applies to the ureq transport only.
     pub fn max_response_bytes(mut self, bytes: u64) -> Self {
-        self.http = self.http.max_response_bytes(bytes);
+        self.http = self.http.with_max_response_bytes(bytes);
         self
     }
 
     /// The `User-Agent` header (`ghesta-blocking/<version>` by default). Applies to the
     /// ureq transport only.
     pub fn user_agent(mut self, user_agent: impl Into<String>) -> Self {
-        self.http = self.http.user_agent(user_agent);
+        self.http = self.http.with_user_agent(user_agent);
         self
     }
 
@@ -130,7 +130,7 @@ impl ClientBuilder {
     /// use ghesta_blocking::{Client, HttpSettings};
     /// use ghesta_core::{Config, Token};
     ///
-    /// let settings = HttpSettings::default().timeout(Duration::from_secs(10));
+    /// let settings = HttpSettings::default().with_timeout(Duration::from_secs(10));
     /// let client = Client::builder(Config::new(Token::new("t")?)).http_settings(settings).build();
     /// # let _ = client;
     /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -172,11 +172,11 @@ impl ClientBuilder {
     /// use ghesta_core::{Config, Token};
     ///
     /// let client = Client::builder(Config::new(Token::new("t")?)).retry_create(true).build();
-    /// assert!(client.retry_policy().get_retry_create());
+    /// assert!(client.retry_policy().retry_create());
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn retry_create(mut self, retry: bool) -> Self {
-        self.retry = self.retry.retry_create(retry);
+        self.retry = self.retry.with_retry_create(retry);
         self
     }
 
@@ -318,7 +318,7 @@ impl Client {
     ///
     /// let client = Client::new(Config::new(Token::new("t")?));
     /// assert_eq!(client.config().api_url().as_str(), "https://api.payping.ir");
-    /// assert_eq!(client.retry_policy().get_max_attempts(), 4);
+    /// assert_eq!(client.retry_policy().max_attempts(), 4);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn config(&self) -> &Config {

@@ -218,6 +218,7 @@ pub(crate) fn bounded(detail: impl fmt::Display) -> String {
 /// - [`Error::PayPing`]: PayPing (or a proxy in front of it) answered, and the answer is
 ///   an error: a PayPing code, 401, 5xx, an unreadable body, an amount mismatch.
 /// - [`Error::Invalid`] and [`Error::CallbackMismatch`]: refused before anything was sent.
+/// - [`Error::Internal`]: a bug in the SDK; nothing was sent.
 ///
 /// [`Error::ReportContradicts`] is the one verify-specific outcome: PayPing said "already
 /// verified" but its report of the payment does not confirm it.
@@ -251,6 +252,18 @@ pub enum Error {
         expected: String,
         /// What the callback carried.
         received: String,
+    },
+
+    /// The SDK could not build the request from values it had already checked: a bug in the
+    /// SDK, not an answer from PayPing. Nothing was sent and it is never retried; please
+    /// report it with the reason.
+    #[error(
+        "the SDK could not build the request ({reason}); nothing was sent. This is a bug in \
+         ghesta-core: please report it"
+    )]
+    Internal {
+        /// What failed, bounded.
+        reason: String,
     },
 
     /// Verify answered "already verified" (code 15), but PayPing's report of the payment
@@ -292,9 +305,10 @@ impl Error {
         match self {
             Self::Transport(e) => e.is_retryable(),
             Self::PayPing(e) => e.is_retryable(),
-            Self::Invalid(_) | Self::CallbackMismatch { .. } | Self::ReportContradicts { .. } => {
-                false
-            }
+            Self::Invalid(_)
+            | Self::CallbackMismatch { .. }
+            | Self::Internal { .. }
+            | Self::ReportContradicts { .. } => false,
         }
     }
 
@@ -328,7 +342,10 @@ impl Error {
         match self {
             Self::PayPing(e) => e.request_id(),
             Self::ReportContradicts { request_id, .. } => request_id.as_ref(),
-            Self::Transport(_) | Self::Invalid(_) | Self::CallbackMismatch { .. } => None,
+            Self::Transport(_)
+            | Self::Invalid(_)
+            | Self::CallbackMismatch { .. }
+            | Self::Internal { .. } => None,
         }
     }
 
@@ -401,6 +418,7 @@ impl From<ghesta_core::Error> for Error {
                 expected,
                 received,
             },
+            ghesta_core::Error::Internal { reason } => Self::Internal { reason },
             answer => Self::PayPing(answer),
         }
     }
@@ -469,5 +487,10 @@ mod tests {
             Error::from(mismatch),
             Error::CallbackMismatch { field: "code", .. }
         ));
+        // A bug in the core is neither PayPing's answer nor worth a retry.
+        let bug = Error::from(ghesta_core::Error::Internal { reason: "x".into() });
+        assert!(matches!(&bug, Error::Internal { reason } if reason == "x"));
+        assert!(!bug.is_retryable());
+        assert!(bug.status().is_none() && bug.as_payping().is_none());
     }
 }

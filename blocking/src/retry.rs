@@ -93,18 +93,18 @@ impl RetryPolicy {
     /// assert_eq!(never.decide(ghesta_core::ExchangeKind::Verify, 1, &timeout, now, None), Decision::Stop);
     /// ```
     pub fn never() -> Self {
-        Self::default().max_attempts(1)
+        Self::default().with_max_attempts(1)
     }
 
     /// At most `attempts` attempts in all, the first included (0 counts as 1).
     ///
     /// ```
     /// # use ghesta_blocking::RetryPolicy;
-    /// assert_eq!(RetryPolicy::default().max_attempts(6).get_max_attempts(), 6);
-    /// assert_eq!(RetryPolicy::default().max_attempts(0).get_max_attempts(), 1);
+    /// assert_eq!(RetryPolicy::default().with_max_attempts(6).max_attempts(), 6);
+    /// assert_eq!(RetryPolicy::default().with_max_attempts(0).max_attempts(), 1);
     /// ```
     #[must_use]
-    pub fn max_attempts(mut self, attempts: u32) -> Self {
+    pub fn with_max_attempts(mut self, attempts: u32) -> Self {
         self.max_attempts = attempts.max(1);
         self
     }
@@ -114,13 +114,13 @@ impl RetryPolicy {
     /// ```
     /// # use std::time::Duration;
     /// # use ghesta_blocking::RetryPolicy;
-    /// let policy = RetryPolicy::default().backoff(Duration::from_secs(1), Duration::from_secs(3));
+    /// let policy = RetryPolicy::default().with_backoff(Duration::from_secs(1), Duration::from_secs(3));
     /// assert_eq!(policy.delay(1), Duration::from_secs(1));
     /// assert_eq!(policy.delay(2), Duration::from_secs(2));
     /// assert_eq!(policy.delay(3), Duration::from_secs(3));
     /// ```
     #[must_use]
-    pub fn backoff(mut self, initial: Duration, max: Duration) -> Self {
+    pub fn with_backoff(mut self, initial: Duration, max: Duration) -> Self {
         self.initial_delay = initial;
         self.max_delay = max.max(initial);
         self
@@ -134,12 +134,12 @@ impl RetryPolicy {
     /// # use std::time::SystemTime;
     /// # use ghesta_blocking::{Decision, Error, RetryPolicy, TransportError};
     /// let reset = Error::Transport(TransportError::connection_lost("reset"));
-    /// let policy = RetryPolicy::default().retry_create(true);
+    /// let policy = RetryPolicy::default().with_retry_create(true);
     /// let decision = policy.decide(ghesta_core::ExchangeKind::Create, 1, &reset, SystemTime::UNIX_EPOCH, None);
     /// assert!(matches!(decision, Decision::RetryAfter(_)));
     /// ```
     #[must_use]
-    pub fn retry_create(mut self, retry: bool) -> Self {
+    pub fn with_retry_create(mut self, retry: bool) -> Self {
         self.retry_create = retry;
         self
     }
@@ -151,24 +151,24 @@ impl RetryPolicy {
     /// ```
     /// # use std::time::Duration;
     /// # use ghesta_blocking::RetryPolicy;
-    /// let policy = RetryPolicy::default().jitter_seed(42);
+    /// let policy = RetryPolicy::default().with_jitter_seed(42);
     /// let wait = policy.delay(2);
     /// assert!(wait >= Duration::from_millis(250) && wait <= Duration::from_millis(500));
     /// assert_eq!(wait, policy.delay(2)); // same seed, same wait
     /// ```
     #[must_use]
-    pub fn jitter_seed(mut self, seed: u64) -> Self {
+    pub fn with_jitter_seed(mut self, seed: u64) -> Self {
         self.jitter_seed = Some(seed);
         self
     }
 
     /// The number of attempts in all.
-    pub fn get_max_attempts(&self) -> u32 {
+    pub fn max_attempts(&self) -> u32 {
         self.max_attempts
     }
 
     /// Whether create is retried.
-    pub fn get_retry_create(&self) -> bool {
+    pub fn retry_create(&self) -> bool {
         self.retry_create
     }
 
@@ -407,7 +407,7 @@ mod tests {
                 Decision::Stop,
             ]
         );
-        let p = RetryPolicy::default().max_attempts(2);
+        let p = RetryPolicy::default().with_max_attempts(2);
         assert!(matches!(
             p.decide(ExchangeKind::Verify, 1, &timeout(), T0, None),
             Decision::RetryAfter(_)
@@ -464,7 +464,7 @@ mod tests {
         }
         assert!(!retries(&p, ExchangeKind::Create, &timeout()));
         assert!(retries(
-            &p.clone().retry_create(true),
+            &p.clone().with_retry_create(true),
             ExchangeKind::Create,
             &timeout()
         ));
@@ -523,13 +523,13 @@ mod tests {
 
     #[test]
     fn backoff_is_capped_and_jitter_stays_in_range() {
-        let p =
-            RetryPolicy::default().backoff(Duration::from_millis(100), Duration::from_millis(700));
+        let p = RetryPolicy::default()
+            .with_backoff(Duration::from_millis(100), Duration::from_millis(700));
         let waits: Vec<_> = (1..=5).map(|n| p.delay(n)).collect();
         assert_eq!(waits, [100, 200, 400, 700, 700].map(Duration::from_millis));
         assert_eq!(p.delay(u32::MAX), Duration::from_millis(700));
         for seed in 0..50 {
-            let j = p.clone().jitter_seed(seed);
+            let j = p.clone().with_jitter_seed(seed);
             for n in 1..=6 {
                 let full = p.delay(n);
                 let w = j.delay(n);
@@ -537,12 +537,13 @@ mod tests {
                 assert_eq!(w, j.delay(n));
             }
         }
-        let spread: std::collections::HashSet<_> =
-            (0..50).map(|s| p.clone().jitter_seed(s).delay(3)).collect();
+        let spread: std::collections::HashSet<_> = (0..50)
+            .map(|s| p.clone().with_jitter_seed(s).delay(3))
+            .collect();
         assert!(spread.len() > 10, "jitter should spread waits");
         // A zero backoff stays zero, with or without jitter.
-        let zero = RetryPolicy::default().backoff(Duration::ZERO, Duration::ZERO);
+        let zero = RetryPolicy::default().with_backoff(Duration::ZERO, Duration::ZERO);
         assert_eq!(zero.delay(3), Duration::ZERO);
-        assert_eq!(zero.jitter_seed(7).delay(3), Duration::ZERO);
+        assert_eq!(zero.with_jitter_seed(7).delay(3), Duration::ZERO);
     }
 }

@@ -73,13 +73,13 @@ pub const DEFAULT_MAX_IDLE_CONNECTIONS: usize = 64;
 /// use std::time::Duration;
 /// use ghesta_blocking::HttpSettings;
 ///
-/// let settings = HttpSettings::default().timeout(Duration::from_secs(15));
-/// assert_eq!(settings.get_timeout(), Duration::from_secs(15));
-/// assert_eq!(settings.get_connect_timeout(), Duration::from_secs(10));
-/// assert_eq!(settings.get_max_response_bytes(), 64 * 1024);
-/// assert_eq!(settings.get_user_agent(), "ghesta-blocking/0.1.0");
-/// assert_eq!(settings.get_max_idle_connections_per_host(), 16);
-/// assert_eq!(settings.get_max_idle_connections(), 64);
+/// let settings = HttpSettings::default().with_timeout(Duration::from_secs(15));
+/// assert_eq!(settings.timeout(), Duration::from_secs(15));
+/// assert_eq!(settings.connect_timeout(), Duration::from_secs(10));
+/// assert_eq!(settings.max_response_bytes(), 64 * 1024);
+/// assert_eq!(settings.user_agent(), "ghesta-blocking/0.1.0");
+/// assert_eq!(settings.max_idle_connections_per_host(), 16);
+/// assert_eq!(settings.max_idle_connections(), 64);
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpSettings {
@@ -107,14 +107,14 @@ impl Default for HttpSettings {
 impl HttpSettings {
     /// How long connecting (TCP and TLS) may take (10 s by default).
     #[must_use]
-    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+    pub fn with_connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = timeout;
         self
     }
 
     /// How long a whole call may take, body included (30 s by default).
     #[must_use]
-    pub fn timeout(mut self, timeout: Duration) -> Self {
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
         self
     }
@@ -122,7 +122,7 @@ impl HttpSettings {
     /// The largest answer body read (64 KiB by default); a larger one is
     /// [`TransportError::BodyTooLarge`].
     #[must_use]
-    pub fn max_response_bytes(mut self, bytes: u64) -> Self {
+    pub fn with_max_response_bytes(mut self, bytes: u64) -> Self {
         self.max_response_bytes = bytes;
         self
     }
@@ -130,7 +130,7 @@ impl HttpSettings {
     /// The `User-Agent` header (`ghesta-blocking/<version>` by default). Prefix it with
     /// your shop's name if PayPing support should see it.
     #[must_use]
-    pub fn user_agent(mut self, user_agent: impl Into<String>) -> Self {
+    pub fn with_user_agent(mut self, user_agent: impl Into<String>) -> Self {
         self.user_agent = user_agent.into();
         self
     }
@@ -146,15 +146,15 @@ impl HttpSettings {
     ///
     /// // A server with 32 worker threads sharing one client.
     /// let settings = HttpSettings::default()
-    ///     .max_idle_connections_per_host(32)
-    ///     .max_idle_connections(64);
-    /// assert_eq!(settings.get_max_idle_connections_per_host(), 32);
+    ///     .with_max_idle_connections_per_host(32)
+    ///     .with_max_idle_connections(64);
+    /// assert_eq!(settings.max_idle_connections_per_host(), 32);
     /// let client = Client::builder(Config::new(Token::new("t")?)).http_settings(settings).build();
     /// # let _ = client;
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     #[must_use]
-    pub fn max_idle_connections_per_host(mut self, connections: usize) -> Self {
+    pub fn with_max_idle_connections_per_host(mut self, connections: usize) -> Self {
         self.max_idle_connections_per_host = connections;
         self
     }
@@ -162,38 +162,38 @@ impl HttpSettings {
     /// How many idle keep-alive connections the pool keeps in all hosts together (64 by
     /// default, see [`DEFAULT_MAX_IDLE_CONNECTIONS`]); the least recently used goes first.
     #[must_use]
-    pub fn max_idle_connections(mut self, connections: usize) -> Self {
+    pub fn with_max_idle_connections(mut self, connections: usize) -> Self {
         self.max_idle_connections = connections;
         self
     }
 
     /// The connect timeout.
-    pub fn get_connect_timeout(&self) -> Duration {
+    pub fn connect_timeout(&self) -> Duration {
         self.connect_timeout
     }
 
     /// The whole-call timeout.
-    pub fn get_timeout(&self) -> Duration {
+    pub fn timeout(&self) -> Duration {
         self.timeout
     }
 
     /// The body cap, in bytes.
-    pub fn get_max_response_bytes(&self) -> u64 {
+    pub fn max_response_bytes(&self) -> u64 {
         self.max_response_bytes
     }
 
     /// The `User-Agent` header.
-    pub fn get_user_agent(&self) -> &str {
+    pub fn user_agent(&self) -> &str {
         &self.user_agent
     }
 
     /// The idle connections kept per host.
-    pub fn get_max_idle_connections_per_host(&self) -> usize {
+    pub fn max_idle_connections_per_host(&self) -> usize {
         self.max_idle_connections_per_host
     }
 
     /// The idle connections kept in all.
-    pub fn get_max_idle_connections(&self) -> usize {
+    pub fn max_idle_connections(&self) -> usize {
         self.max_idle_connections
     }
 }
@@ -300,8 +300,8 @@ mod tests {
         assert_eq!(config.max_redirects(), 0);
 
         let settings = HttpSettings::default()
-            .max_idle_connections_per_host(2)
-            .max_idle_connections(5);
+            .with_max_idle_connections_per_host(2)
+            .with_max_idle_connections(5);
         let config = UreqTransport::new(&settings).agent.config().clone();
         assert_eq!(config.max_idle_connections_per_host(), 2);
         assert_eq!(config.max_idle_connections(), 5);

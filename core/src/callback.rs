@@ -5,25 +5,16 @@
 //! is refused rather than guessed at, and unknown keys are ignored. The callback carries no
 //! status and no amount, and it is not signed: only verify proves a payment.
 
-use std::borrow::Cow;
 use std::fmt;
 
 use http::{Method, StatusCode};
-use percent_encoding::percent_decode;
 
 use crate::invalid::InvalidInput;
 use crate::text::{CardHash, CardNumber, ClientRefId, PaymentCode, RefId};
+use crate::wire;
 
 /// The largest callback body or query string read. The real form is five short fields.
 pub const MAX_CALLBACK_BYTES: usize = 8 * 1024;
-
-/// The form's keys, as PayPing sends them (matched without regard to case).
-const KEYS: [&str; 5] = ["code", "refid", "clientrefid", "cardnumber", "cardhashpan"];
-const CODE: usize = 0;
-const REFID: usize = 1;
-const CLIENTREFID: usize = 2;
-const CARDNUMBER: usize = 3;
-const CARDHASHPAN: usize = 4;
 
 /// A parsed callback: the buyer came back from the payment page.
 ///
@@ -53,11 +44,11 @@ pub enum Callback {
 /// A callback with a payment reference: verify it against the stored [`Pending`](crate::Pending).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CompletedCallback {
-    code: PaymentCode,
-    ref_id: RefId,
-    client_ref_id: Option<ClientRefId>,
-    card_number: Option<CardNumber>,
-    card_hash: Option<CardHash>,
+    pub(crate) code: PaymentCode,
+    pub(crate) ref_id: RefId,
+    pub(crate) client_ref_id: Option<ClientRefId>,
+    pub(crate) card_number: Option<CardNumber>,
+    pub(crate) card_hash: Option<CardHash>,
 }
 
 impl CompletedCallback {
@@ -90,8 +81,8 @@ impl CompletedCallback {
 /// A callback without a payment reference: the buyer cancelled or gave up.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CancelledCallback {
-    code: PaymentCode,
-    client_ref_id: Option<ClientRefId>,
+    pub(crate) code: PaymentCode,
+    pub(crate) client_ref_id: Option<ClientRefId>,
 }
 
 impl CancelledCallback {
@@ -142,7 +133,7 @@ impl Callback {
 
     /// Parses an `application/x-www-form-urlencoded` body.
     pub fn from_form(body: &[u8]) -> Result<Self, CallbackError> {
-        Self::from_fields(Fields::parse(body)?)
+        wire::v2::callback::read(body)
     }
 
     /// Parses a query string (without the leading `?`).
@@ -166,70 +157,10 @@ impl Callback {
         }
     }
 
-    /// The callback as the form PayPing sends (all five keys, in PayPing's order): what the
+    /// The callback as the form PayPing sends (every key, in PayPing's order): what the
     /// sandbox posts, and what a test can feed back to [`Callback::from_form`].
     pub fn to_form(&self) -> String {
-        let opt = |v: Option<&str>| v.unwrap_or("").to_owned();
-        let (ref_id, card_number, card_hash) = match self {
-            Self::Completed(c) => (
-                c.ref_id.as_str().to_owned(),
-                opt(c.card_number.as_ref().map(CardNumber::as_str)),
-                opt(c.card_hash.as_ref().map(CardHash::as_str)),
-            ),
-            Self::Cancelled(_) => (String::new(), String::new(), String::new()),
-        };
-        let pairs = [
-            (KEYS[CODE], self.code().as_str().to_owned()),
-            (KEYS[REFID], ref_id),
-            (
-                KEYS[CLIENTREFID],
-                opt(self.client_ref_id().map(ClientRefId::as_str)),
-            ),
-            (KEYS[CARDNUMBER], card_number),
-            (KEYS[CARDHASHPAN], card_hash),
-        ];
-        // Serialising string pairs cannot fail; an empty form would be refused on parse.
-        serde_urlencoded::to_string(pairs).unwrap_or_default()
-    }
-
-    fn from_fields(fields: Fields<'_>) -> Result<Self, CallbackError> {
-        let code = match fields.text(CODE)? {
-            Some(code) => PaymentCode::new(code).map_err(|e| invalid(CODE, e))?,
-            None => return Err(CallbackError::MissingField { name: KEYS[CODE] }),
-        };
-        let client_ref_id = fields
-            .text(CLIENTREFID)?
-            .map(|v| ClientRefId::new(v).map_err(|e| invalid(CLIENTREFID, e)))
-            .transpose()?;
-        // An empty refid is PayPing's "not paid"; a blank or padded one is no refid PayPing
-        // sends, so it is refused below (naming `refid`), never read as a cancellation.
-        let ref_id = fields.text(REFID)?.filter(|v| !v.is_empty());
-        let Some(ref_id) = ref_id else {
-            return Ok(Self::Cancelled(CancelledCallback {
-                code,
-                client_ref_id,
-            }));
-        };
-        Ok(Self::Completed(CompletedCallback {
-            code,
-            ref_id: RefId::new(ref_id).map_err(|e| invalid(REFID, e))?,
-            client_ref_id,
-            card_number: fields
-                .text(CARDNUMBER)?
-                .map(|v| CardNumber::new(v).map_err(|e| invalid(CARDNUMBER, e)))
-                .transpose()?,
-            card_hash: fields
-                .text(CARDHASHPAN)?
-                .map(|v| CardHash::new(v).map_err(|e| invalid(CARDHASHPAN, e)))
-                .transpose()?,
-        }))
-    }
-}
-
-fn invalid(index: usize, source: InvalidInput) -> CallbackError {
-    CallbackError::InvalidField {
-        name: KEYS[index],
-        source,
+        wire::v2::callback::to_form(self)
     }
 }
 
@@ -242,7 +173,7 @@ fn check_content_type(
     if values.iter().nth(1).is_some() {
         let mut joined = Vec::new();
         for v in values.iter() {
-            if joined.len() > crate::error::SNIPPET_BYTES {
+            if joined.len() > crate::snippet::SNIPPET_BYTES {
                 break;
             }
             if !joined.is_empty() {
@@ -250,14 +181,14 @@ fn check_content_type(
             }
             joined.extend_from_slice(v.as_bytes());
         }
-        let received = crate::error::BodySnippet::of(&joined).as_str().to_owned();
+        let received = crate::snippet::BodySnippet::of(&joined).as_str().to_owned();
         return Err(CallbackError::UnsupportedContentType {
             received: Some(received),
         });
     }
     let refuse = || CallbackError::UnsupportedContentType {
         received: value.map(|v| {
-            crate::error::BodySnippet::of(v.as_bytes())
+            crate::snippet::BodySnippet::of(v.as_bytes())
                 .as_str()
                 .to_owned()
         }),
@@ -279,81 +210,6 @@ fn check_content_type(
         }
     }
     Ok(())
-}
-
-/// The raw (still encoded) values of the known keys, found in one pass.
-struct Fields<'a> {
-    raw: [Option<&'a [u8]>; KEYS.len()],
-}
-
-impl<'a> Fields<'a> {
-    fn parse(body: &'a [u8]) -> Result<Self, CallbackError> {
-        if body.len() > MAX_CALLBACK_BYTES {
-            return Err(CallbackError::TooLarge {
-                limit: MAX_CALLBACK_BYTES,
-            });
-        }
-        if body.iter().all(u8::is_ascii_whitespace) {
-            return Err(CallbackError::Empty);
-        }
-        check_escapes(body)?;
-        let mut raw = [None; KEYS.len()];
-        for pair in body.split(|b| *b == b'&').filter(|p| !p.is_empty()) {
-            let (key, value) = match pair.iter().position(|b| *b == b'=') {
-                Some(i) => (&pair[..i], &pair[i + 1..]),
-                None => (pair, &b""[..]),
-            };
-            let key = decode(key);
-            let Some(index) = KEYS
-                .iter()
-                .position(|k| key.eq_ignore_ascii_case(k.as_bytes()))
-            else {
-                continue; // unknown keys are ignored
-            };
-            if raw[index].replace(value).is_some() {
-                return Err(CallbackError::DuplicateField { name: KEYS[index] });
-            }
-        }
-        Ok(Self { raw })
-    }
-
-    /// The decoded value of a key, `None` when absent or empty.
-    fn text(&self, index: usize) -> Result<Option<String>, CallbackError> {
-        let Some(raw) = self.raw[index] else {
-            return Ok(None);
-        };
-        let bytes = decode(raw).into_owned();
-        let text = String::from_utf8(bytes)
-            .map_err(|_| CallbackError::InvalidUtf8 { name: KEYS[index] })?;
-        Ok(Some(text).filter(|t| !t.is_empty()))
-    }
-}
-
-/// Every `%` must start a two-hex-digit escape: a lenient decoder would keep `%zz` as text,
-/// and two parsers disagreeing about one input is how forged callbacks get through.
-fn check_escapes(body: &[u8]) -> Result<(), CallbackError> {
-    let mut i = 0;
-    while let Some(offset) = body[i..].iter().position(|b| *b == b'%') {
-        let at = i + offset;
-        match body.get(at + 1..at + 3) {
-            Some([h, l]) if h.is_ascii_hexdigit() && l.is_ascii_hexdigit() => i = at + 3,
-            _ => return Err(CallbackError::BadPercentEncoding { offset: at }),
-        }
-    }
-    Ok(())
-}
-
-/// Form decoding: `+` is a space, then percent-escapes. Borrows when there is nothing to do.
-fn decode(raw: &[u8]) -> Cow<'_, [u8]> {
-    if raw.contains(&b'+') {
-        let spaced: Vec<u8> = raw
-            .iter()
-            .map(|b| if *b == b'+' { b' ' } else { *b })
-            .collect();
-        Cow::Owned(percent_decode(&spaced).collect())
-    } else {
-        percent_decode(raw).into()
-    }
 }
 
 /// Why a callback was refused. [`CallbackError::status`] gives the status to answer with.

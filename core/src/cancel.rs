@@ -3,10 +3,12 @@
 use http::Method;
 
 use crate::config::Config;
-use crate::error::{Error, RequestId};
+use crate::error::Error;
 use crate::exchange::{Answer, Exchange, ExchangeKind, HttpRequest, api_request};
 use crate::redirect::push_segment;
+use crate::request_id::RequestId;
 use crate::text::PaymentCode;
+use crate::wire;
 
 /// The cancel exchange: `DELETE /v2/pay/{code}`, for an order withdrawn before payment.
 ///
@@ -65,7 +67,7 @@ impl Exchange for CancelPayment {
     }
 
     fn to_request(&self) -> Result<HttpRequest, Error> {
-        let mut path = String::from("/v2/pay/");
+        let mut path = String::from(wire::v2::CANCEL_PATH);
         push_segment(&mut path, &self.code);
         api_request(&self.config, Method::DELETE, &path, None::<&()>)
     }

@@ -3,19 +3,17 @@
 use std::time::SystemTime;
 
 use http::{Method, StatusCode};
-use serde::Serialize;
-use serde::de::MapAccess;
 
 use crate::amount::{Amount, AmountUnit};
-use crate::body::Fields;
 use crate::config::Config;
 use crate::error::Error;
 use crate::exchange::{Answer, Exchange, ExchangeKind, HttpRequest, api_request};
 use crate::mobile::Mobile;
 use crate::pending::Pending;
 use crate::redirect::RedirectUrl;
-use crate::text::{ClientRefId, Description, PayerName, PaymentCode};
+use crate::text::{ClientRefId, Description, PayerName};
 use crate::url::ReturnUrl;
+use crate::wire;
 
 /// What the shop knows when an order is placed: everything `POST /v2/pay` sends.
 ///
@@ -110,33 +108,6 @@ impl NewPayment {
 }
 
 /// The JSON body of `POST /v2/pay`, field names as in PayPing's spec.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct CreateBody<'a> {
-    amount: u64,
-    payer_identity: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    payer_name: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    description: Option<&'a str>,
-    return_url: &'a str,
-    client_ref_id: &'a str,
-}
-
-/// The 200 answer of `POST /v2/pay`: `{"code": "..."}`.
-#[derive(Default)]
-struct CreateAnswer {
-    code: Option<String>,
-}
-
-impl Fields for CreateAnswer {
-    const KEYS: &'static [&'static str] = &["code"];
-    fn read<'de, A: MapAccess<'de>>(&mut self, _: usize, map: &mut A) -> Result<(), A::Error> {
-        self.code = Some(map.next_value()?);
-        Ok(())
-    }
-}
-
 /// The create exchange: `POST /v2/pay`, answered with a payment code.
 ///
 /// Its output is the [`Pending`] record to store until the buyer comes back. See
@@ -176,16 +147,13 @@ impl Exchange for CreatePayment {
     }
 
     fn to_request(&self) -> Result<HttpRequest, Error> {
-        let p = &self.payment;
-        let body = CreateBody {
-            amount: p.amount.in_unit(self.wire_unit()),
-            payer_identity: p.mobile.as_str(),
-            payer_name: p.payer_name.as_ref().map(PayerName::as_str),
-            description: p.description.as_ref().map(Description::as_str),
-            return_url: p.return_url.as_str(),
-            client_ref_id: p.client_ref_id.as_str(),
-        };
-        api_request(&self.config, Method::POST, "/v2/pay", Some(&body))
+        let body = wire::v2::create::body(&self.payment, self.wire_unit());
+        api_request(
+            &self.config,
+            Method::POST,
+            wire::v2::CREATE_PATH,
+            Some(&body),
+        )
     }
 
     fn parse_response<B: AsRef<[u8]>>(
@@ -196,11 +164,7 @@ impl Exchange for CreatePayment {
         if answer.status != StatusCode::OK {
             return Err(answer.failure());
         }
-        let parsed: CreateAnswer = answer.fields()?;
-        let code = parsed
-            .code
-            .ok_or_else(|| answer.malformed("missing field `code`"))?;
-        let code = PaymentCode::new(code).map_err(|e| answer.malformed(e))?;
+        let code = wire::v2::create::read(&answer)?;
         Ok(Pending {
             redirect_url: RedirectUrl::ghesta(&self.config, &code),
             code,

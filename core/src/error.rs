@@ -8,211 +8,10 @@ use http::StatusCode;
 use crate::amount::Amount;
 use crate::code::PayPingCode;
 use crate::invalid::InvalidInput;
-
-/// The header PayPing puts on every answer; PayPing support asks for it.
-pub const REQUEST_ID_HEADER: &str = "X-PayPingRequest-ID";
-
-/// Longest request id kept; a real one is a GUID.
-const MAX_REQUEST_ID: usize = 128;
-/// How much of an unparseable body an error keeps.
-pub(crate) const SNIPPET_BYTES: usize = 256;
-/// How many entries of a 400 body are kept, and how long each message may be.
-const MAX_ENTRIES: usize = 16;
-const MAX_MESSAGE_BYTES: usize = 512;
-
-/// PayPing's `X-PayPingRequest-ID` for one answer: quote it to PayPing support.
-#[derive(Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-#[serde(transparent)]
-pub struct RequestId(String);
-
-impl RequestId {
-    /// Reads the id from a response's headers, if present and printable.
-    pub fn from_headers(headers: &http::HeaderMap) -> Option<Self> {
-        // HeaderMap lookups by &str are case-insensitive.
-        let value = headers.get(REQUEST_ID_HEADER)?.to_str().ok()?.trim();
-        if value.is_empty() || value.len() > MAX_REQUEST_ID {
-            return None;
-        }
-        Some(Self(value.to_owned()))
-    }
-
-    /// The id as text.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for RequestId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("RequestId").field(&self.0).finish()
-    }
-}
-
-impl fmt::Display for RequestId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-/// The longest `Retry-After` taken at its word; a larger one is read as "a day".
-const MAX_RETRY_AFTER: Duration = Duration::from_secs(24 * 60 * 60);
-
-/// Reads a `Retry-After` header in its delta-seconds form (`Retry-After: 120`).
-pub(crate) fn retry_after(headers: &http::HeaderMap) -> Option<Duration> {
-    let seconds: u64 = headers
-        .get(http::header::RETRY_AFTER)?
-        .to_str()
-        .ok()?
-        .trim()
-        .parse()
-        .ok()?;
-    Some(Duration::from_secs(seconds).min(MAX_RETRY_AFTER))
-}
-
-/// Formats an optional request id as a suffix for error messages.
-struct IdSuffix<'a>(&'a Option<RequestId>);
-
-impl fmt::Display for IdSuffix<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.0 {
-            Some(id) => write!(f, " (PayPing request id {id})"),
-            None => Ok(()),
-        }
-    }
-}
-
-/// The start of a body that could not be parsed, bounded and safe to log.
-#[derive(Clone, PartialEq, Eq)]
-pub struct BodySnippet {
-    text: String,
-    total_len: usize,
-}
-
-impl BodySnippet {
-    /// Keeps at most 256 bytes of `body` (on a character boundary), invalid UTF-8 replaced,
-    /// control characters (newlines too, which could forge log lines) shown as spaces.
-    pub fn of(body: &[u8]) -> Self {
-        let head = &body[..body.len().min(SNIPPET_BYTES)];
-        let text = String::from_utf8_lossy(head)
-            .chars()
-            .map(|c| if c.is_control() { ' ' } else { c })
-            .collect();
-        Self {
-            text,
-            total_len: body.len(),
-        }
-    }
-
-    /// The kept text.
-    pub fn as_str(&self) -> &str {
-        &self.text
-    }
-
-    /// The whole body's length in bytes.
-    pub fn total_len(&self) -> usize {
-        self.total_len
-    }
-}
-
-impl fmt::Debug for BodySnippet {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "BodySnippet({:?}, {} bytes)", self.text, self.total_len)
-    }
-}
-
-impl fmt::Display for BodySnippet {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.total_len == 0 {
-            return f.write_str("an empty body");
-        }
-        write!(f, "{:?}", self.text)?;
-        if self.total_len > SNIPPET_BYTES {
-            write!(f, "... ({} bytes in all)", self.total_len)?;
-        }
-        Ok(())
-    }
-}
-
-/// What one entry of PayPing's 400 body is keyed by.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum ErrorKey {
-    /// A payment error code, such as `{"15": "..."}`.
-    Code(PayPingCode),
-    /// A field that failed PayPing's model validation, such as `{"amount": "..."}`.
-    Field(String),
-}
-
-impl fmt::Display for ErrorKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Code(code) => write!(f, "code {code}"),
-            Self::Field(field) => write!(f, "field {field:?}"),
-        }
-    }
-}
-
-/// One entry of PayPing's 400 body: a key and PayPing's message (usually Persian), as sent.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ErrorEntry {
-    /// What the entry is keyed by.
-    pub key: ErrorKey,
-    /// PayPing's message, as received (bounded to 512 bytes).
-    pub message: String,
-}
-
-/// PayPing refused the request (status 400, a JSON object of codes or field names to
-/// messages).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Rejection {
-    status: StatusCode,
-    entries: Vec<ErrorEntry>,
-    request_id: Option<RequestId>,
-}
-
-impl Rejection {
-    /// The first payment error code in the body, if any (the one to act on).
-    pub fn code(&self) -> Option<PayPingCode> {
-        self.entries.iter().find_map(|e| match e.key {
-            ErrorKey::Code(code) => Some(code),
-            ErrorKey::Field(_) => None,
-        })
-    }
-
-    /// Every entry, in the order PayPing sent them.
-    pub fn entries(&self) -> &[ErrorEntry] {
-        &self.entries
-    }
-
-    /// PayPing's message for the first entry.
-    pub fn message(&self) -> Option<&str> {
-        self.entries.first().map(|e| e.message.as_str())
-    }
-
-    /// The HTTP status.
-    pub fn status(&self) -> StatusCode {
-        self.status
-    }
-
-    /// The request id of the answer.
-    pub fn request_id(&self) -> Option<&RequestId> {
-        self.request_id.as_ref()
-    }
-}
-
-impl fmt::Display for Rejection {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "PayPing refused the request with status {}",
-            self.status.as_u16()
-        )?;
-        for (i, entry) in self.entries.iter().enumerate() {
-            let sep = if i == 0 { ": " } else { "; " };
-            write!(f, "{sep}{} {:?}", entry.key, entry.message)?;
-        }
-        write!(f, "{}", IdSuffix(&self.request_id))
-    }
-}
+use crate::rejection::Rejection;
+use crate::request_id::{IdSuffix, RequestId};
+use crate::snippet::{BodySnippet, SNIPPET_BYTES, truncate};
+use crate::wire;
 
 /// The error of an exchange: building its request or reading PayPing's answer.
 ///
@@ -312,6 +111,17 @@ pub enum Error {
         request_id: Option<RequestId>,
     },
 
+    /// The SDK could not build a request from values it had already checked. This is a bug
+    /// in the SDK, not an answer from PayPing: nothing was sent, and sending again cannot
+    /// help. Please report it with the reason.
+    #[error(
+        "the SDK could not build the request ({reason}); nothing was sent. This is a bug in ghesta-core: please report it"
+    )]
+    Internal {
+        /// What failed, bounded.
+        reason: String,
+    },
+
     /// Verify answered 200 for another amount than the one stored. This is not a success:
     /// do not ship the order; contact PayPing support with the request id.
     #[error(
@@ -348,6 +158,7 @@ impl Error {
             Self::Rejected(rejection) => rejection.code().is_some_and(PayPingCode::is_retryable),
             Self::Invalid(_)
             | Self::CallbackMismatch { .. }
+            | Self::Internal { .. }
             | Self::Unauthorized { .. }
             | Self::NotFound { .. }
             | Self::AmountMismatch { .. } => false,
@@ -364,7 +175,7 @@ impl Error {
             | Self::UnexpectedStatus { request_id, .. }
             | Self::MalformedResponse { request_id, .. }
             | Self::AmountMismatch { request_id, .. } => request_id.as_ref(),
-            Self::Invalid(_) | Self::CallbackMismatch { .. } => None,
+            Self::Invalid(_) | Self::CallbackMismatch { .. } | Self::Internal { .. } => None,
         }
     }
 
@@ -378,7 +189,7 @@ impl Error {
             | Self::MalformedResponse { status, .. } => Some(*status),
             Self::NotFound { .. } => Some(StatusCode::NOT_FOUND),
             Self::AmountMismatch { .. } => Some(StatusCode::OK),
-            Self::Invalid(_) | Self::CallbackMismatch { .. } => None,
+            Self::Invalid(_) | Self::CallbackMismatch { .. } | Self::Internal { .. } => None,
         }
     }
 
@@ -400,6 +211,15 @@ impl Error {
             Self::Rejected(r) => r.code(),
             _ => None,
         }
+    }
+
+    /// A request the SDK could not build: a bug, said plainly rather than a panic in a
+    /// payment path.
+    #[cold]
+    pub(crate) fn internal(reason: impl fmt::Display) -> Self {
+        let mut reason = reason.to_string();
+        truncate(&mut reason, SNIPPET_BYTES);
+        Self::Internal { reason }
     }
 
     pub(crate) fn malformed(
@@ -426,12 +246,10 @@ impl Error {
         request_id: Option<RequestId>,
     ) -> Self {
         match status.as_u16() {
-            400 => match parse_entries(body) {
-                Ok(entries) if !entries.is_empty() => Self::Rejected(Rejection {
-                    status,
-                    entries,
-                    request_id,
-                }),
+            400 => match wire::v2::errors::read(body) {
+                Ok(entries) if !entries.is_empty() => {
+                    Self::Rejected(Rejection::new(status, entries, request_id))
+                }
                 Ok(_) => Self::malformed(status, "an empty error object", body, request_id),
                 Err(reason) => Self::malformed(status, reason, body, request_id),
             },
@@ -453,86 +271,10 @@ impl Error {
     }
 }
 
-fn truncate(s: &mut String, max: usize) {
-    if s.len() > max {
-        let mut end = max;
-        while !s.is_char_boundary(end) {
-            end -= 1;
-        }
-        s.truncate(end);
-    }
-}
-
-/// Reads PayPing's 400 body: a JSON object of code or field name to message, in order.
-pub(crate) fn parse_entries(body: &[u8]) -> Result<Vec<ErrorEntry>, String> {
-    use serde::de::{Deserializer as _, MapAccess, Visitor};
-
-    struct Entries;
-    impl<'de> Visitor<'de> for Entries {
-        type Value = Vec<ErrorEntry>;
-        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str("an object of codes or field names to messages")
-        }
-        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-            let mut entries = Vec::new();
-            // Every key seen, in ASCII lower case: a key twice, or twice in different case
-            // (`amount` and `Amount`), says two things about one field and is read as
-            // neither. Bounded by the body, which the transport caps.
-            let mut seen = std::collections::HashSet::new();
-            while let Some((key, value)) = map.next_entry::<String, serde_json::Value>()? {
-                if !seen.insert(key.to_ascii_lowercase()) {
-                    return Err(serde::de::Error::custom(format_args!(
-                        "the key {key:?} appears twice (keys that differ only in case count as \
-                         the same key)"
-                    )));
-                }
-                if entries.len() == MAX_ENTRIES {
-                    continue; // read the rest so the JSON is still checked, keep none of it
-                }
-                let mut message = match value {
-                    serde_json::Value::String(s) => s,
-                    other => other.to_string(),
-                };
-                truncate(&mut message, MAX_MESSAGE_BYTES);
-                let key = match code_in_key(&key) {
-                    Some(n) => ErrorKey::Code(PayPingCode::from_number(n)),
-                    None => {
-                        let mut field = key;
-                        truncate(&mut field, MAX_MESSAGE_BYTES);
-                        ErrorKey::Field(field)
-                    }
-                };
-                entries.push(ErrorEntry { key, message });
-            }
-            Ok(entries)
-        }
-    }
-
-    let mut de = serde_json::Deserializer::from_slice(body);
-    let entries = (&mut de)
-        .deserialize_map(Entries)
-        .map_err(|e| e.to_string())?;
-    de.end().map_err(|e| e.to_string())?;
-    Ok(entries)
-}
-
-/// The PayPing code a key of an error object names: only a canonical decimal
-/// (`[1-9][0-9]*`, no sign, spaces or leading zeros) names one. `"015"` is a field name, not
-/// code 15 ("already verified"): a loose reading could turn a proxy's odd key into a reason
-/// to ship.
-pub(crate) fn code_in_key(key: &str) -> Option<u32> {
-    let bytes = key.as_bytes();
-    let canonical =
-        matches!(bytes.first(), Some(b'1'..=b'9')) && bytes.iter().all(u8::is_ascii_digit);
-    if !canonical {
-        return None;
-    }
-    key.parse().ok()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::rejection::ErrorKey;
 
     fn id() -> Option<RequestId> {
         Some(RequestId("req-1".into()))
@@ -583,6 +325,19 @@ mod tests {
     }
 
     #[test]
+    fn a_bug_is_not_a_retryable_answer() {
+        let bug = Error::internal("x".repeat(1000));
+        assert!(!bug.is_retryable(), "sending a bug again cannot help");
+        assert_eq!(bug.status(), None, "PayPing sent no status");
+        assert_eq!(bug.request_id(), None);
+        let Error::Internal { reason } = &bug else {
+            panic!("{bug:?}");
+        };
+        assert!(reason.len() <= SNIPPET_BYTES);
+        assert!(bug.to_string().contains("bug in ghesta-core"));
+    }
+
+    #[test]
     fn retryable() {
         let e = |s: u16, b: &str| {
             Error::from_failure(StatusCode::from_u16(s).unwrap(), b.as_bytes(), None, None)
@@ -604,18 +359,6 @@ mod tests {
     }
 
     #[test]
-    fn snippet_is_bounded_and_log_safe() {
-        let body = format!("<html>\r\nX-Forged: yes\n{}", "é".repeat(500));
-        let s = BodySnippet::of(body.as_bytes());
-        assert!(s.as_str().len() <= SNIPPET_BYTES);
-        assert!(!s.as_str().contains('\n'));
-        assert_eq!(s.total_len(), body.len());
-        assert!(s.to_string().contains("bytes in all"));
-        assert_eq!(BodySnippet::of(b"").to_string(), "an empty body");
-        assert!(BodySnippet::of(&[0xff, 0xfe]).as_str().contains('\u{fffd}'));
-    }
-
-    #[test]
     fn messages_are_bounded() {
         let body = format!(r#"{{"{}":"{}"}}"#, "k".repeat(2000), "م".repeat(2000));
         let Error::Rejected(r) =
@@ -623,7 +366,7 @@ mod tests {
         else {
             panic!("expected a rejection");
         };
-        assert!(r.entries()[0].message.len() <= MAX_MESSAGE_BYTES);
+        assert!(r.entries()[0].message.len() <= 512);
         let many: String = (0..100)
             .map(|i| format!(r#""{i}":"m""#))
             .collect::<Vec<_>>()
@@ -636,21 +379,11 @@ mod tests {
         ) else {
             panic!("expected a rejection");
         };
-        assert_eq!(r.entries().len(), MAX_ENTRIES);
+        assert_eq!(r.entries().len(), 16);
     }
 
     #[test]
-    fn retry_after_header() {
-        let mut h = http::HeaderMap::new();
-        assert_eq!(retry_after(&h), None);
-        h.insert("retry-after", http::HeaderValue::from_static(" 120 "));
-        assert_eq!(retry_after(&h), Some(Duration::from_secs(120)));
-        h.insert("retry-after", http::HeaderValue::from_static("99999999999"));
-        assert_eq!(retry_after(&h), Some(MAX_RETRY_AFTER));
-        for ignored in ["Wed, 21 Oct 2015 07:28:00 GMT", "-5", "1.5", ""] {
-            h.insert("retry-after", http::HeaderValue::from_static(ignored));
-            assert_eq!(retry_after(&h), None, "{ignored}");
-        }
+    fn retry_after_is_kept_only_where_it_means_later() {
         let e = Error::from_failure(
             StatusCode::SERVICE_UNAVAILABLE,
             b"",
@@ -669,21 +402,5 @@ mod tests {
             None,
             "only statuses that mean 'later' carry it"
         );
-    }
-
-    #[test]
-    fn request_id_header() {
-        let mut h = http::HeaderMap::new();
-        assert_eq!(RequestId::from_headers(&h), None);
-        h.insert(
-            "X-PayPingRequest-ID",
-            http::HeaderValue::from_static("abc-123"),
-        );
-        assert_eq!(RequestId::from_headers(&h).unwrap().as_str(), "abc-123");
-        h.insert(
-            "X-PayPingRequest-ID",
-            http::HeaderValue::from_str(&"a".repeat(500)).unwrap(),
-        );
-        assert_eq!(RequestId::from_headers(&h), None);
     }
 }

@@ -1,12 +1,15 @@
 //! The one shape every PayPing call has: build a request, parse its answer.
 
 use http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE};
+use std::time::Duration;
+
 use http::{HeaderValue, Method, StatusCode};
 use serde::Serialize;
 
-use crate::body::{self, BodyError, Fields, names_error_code};
 use crate::config::Config;
-use crate::error::{Error, RequestId};
+use crate::error::Error;
+use crate::request_id::RequestId;
+use crate::wire::json::{self, BodyError, Fields, names_error_code};
 
 /// A request as the core builds it: an `http::Request` with a byte body.
 pub type HttpRequest = http::Request<Vec<u8>>;
@@ -56,7 +59,11 @@ pub enum ExchangeKind {
 /// assert_eq!(pending.code().as_str(), "82a4f72");
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-pub trait Exchange {
+///
+/// The trait is sealed: only this crate's exchanges implement it, since only they can build
+/// its errors. A driver stays generic over it (`fn execute<E: Exchange>(...)`), and a new
+/// method can be added without a breaking release.
+pub trait Exchange: sealed::Sealed {
     /// What a successful answer gives.
     type Output;
 
@@ -73,6 +80,18 @@ pub trait Exchange {
         &self,
         response: http::Response<B>,
     ) -> Result<Self::Output, Error>;
+}
+
+/// The seal: a public trait in a private module, so no other crate can name it.
+pub(crate) mod sealed {
+    /// Implemented by this crate's exchanges only.
+    #[allow(unreachable_pub)]
+    pub trait Sealed {}
+
+    impl Sealed for crate::CreatePayment {}
+    impl Sealed for crate::VerifyPayment {}
+    impl Sealed for crate::CancelPayment {}
+    impl Sealed for crate::ReportPayment {}
 }
 
 const APPLICATION_JSON: HeaderValue = HeaderValue::from_static("application/json");
@@ -103,15 +122,25 @@ pub(crate) fn api_request(
 }
 
 /// Building a request from validated values cannot fail; if it ever does, say so plainly
-/// rather than panic in a payment path.
+/// (a bug, not retryable) rather than panic in a payment path.
 #[cold]
 fn internal(e: &dyn std::fmt::Display) -> Error {
-    Error::malformed(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        format_args!("the SDK could not build the request ({e}); please report this bug"),
-        b"",
-        None,
-    )
+    Error::internal(e)
+}
+
+/// The longest `Retry-After` taken at its word; a larger one is read as "a day".
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// Reads a `Retry-After` header in its delta-seconds form (`Retry-After: 120`).
+pub(crate) fn retry_after(headers: &http::HeaderMap) -> Option<Duration> {
+    let seconds: u64 = headers
+        .get(http::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()?;
+    Some(Duration::from_secs(seconds).min(MAX_RETRY_AFTER))
 }
 
 /// The parts of an answer every parser needs.
@@ -134,17 +163,17 @@ impl<'a> Answer<'a> {
 
     /// The typed error for a status other than 200.
     pub(crate) fn failure(self) -> Error {
-        let retry_after = crate::error::retry_after(self.headers);
+        let retry_after = retry_after(self.headers);
         Error::from_failure(self.status, self.body, retry_after, self.request_id)
     }
 
     /// Reads a success body's fields in one pass, refusing one that also names an error
-    /// code (see [`body`]).
+    /// code (see [`json`]).
     pub(crate) fn fields<F: Fields>(&self) -> Result<F, Error> {
         if self.body.is_empty() {
             return Err(self.malformed("the body is empty"));
         }
-        body::read(self.body).map_err(|e: BodyError| self.malformed(e))
+        json::read(self.body).map_err(|e: BodyError| self.malformed(e))
     }
 
     /// A success whose body also names PayPing error codes (`{"15": ...}`) says two things
@@ -158,5 +187,24 @@ impl<'a> Answer<'a> {
 
     pub(crate) fn malformed(&self, reason: impl std::fmt::Display) -> Error {
         Error::malformed(self.status, reason, self.body, self.request_id.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_header_in_seconds() {
+        let mut h = http::HeaderMap::new();
+        assert_eq!(retry_after(&h), None);
+        h.insert("retry-after", http::HeaderValue::from_static(" 120 "));
+        assert_eq!(retry_after(&h), Some(Duration::from_secs(120)));
+        h.insert("retry-after", http::HeaderValue::from_static("99999999999"));
+        assert_eq!(retry_after(&h), Some(MAX_RETRY_AFTER));
+        for ignored in ["Wed, 21 Oct 2015 07:28:00 GMT", "-5", "1.5", ""] {
+            h.insert("retry-after", http::HeaderValue::from_static(ignored));
+            assert_eq!(retry_after(&h), None, "{ignored}");
+        }
     }
 }

@@ -75,22 +75,27 @@ pub enum Field {
 }
 
 impl Field {
-    /// The field's name as PayPing spells it on the wire (or the setting's name).
-    pub const fn wire_name(self) -> &'static str {
+    /// The field's name in plain words, the same whichever protocol carries it (each
+    /// protocol spells it its own way on the wire: v2's `refid` is v3's `paymentRefId`).
+    ///
+    /// ```
+    /// assert_eq!(ghesta_core::Field::RefId.name(), "payment reference");
+    /// ```
+    pub const fn name(self) -> &'static str {
         match self {
             Self::Amount => "amount",
-            Self::Mobile => "payerIdentity",
-            Self::ReturnUrl => "returnUrl",
-            Self::ClientRefId => "clientRefId",
-            Self::PayerName => "payerName",
+            Self::Mobile => "mobile number",
+            Self::ReturnUrl => "return URL",
+            Self::ClientRefId => "client reference",
+            Self::PayerName => "payer name",
             Self::Description => "description",
-            Self::PaymentCode => "code",
-            Self::RefId => "refId",
+            Self::PaymentCode => "payment code",
+            Self::RefId => "payment reference",
             Self::Token => "token",
             Self::ApiUrl => "API base URL",
             Self::GatewayUrl => "gateway base URL",
-            Self::CardNumber => "cardNumber",
-            Self::CardHash => "cardHashPan",
+            Self::CardNumber => "card number",
+            Self::CardHash => "card hash",
             Self::VerifyWindow => "verify window",
             Self::RedirectUrl => "redirect URL",
         }
@@ -99,7 +104,7 @@ impl Field {
 
 impl fmt::Display for Field {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.wire_name())
+        f.write_str(self.name())
     }
 }
 

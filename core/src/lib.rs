@@ -90,7 +90,6 @@
 pub use http;
 
 mod amount;
-mod body;
 mod callback;
 mod cancel;
 mod code;
@@ -102,11 +101,15 @@ mod invalid;
 mod mobile;
 mod pending;
 mod redirect;
+mod rejection;
 mod report;
+mod request_id;
+mod snippet;
 mod text;
 mod token;
 mod url;
 mod verify;
+mod wire;
 
 pub use amount::{Amount, AmountUnit, MAX_TOMAN, MIN_TOMAN};
 pub use callback::{
@@ -119,15 +122,16 @@ pub use config::{
     ENV_GATEWAY_URL, ENV_TOKEN,
 };
 pub use create::{CreatePayment, NewPayment};
-pub use error::{
-    BodySnippet, Error, ErrorEntry, ErrorKey, REQUEST_ID_HEADER, Rejection, RequestId,
-};
+pub use error::Error;
 pub use exchange::{Exchange, ExchangeKind, HttpRequest, HttpResponse};
 pub use invalid::{Field, InvalidInput, Rule};
 pub use mobile::Mobile;
 pub use pending::Pending;
 pub use redirect::RedirectUrl;
+pub use rejection::{ErrorEntry, ErrorKey, Rejection};
 pub use report::{PaymentReport, ReportPayment};
+pub use request_id::{REQUEST_ID_HEADER, RequestId};
+pub use snippet::BodySnippet;
 pub use text::{CardHash, CardNumber, ClientRefId, Description, PayerName, PaymentCode, RefId};
 pub use token::Token;
 pub use url::{BaseUrl, ReturnUrl};

@@ -5,9 +5,9 @@ use std::time::SystemTime;
 use serde::{Deserialize, Serialize};
 
 use crate::amount::{Amount, AmountUnit};
-use crate::error::RequestId;
 use crate::invalid::InvalidInput;
 use crate::redirect::RedirectUrl;
+use crate::request_id::RequestId;
 use crate::text::{ClientRefId, PaymentCode};
 
 /// A payment that was created and is waiting for the buyer: store it by its

@@ -7,10 +7,11 @@ use http::{HeaderValue, StatusCode};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde::{Deserialize, Serialize};
 
-use crate::config::Config;
+use crate::config::{Config, DEFAULT_API_URL, DEFAULT_GATEWAY_URL};
 use crate::invalid::{Field, InvalidInput, Rule};
 use crate::text::PaymentCode;
 use crate::url::BaseUrl;
+use crate::wire::{self, v2::Page};
 
 /// Everything but RFC 3986's unreserved characters is encoded, so a code can never add a
 /// `/`, `?`, `#` or `%` of its own: it stays one path segment. (`.` and `..` alone are
@@ -69,9 +70,11 @@ impl From<RedirectUrl> for String {
     }
 }
 
-/// PayPing's production page hosts, by the page a stored redirect names.
-const GHESTA_HOST: &str = "https://payping.ir";
-const IPG_HOST: &str = "https://api.payping.ir";
+/// The pages a redirect can name, each with the production base it lives on.
+const PAGES: [(Page, &str); 2] = [
+    (wire::v2::GHESTA_PAGE, DEFAULT_GATEWAY_URL),
+    (wire::v2::IPG_PAGE, DEFAULT_API_URL),
+];
 
 impl RedirectUrl {
     /// Checks a redirect read back from a store against the record's own `code`.
@@ -87,17 +90,15 @@ impl RedirectUrl {
         let refuse = |rule| InvalidInput::new(Field::RedirectUrl, rule);
         let mut segment = String::with_capacity(code.as_str().len() * 3);
         push_segment(&mut segment, code);
-        let page = |prefix: &str, suffix: &str| {
-            self.0
-                .strip_suffix(suffix)?
+        let found = PAGES.iter().find_map(|(page, production)| {
+            let base = self
+                .0
+                .strip_suffix(page.after_code)?
                 .strip_suffix(segment.as_str())?
-                .strip_suffix(prefix)
-        };
-        let (base, production) = if let Some(base) = page("/installment/", "?type=ghesta") {
-            (base, GHESTA_HOST)
-        } else if let Some(base) = page("/v2/pay/gotoipg/", "") {
-            (base, IPG_HOST)
-        } else {
+                .strip_suffix(page.before_code)?;
+            Some((base, *production))
+        });
+        let Some((base, production)) = found else {
             return Err(refuse(Rule::RedirectMismatch));
         };
         // The base must be one the SDK would accept as it stands (no query, no trailing `/`
@@ -119,20 +120,21 @@ impl RedirectUrl {
     /// Ghesta's guide writes `http://`; PayPing's own Ghesta plugin uses https, and so does
     /// the default gateway URL.
     pub fn ghesta(config: &Config, code: &PaymentCode) -> Self {
-        let mut url = String::with_capacity(config.gateway_url().as_str().len() + 40);
-        url.push_str(config.gateway_url().as_str());
-        url.push_str("/installment/");
-        push_segment(&mut url, code);
-        url.push_str("?type=ghesta");
-        Self(url)
+        Self::page(config.gateway_url(), wire::v2::GHESTA_PAGE, code)
     }
 
     /// PayPing's ordinary card payment page: `{api}/v2/pay/gotoipg/{code}`.
     pub fn payping(config: &Config, code: &PaymentCode) -> Self {
-        let mut url = String::with_capacity(config.api_url().as_str().len() + 40);
-        url.push_str(config.api_url().as_str());
-        url.push_str("/v2/pay/gotoipg/");
+        Self::page(config.api_url(), wire::v2::IPG_PAGE, code)
+    }
+
+    /// `page` of `code` on `base`, the code one percent-encoded segment.
+    fn page(base: &BaseUrl, page: Page, code: &PaymentCode) -> Self {
+        let mut url = String::with_capacity(base.as_str().len() + 40);
+        url.push_str(base.as_str());
+        url.push_str(page.before_code);
         push_segment(&mut url, code);
+        url.push_str(page.after_code);
         Self(url)
     }
 

@@ -1,17 +1,17 @@
 //! The payment report (`GET /v1/report/{code}`): reconciliation after a crash or lost answer.
 
 use http::{Method, StatusCode};
-use serde::de::MapAccess;
 
 use crate::amount::{Amount, AmountUnit};
-use crate::body::Fields;
 use crate::config::Config;
-use crate::error::{Error, RequestId};
+use crate::error::Error;
 use crate::exchange::{Answer, Exchange, ExchangeKind, HttpRequest, api_request};
 use crate::invalid::Field;
 use crate::pending::Pending;
 use crate::redirect::push_segment;
+use crate::request_id::RequestId;
 use crate::text::{PaymentCode, check_unpadded};
+use crate::wire;
 
 /// The report exchange: what PayPing knows of one payment. Needs a token with `pay:read`.
 ///
@@ -43,44 +43,6 @@ impl ReportPayment {
             config: config.clone(),
             code: code.clone(),
         }
-    }
-}
-
-/// PayPing's `PaymentDetailsViewModel`, the fields reconciliation needs. Every field is
-/// optional on the wire (absent or `null` stays `None`); keys are matched without regard to
-/// case and a key twice is refused (see [`crate::body`]).
-#[derive(Default)]
-struct ReportAnswer {
-    amount: Option<u64>,
-    is_paid: Option<bool>,
-    req_date: Option<String>,
-    pay_date: Option<String>,
-    client_ref_id: Option<String>,
-    invoice_no: Option<String>,
-    payer_identity: Option<String>,
-}
-
-impl Fields for ReportAnswer {
-    const KEYS: &'static [&'static str] = &[
-        "amount",
-        "isPaid",
-        "reqDate",
-        "payDate",
-        "clientRefId",
-        "invoiceNo",
-        "payerIdentity",
-    ];
-    fn read<'de, A: MapAccess<'de>>(&mut self, index: usize, map: &mut A) -> Result<(), A::Error> {
-        match index {
-            0 => self.amount = map.next_value()?,
-            1 => self.is_paid = map.next_value()?,
-            2 => self.req_date = map.next_value()?,
-            3 => self.pay_date = map.next_value()?,
-            4 => self.client_ref_id = map.next_value()?,
-            5 => self.invoice_no = map.next_value()?,
-            _ => self.payer_identity = map.next_value()?,
-        }
-        Ok(())
     }
 }
 
@@ -175,7 +137,7 @@ impl Exchange for ReportPayment {
     }
 
     fn to_request(&self) -> Result<HttpRequest, Error> {
-        let mut path = String::from("/v1/report/");
+        let mut path = String::from(wire::v2::REPORT_PATH);
         push_segment(&mut path, &self.code);
         api_request(&self.config, Method::GET, &path, None::<&()>)
     }
@@ -188,7 +150,7 @@ impl Exchange for ReportPayment {
         if answer.status != StatusCode::OK {
             return Err(answer.failure());
         }
-        let mut parsed: ReportAnswer = answer.fields()?;
+        let mut parsed = wire::v2::report::read(&answer)?;
         // PayPing never reports a blank or padded clientRefId; one that is cannot be compared
         // with the shop's own. An empty one is read as absent, as `null` is.
         parsed.client_ref_id = parsed.client_ref_id.filter(|id| !id.is_empty());

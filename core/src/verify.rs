@@ -1,18 +1,17 @@
 //! Step 4: verify (`POST /v2/pay/verify`), the only proof that the buyer paid.
 
 use http::{Method, StatusCode};
-use serde::Serialize;
-use serde::de::MapAccess;
 
 use crate::amount::{Amount, AmountUnit};
-use crate::body::Fields;
 use crate::callback::CompletedCallback;
 use crate::code::PayPingCode;
 use crate::config::Config;
-use crate::error::{Error, RequestId};
+use crate::error::Error;
 use crate::exchange::{Answer, Exchange, ExchangeKind, HttpRequest, api_request};
 use crate::pending::Pending;
+use crate::request_id::RequestId;
 use crate::text::{CardHash, CardNumber, PaymentCode, RefId};
+use crate::wire;
 
 /// The verify exchange, built from the stored [`Pending`] record and the buyer's callback.
 ///
@@ -127,34 +126,6 @@ impl VerifyPayment {
     }
 }
 
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct VerifyBody<'a> {
-    ref_id: &'a str,
-    amount: u64,
-}
-
-/// The 200 answer of `POST /v2/pay/verify`.
-#[derive(Default)]
-struct VerifyAnswer {
-    amount: Option<u64>,
-    // Read loosely: once PayPing has verified, a mangled card field must not hide it.
-    card_number: Option<serde_json::Value>,
-    card_hash_pan: Option<serde_json::Value>,
-}
-
-impl Fields for VerifyAnswer {
-    const KEYS: &'static [&'static str] = &["amount", "cardNumber", "cardHashPan"];
-    fn read<'de, A: MapAccess<'de>>(&mut self, index: usize, map: &mut A) -> Result<(), A::Error> {
-        match index {
-            0 => self.amount = Some(map.next_value()?),
-            1 => self.card_number = map.next_value()?,
-            _ => self.card_hash_pan = map.next_value()?,
-        }
-        Ok(())
-    }
-}
-
 impl Exchange for VerifyPayment {
     type Output = VerifyOutcome;
 
@@ -163,11 +134,13 @@ impl Exchange for VerifyPayment {
     }
 
     fn to_request(&self) -> Result<HttpRequest, Error> {
-        let body = VerifyBody {
-            ref_id: self.ref_id.as_str(),
-            amount: self.wire_amount(),
-        };
-        api_request(&self.config, Method::POST, "/v2/pay/verify", Some(&body))
+        let body = wire::v2::verify::body(&self.ref_id, self.wire_amount());
+        api_request(
+            &self.config,
+            Method::POST,
+            wire::v2::VERIFY_PATH,
+            Some(&body),
+        )
     }
 
     fn parse_response<B: AsRef<[u8]>>(
@@ -193,37 +166,22 @@ impl Exchange for VerifyPayment {
                 other => Err(other),
             };
         }
-        let parsed: VerifyAnswer = answer.fields()?;
-        let received = parsed
-            .amount
-            .ok_or_else(|| answer.malformed("missing field `amount`"))?;
-        if received != self.wire_amount() {
+        let read = wire::v2::verify::read(&answer)?;
+        if read.amount != self.wire_amount() {
             return Err(Error::AmountMismatch {
                 expected: self.amount,
-                received,
+                received: read.amount,
                 request_id: answer.request_id,
             });
         }
-        // PayPing has verified the payment by now: a card field it mangled is dropped, not
-        // allowed to turn a paid order into an error.
-        let card_number = text(parsed.card_number).and_then(|s| CardNumber::new(s).ok());
-        let card_hash = text(parsed.card_hash_pan).and_then(|s| CardHash::new(s).ok());
         Ok(VerifyOutcome::Verified(Verified {
             code: self.code.clone(),
             ref_id: self.ref_id.clone(),
             amount: self.amount,
-            card_number,
-            card_hash,
+            card_number: read.card_number,
+            card_hash: read.card_hash,
             request_id: answer.request_id,
         }))
-    }
-}
-
-/// The string in a JSON value, if it is one.
-fn text(value: Option<serde_json::Value>) -> Option<String> {
-    match value {
-        Some(serde_json::Value::String(s)) => Some(s),
-        _ => None,
     }
 }
 

@@ -822,11 +822,11 @@ fn blank_and_padded_identifiers() {
     check(rows! {
         "create answer with a blank code":
             answer(Step::Create, 200, r#"{"code":"   "}"#) => Got::Created(Err(Error::MalformedResponse { reason, .. }))
-                if reason.starts_with("invalid code: it is only whitespace"),
+                if reason.starts_with("invalid payment code: it is only whitespace"),
             "it would give the redirect /installment/%20%20%20"
         "create answer with a padded code":
             answer(Step::Create, 200, r#"{"code":" 82a4f72 "}"#) => Got::Created(Err(Error::MalformedResponse { reason, .. }))
-                if reason.starts_with("invalid code: it starts or ends with whitespace"),
+                if reason.starts_with("invalid payment code: it starts or ends with whitespace"),
             "PayPing never pads a code"
         "callback with a padded refid":
             form(b"code=82a4f72&refid=+123456789+&clientrefid=order-7") => Got::Callback(Err(CallbackError::InvalidField { name: "refid", source }))
@@ -850,7 +850,7 @@ fn blank_and_padded_identifiers() {
             "malformed input stays malformed, even on a cancellation"
         "report with a padded clientRefId":
             answer(Step::Report, 200, r#"{"amount":250000,"isPaid":true,"clientRefId":" order-7"}"#) => Got::Report(Err(Error::MalformedResponse { reason, .. }))
-                if reason.starts_with("invalid clientRefId: it starts or ends with whitespace"),
+                if reason.starts_with("invalid client reference: it starts or ends with whitespace"),
             "it cannot be compared with the shop's own"
         "report with an empty clientRefId":
             answer(Step::Report, 200, r#"{"amount":250000,"isPaid":true,"clientRefId":""}"#) => Got::Report(Ok(r)) if r.client_ref_id().is_none(),

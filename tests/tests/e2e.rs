@@ -40,7 +40,8 @@ fn builder(sb: &Sandbox) -> ClientBuilder {
         .connect_timeout(Duration::from_secs(5))
         .timeout(Duration::from_secs(10))
         .retry_policy(
-            RetryPolicy::default().backoff(Duration::from_millis(10), Duration::from_millis(50)),
+            RetryPolicy::default()
+                .with_backoff(Duration::from_millis(10), Duration::from_millis(50)),
         )
 }
 

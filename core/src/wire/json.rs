@@ -1,4 +1,4 @@
-//! Reading a success body in one pass: the fields an answer needs, and any error code.
+//! Reading a JSON success body in one pass: the fields an answer needs, and any error code.
 //!
 //! A 200 whose body also names a PayPing error code (`{"amount":250000,"47":"..."}`) says
 //! two things at once and is read as neither. Checking that in a second pass over the body
@@ -9,7 +9,7 @@ use std::fmt;
 
 use serde::de::{DeserializeSeed, Deserializer as _, Error as _, IgnoredAny, MapAccess, Visitor};
 
-use crate::error::code_in_key;
+use crate::wire::v2::errors::code_in_key;
 
 /// The fields of one success answer, filled in as their keys are met.
 pub(crate) trait Fields: Default {
@@ -34,8 +34,10 @@ impl Fields for NoFields {
 
 /// Why a success body could not be read.
 pub(crate) enum BodyError {
-    /// Not one whole JSON object, or a value of the wrong type.
+    /// Not one whole JSON object.
     Json(serde_json::Error),
+    /// The value of a documented key could not be read (wrong type, out of range).
+    Field(&'static str, serde_json::Error),
     /// The object names a PayPing error code.
     ErrorCode,
 }
@@ -44,6 +46,7 @@ impl fmt::Display for BodyError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Json(e) => write!(f, "{e}"),
+            Self::Field(key, e) => write!(f, "`{key}`: {e}"),
             Self::ErrorCode => f.write_str("a success status with PayPing error codes in the body"),
         }
     }
@@ -52,9 +55,17 @@ impl fmt::Display for BodyError {
 /// Reads `body` as one JSON object into `F`, refusing duplicate known keys and error codes.
 pub(crate) fn read<F: Fields>(body: &[u8]) -> Result<F, BodyError> {
     let mut de = serde_json::Deserializer::from_slice(body);
+    // The key whose value failed, so the error names the field ("`amount`: invalid type").
+    let failed = std::cell::Cell::new(None);
     let (fields, names_code) = (&mut de)
-        .deserialize_map(Object::<F>(std::marker::PhantomData))
-        .map_err(BodyError::Json)?;
+        .deserialize_map(Object::<F> {
+            failed: &failed,
+            fields: std::marker::PhantomData,
+        })
+        .map_err(|e| match failed.get() {
+            Some(key) => BodyError::Field(key, e),
+            None => BodyError::Json(e),
+        })?;
     de.end().map_err(BodyError::Json)?;
     if names_code {
         return Err(BodyError::ErrorCode);
@@ -67,9 +78,12 @@ pub(crate) fn names_error_code(body: &[u8]) -> bool {
     matches!(read::<NoFields>(body), Err(BodyError::ErrorCode))
 }
 
-struct Object<F>(std::marker::PhantomData<F>);
+struct Object<'a, F> {
+    failed: &'a std::cell::Cell<Option<&'static str>>,
+    fields: std::marker::PhantomData<F>,
+}
 
-impl<'de, F: Fields> Visitor<'de> for Object<F> {
+impl<'de, F: Fields> Visitor<'de> for Object<'_, F> {
     type Value = (F, bool);
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -88,7 +102,10 @@ impl<'de, F: Fields> Visitor<'de> for Object<F> {
                         return Err(A::Error::duplicate_field(F::KEYS[index]));
                     }
                     seen |= 1 << index;
-                    fields.read(index, &mut map)?;
+                    if let Err(e) = fields.read(index, &mut map) {
+                        self.failed.set(Some(F::KEYS[index]));
+                        return Err(e);
+                    }
                 }
                 Key::CaseTwin(index) => {
                     // `Amount` beside (or instead of) `amount`: a reader that ignores case,
@@ -152,7 +169,8 @@ impl Visitor<'_> for KeySeed {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::error::{ErrorKey, parse_entries};
+    use crate::rejection::ErrorKey;
+    use crate::wire::v2::errors::read as parse_entries;
 
     #[test]
     fn error_codes_are_found_as_parse_entries_finds_them() {
@@ -221,10 +239,13 @@ mod tests {
             read::<One>(br#"{"amount":5,"47":"x"}"#),
             Err(BodyError::ErrorCode)
         ));
-        assert!(matches!(
-            read::<One>(br#"{"amount":"5"}"#),
-            Err(BodyError::Json(_))
-        ));
+        match read::<One>(br#"{"amount":"5"}"#) {
+            Err(e @ BodyError::Field("amount", _)) => assert!(
+                e.to_string().starts_with("`amount`: invalid type: string"),
+                "{e}"
+            ),
+            _ => panic!("a wrong type names its field"),
+        }
         assert!(matches!(
             read::<One>(br#"{"amount":5} {}"#),
             Err(BodyError::Json(_))
