@@ -165,7 +165,7 @@ impl ClientBuilder {
         self
     }
 
-    /// Whether create is retried (off by default); see [`RetryPolicy::retry_create`].
+    /// Whether create is retried (off by default); see [`RetryPolicy::with_retry_create`].
     ///
     /// ```
     /// use ghesta_blocking::Client;

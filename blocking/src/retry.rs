@@ -22,12 +22,12 @@ pub enum Decision {
 /// at 4 s), for failures that [`Error::is_retryable`] calls retryable (timeouts, failed or
 /// lost connections, 5xx, PayPing's "try again" codes 11, 25, 29 and 49, unreadable
 /// answers). Verify, cancel and report are retried; **create is not** unless
-/// [`RetryPolicy::retry_create`] opts in, because a create whose answer was lost may have
+/// [`RetryPolicy::with_retry_create`] opts in, because a create whose answer was lost may have
 /// made a payment, and a second one would be another payment. A retry whose wait would end
 /// at or past the deadline (for verify, [`Config::verify_deadline`] of the callback's
 /// arrival) is not attempted.
 ///
-/// Waits are deterministic; [`RetryPolicy::jitter_seed`] spreads them out when many
+/// Waits are deterministic; [`RetryPolicy::with_jitter_seed`] spreads them out when many
 /// processes retry together.
 ///
 /// ```
