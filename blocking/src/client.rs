@@ -6,7 +6,8 @@ use std::time::{Duration, SystemTime};
 
 use ghesta_core::{
     CancelPayment, Cancelled, CompletedCallback, Config, ConfigError, CreatePayment, Exchange,
-    NewPayment, PaymentCode, PaymentReport, Pending, ReportPayment, VerifyOutcome, VerifyPayment,
+    NewPayment, PaymentCode, PaymentReport, Pending, RefId, RefundPayment, Refunded, ReportPayment,
+    VerifyOutcome, VerifyPayment,
 };
 
 use crate::error::{Error, Result};
@@ -14,7 +15,9 @@ use crate::redact::redact;
 use crate::retry::{Clock, Decision, RetryPolicy, SystemClock};
 use crate::transport::{HttpSettings, Transport, UreqTransport};
 
-/// A blocking PayPing client: create, verify, cancel, report, and any other [`Exchange`].
+/// A blocking PayPing client: create, verify, cancel, refund, report, and any other
+/// [`Exchange`], on PayPing v2 or v3 (the config's gateway for new payments, the record's for
+/// the rest).
 ///
 /// It is `Send + Sync + Clone`; clones share one transport (for the default
 /// [`UreqTransport`], one keep-alive pool), so build one per process and clone it into
@@ -285,13 +288,15 @@ impl Client {
     ///
     /// ```
     /// use ghesta_blocking::Client;
-    /// use ghesta_core::{Config, HttpRequest, HttpResponse, PaymentCode, Token};
+    /// use ghesta_core::{Config, HttpRequest, PaymentCode, Token};
     ///
     /// let client = Client::with_transport(Config::new(Token::new("t")?), |_: HttpRequest| {
-    ///     http::Response::builder().status(200).body(Vec::new())
+    ///     http::Response::builder()
+    ///         .status(200)
+    ///         .body(br#"{"amount":250000,"isPaid":true}"#.to_vec())
     /// });
-    /// let cancelled = client.cancel(&PaymentCode::new("82a4f72")?)?;
-    /// assert_eq!(cancelled.code().as_str(), "82a4f72");
+    /// let report = client.report(&PaymentCode::new("82a4f72")?)?;
+    /// assert!(report.is_paid());
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn with_transport(config: Config, transport: impl Transport + 'static) -> Self {
@@ -462,21 +467,67 @@ impl Client {
         })
     }
 
-    /// Cancels a payment code (`DELETE /v2/pay/{code}`) so the buyer can no longer pay it.
+    /// Cancels a payment's code so the buyer can no longer pay it, on the protocol that
+    /// created the payment.
     ///
     /// ```
     /// use ghesta_blocking::Client;
     /// use ghesta_core::*;
+    /// # fn pending() -> Pending { serde_json::from_str(r#"{"code":"82a4f72","client_ref_id":"order-7",
+    /// #   "amount":{"toman":250000},"wire_unit":"toman",
+    /// #   "created_at":{"secs_since_epoch":0,"nanos_since_epoch":0},
+    /// #   "redirect_url":"https://payping.ir/installment/82a4f72?type=ghesta"}"#).unwrap() }
     ///
     /// let client = Client::with_transport(Config::new(Token::new("t")?), |request: HttpRequest| {
     ///     assert_eq!(request.method(), "DELETE");
     ///     http::Response::builder().status(200).body(Vec::new())
     /// });
-    /// client.cancel(&PaymentCode::new("82a4f72")?)?;
+    /// client.cancel(&pending())?;
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn cancel(&self, code: &PaymentCode) -> Result<Cancelled> {
-        self.execute(&CancelPayment::new(self.config(), code))
+    pub fn cancel(&self, pending: &Pending) -> Result<Cancelled> {
+        self.execute(&CancelPayment::new(self.config(), pending))
+    }
+
+    /// Refunds a verified PayPing v3 payment to the payer's card: one created reversible
+    /// ([`NewPayment::with_reversible`]), verified as `ref_id` at `verified_at` (the
+    /// client's clock then), within [`REFUND_WINDOW`] of it. Anything else is refused
+    /// before a request exists ([`Error::RefundRefused`]). A refund is retried only while
+    /// PayPing says it is in progress (code 156): one whose answer was lost may have been
+    /// made, so check PayPing's panel before asking again.
+    ///
+    /// [`REFUND_WINDOW`]: ghesta_core::REFUND_WINDOW
+    ///
+    /// ```
+    /// use std::time::SystemTime;
+    /// use ghesta_blocking::{Client, Error};
+    /// use ghesta_core::*;
+    /// # fn pending() -> Pending { serde_json::from_str(r#"{"code":"P1","client_ref_id":"order-7",
+    /// #   "amount":{"toman":250000},"wire_unit":"toman","gateway":"payping_v3","reversible":true,
+    /// #   "created_at":{"secs_since_epoch":0,"nanos_since_epoch":0},
+    /// #   "redirect_url":"https://api.payping.ir/v3/pay/start/P1"}"#).unwrap() }
+    ///
+    /// let client = Client::with_transport(Config::new(Token::new("t")?), |request: HttpRequest| {
+    ///     assert_eq!(request.uri().path(), "/v3/pay/reverse");
+    ///     http::Response::builder().status(200).body(Vec::new())
+    /// });
+    /// let refunded = client.refund(&pending(), &RefId::new("7781")?, SystemTime::now())?;
+    /// assert_eq!(refunded.code().as_str(), "P1");
+    ///
+    /// // Past the window: refused, nothing sent.
+    /// let err = client.refund(&pending(), &RefId::new("7781")?, SystemTime::UNIX_EPOCH).unwrap_err();
+    /// assert!(matches!(err, Error::RefundRefused(RefundRefusal::WindowPassed)));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn refund(
+        &self,
+        pending: &Pending,
+        ref_id: &RefId,
+        verified_at: SystemTime,
+    ) -> Result<Refunded> {
+        let now = self.inner.clock.now();
+        let refund = RefundPayment::new(self.config(), pending, ref_id, verified_at, now)?;
+        self.execute(&refund)
     }
 
     /// What PayPing knows of a payment (`GET /v1/report/{code}`; the token needs

@@ -254,6 +254,11 @@ pub enum Error {
         received: String,
     },
 
+    /// A refund that cannot succeed (a v2 payment, one not created reversible, or past the
+    /// 30-minute window) was refused; nothing was sent.
+    #[error("the payment cannot be refunded: {0}; nothing was sent")]
+    RefundRefused(ghesta_core::RefundRefusal),
+
     /// The SDK could not build the request from values it had already checked: a bug in the
     /// SDK, not an answer from PayPing. Nothing was sent and it is never retried; please
     /// report it with the reason.
@@ -308,6 +313,7 @@ impl Error {
             Self::Invalid(_)
             | Self::CallbackMismatch { .. }
             | Self::Internal { .. }
+            | Self::RefundRefused(_)
             | Self::ReportContradicts { .. } => false,
         }
     }
@@ -345,6 +351,7 @@ impl Error {
             Self::Transport(_)
             | Self::Invalid(_)
             | Self::CallbackMismatch { .. }
+            | Self::RefundRefused(_)
             | Self::Internal { .. } => None,
         }
     }
@@ -419,6 +426,7 @@ impl From<ghesta_core::Error> for Error {
                 received,
             },
             ghesta_core::Error::Internal { reason } => Self::Internal { reason },
+            ghesta_core::Error::RefundRefused(why) => Self::RefundRefused(why),
             answer => Self::PayPing(answer),
         }
     }

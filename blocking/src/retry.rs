@@ -3,7 +3,7 @@
 
 use std::time::{Duration, SystemTime};
 
-use ghesta_core::ExchangeKind;
+use ghesta_core::{ExchangeKind, PayPingCode};
 
 use crate::error::Error;
 
@@ -214,6 +214,8 @@ impl RetryPolicy {
         match kind {
             ExchangeKind::Create => self.retry_create,
             ExchangeKind::Verify | ExchangeKind::Cancel | ExchangeKind::Report => true,
+            // Only while PayPing says the refund is in progress (code 156): see `decide`.
+            ExchangeKind::Refund => true,
             // A kind this version does not know may not be idempotent.
             _ => false,
         }
@@ -224,6 +226,11 @@ impl RetryPolicy {
     ///
     /// Retries only when the kind is retried, the error is retryable, attempts remain, and
     /// `now` plus the wait is before the deadline. Reads no clock.
+    ///
+    /// Two exceptions: PayPing v3's "verification still in progress" (202/502) is retried
+    /// past the attempt budget until the deadline (verify's window), since only a verify
+    /// inside the window counts; and a refund is retried only on PayPing's code 156 (refund
+    /// in progress), since a refund whose answer was lost may have been made.
     ///
     /// The wait is the backoff [`delay`](RetryPolicy::delay), or the answer's
     /// `Retry-After` when that is longer; an answer asking for more than the policy's
@@ -237,7 +244,20 @@ impl RetryPolicy {
         now: SystemTime,
         deadline: Option<SystemTime>,
     ) -> Decision {
-        if !self.retries(kind) || !error.is_retryable() || attempt >= self.max_attempts {
+        let retryable = match kind {
+            // A refund is not idempotent: a lost answer may have refunded already. Only
+            // PayPing's own "refund in progress" (156) is worth the same request again.
+            ExchangeKind::Refund => error.code() == Some(PayPingCode::V3ReverseInProgress),
+            _ => error.is_retryable(),
+        };
+        // v3's "verification in progress" is retried for as long as the verify window
+        // allows, past the attempt budget, but only when there is a deadline to stop at.
+        let in_progress = deadline.is_some()
+            && matches!(
+                error.as_payping(),
+                Some(ghesta_core::Error::VerifyInProgress { .. })
+            );
+        if !self.retries(kind) || !retryable || (attempt >= self.max_attempts && !in_progress) {
             return Decision::Stop;
         }
         let wait = match error.retry_after() {

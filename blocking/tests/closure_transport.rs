@@ -29,11 +29,11 @@ fn client_is_send_sync_clone_and_clones_share_the_transport() {
     let script = Script::new([Ok(answer(200, "")), Ok(answer(200, ""))]);
     let client = client(&script, &FakeClock::default());
     let clone = client.clone();
-    let code = PaymentCode::new("82a4f72").unwrap();
+    let pending = pending(client.config());
     std::thread::scope(|s| {
-        s.spawn(|| clone.cancel(&code).unwrap());
+        s.spawn(|| clone.cancel(&pending).unwrap());
     });
-    client.cancel(&code).unwrap();
+    client.cancel(&pending).unwrap();
     assert_eq!(script.paths(), ["/v2/pay/82a4f72", "/v2/pay/82a4f72"]);
 }
 
@@ -370,9 +370,9 @@ fn cancel_and_report_are_retried() {
         Ok(answer(200, r#"{"amount":250000,"isPaid":true}"#)),
     ]);
     let client = client(&script, &FakeClock::default());
-    let code = PaymentCode::new("82a4f72").unwrap();
-    client.cancel(&code).unwrap();
-    assert!(client.report(&code).unwrap().is_paid());
+    let pending = pending(client.config());
+    client.cancel(&pending).unwrap();
+    assert!(client.report(pending.code()).unwrap().is_paid());
     assert_eq!(
         script.paths(),
         [

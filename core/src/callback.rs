@@ -2,35 +2,45 @@
 //!
 //! Anyone can POST to a return URL, so this parser trusts nothing: the body is capped, every
 //! percent-escape must be well formed, values must be UTF-8, a key given twice (in any case)
-//! is refused rather than guessed at, and unknown keys are ignored. The callback carries no
-//! status and no amount, and it is not signed: only verify proves a payment.
+//! is refused rather than guessed at, and unknown keys are ignored. Both PayPing protocols
+//! are read, told apart by the form's shape; a form with keys of both is refused. The
+//! callback is not signed: only verify proves a payment.
 
 use std::fmt;
 
 use http::{Method, StatusCode};
 
+use crate::code::PayPingCode;
+use crate::gateway::Protocol;
 use crate::invalid::InvalidInput;
 use crate::text::{CardHash, CardNumber, ClientRefId, PaymentCode, RefId};
 use crate::wire;
 
-/// The largest callback body or query string read. The real form is five short fields.
+/// The largest callback body or query string read. The real form is a few short fields.
 pub const MAX_CALLBACK_BYTES: usize = 8 * 1024;
 
 /// A parsed callback: the buyer came back from the payment page.
 ///
-/// [`Callback::Completed`] carries a `refid` to verify; it is only the buyer's browser
-/// claiming a payment, and verify decides. [`Callback::Cancelled`] means the buyer did not
-/// complete the payment (the `refid` was empty or missing): show them the cart again.
+/// [`Callback::Completed`] carries a payment reference to verify; it is only the buyer's
+/// browser claiming a payment, and verify decides. [`Callback::Cancelled`] means the buyer
+/// did not complete the payment (v2: the `refid` was empty or missing; v3: `status=0`, with
+/// its `errorCode`): show them the cart again.
 ///
 /// ```
-/// use ghesta_core::Callback;
+/// use ghesta_core::{Callback, Protocol};
 ///
+/// // PayPing v2's form.
 /// let form = b"code=82a4f72&refid=123456&clientrefid=order-7&cardnumber=6037-99**-****-1234&cardhashpan=ab12";
 /// let Callback::Completed(callback) = Callback::from_form(form)? else { panic!() };
 /// assert_eq!(callback.ref_id().as_str(), "123456");
 ///
 /// let cancelled = Callback::from_query("code=82a4f72&refid=&clientrefid=order-7")?;
 /// assert!(matches!(cancelled, Callback::Cancelled(_)));
+///
+/// // PayPing v3's form: `data` is a JSON string.
+/// let form = "status=1&errorCode=&data=%7B%22paymentCode%22%3A%22P1%22%2C%22paymentRefId%22%3A7%2C%22amount%22%3A250000%7D";
+/// let Callback::Completed(callback) = Callback::from_query(form)? else { panic!() };
+/// assert_eq!((callback.protocol(), callback.ref_id().as_str(), callback.amount()), (Protocol::V3, "7", Some(250_000)));
 /// # Ok::<(), ghesta_core::CallbackError>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,20 +54,27 @@ pub enum Callback {
 /// A callback with a payment reference: verify it against the stored [`Pending`](crate::Pending).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CompletedCallback {
+    pub(crate) protocol: Protocol,
     pub(crate) code: PaymentCode,
     pub(crate) ref_id: RefId,
     pub(crate) client_ref_id: Option<ClientRefId>,
+    pub(crate) amount: Option<u64>,
     pub(crate) card_number: Option<CardNumber>,
     pub(crate) card_hash: Option<CardHash>,
 }
 
 impl CompletedCallback {
+    /// The protocol whose form this was: a record is only verified from its own.
+    pub fn protocol(&self) -> Protocol {
+        self.protocol
+    }
+
     /// The payment code.
     pub fn code(&self) -> &PaymentCode {
         &self.code
     }
 
-    /// The payment reference verify sends.
+    /// The payment reference verify sends (v2's `refid`, v3's `paymentRefId`).
     pub fn ref_id(&self) -> &RefId {
         &self.ref_id
     }
@@ -65,6 +82,13 @@ impl CompletedCallback {
     /// The shop's reference, as echoed by PayPing.
     pub fn client_ref_id(&self) -> Option<&ClientRefId> {
         self.client_ref_id.as_ref()
+    }
+
+    /// The amount the form claims, in the wire unit (v3 only; v2's form names none).
+    /// Verify refuses a callback whose amount differs from the record before sending
+    /// anything, and always sends the stored amount.
+    pub fn amount(&self) -> Option<u64> {
+        self.amount
     }
 
     /// The masked card number, as the form claims it (verify's answer is authoritative).
@@ -78,14 +102,22 @@ impl CompletedCallback {
     }
 }
 
-/// A callback without a payment reference: the buyer cancelled or gave up.
+/// A callback without a payment reference: the buyer cancelled, gave up, or the payment
+/// failed on the gateway.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CancelledCallback {
+    pub(crate) protocol: Protocol,
     pub(crate) code: PaymentCode,
     pub(crate) client_ref_id: Option<ClientRefId>,
+    pub(crate) error_code: Option<PayPingCode>,
 }
 
 impl CancelledCallback {
+    /// The protocol whose form this was.
+    pub fn protocol(&self) -> Protocol {
+        self.protocol
+    }
+
     /// The payment code.
     pub fn code(&self) -> &PaymentCode {
         &self.code
@@ -94,6 +126,12 @@ impl CancelledCallback {
     /// The shop's reference, as echoed by PayPing.
     pub fn client_ref_id(&self) -> Option<&ClientRefId> {
         self.client_ref_id.as_ref()
+    }
+
+    /// Why the payment did not complete, when the form says (v3's `errorCode`, such as
+    /// 127: the buyer cancelled on the gateway or the time ran out).
+    pub fn error_code(&self) -> Option<PayPingCode> {
+        self.error_code
     }
 }
 
@@ -133,7 +171,7 @@ impl Callback {
 
     /// Parses an `application/x-www-form-urlencoded` body.
     pub fn from_form(body: &[u8]) -> Result<Self, CallbackError> {
-        wire::v2::callback::read(body)
+        wire::callback::read(body)
     }
 
     /// Parses a query string (without the leading `?`).
@@ -149,6 +187,14 @@ impl Callback {
         }
     }
 
+    /// The protocol whose form this was.
+    pub fn protocol(&self) -> Protocol {
+        match self {
+            Self::Completed(c) => c.protocol,
+            Self::Cancelled(c) => c.protocol,
+        }
+    }
+
     /// The shop's reference the callback names: look the stored payment up by it.
     pub fn client_ref_id(&self) -> Option<&ClientRefId> {
         match self {
@@ -160,7 +206,10 @@ impl Callback {
     /// The callback as the form PayPing sends (every key, in PayPing's order): what the
     /// sandbox posts, and what a test can feed back to [`Callback::from_form`].
     pub fn to_form(&self) -> String {
-        wire::v2::callback::to_form(self)
+        match self.protocol() {
+            Protocol::V2 => wire::v2::callback::to_form(self),
+            Protocol::V3 => wire::v3::callback::to_form(self),
+        }
     }
 }
 
@@ -225,9 +274,26 @@ pub enum CallbackError {
         /// The cap.
         limit: usize,
     },
+    /// The form has keys of both PayPing protocols (v2's `code`, `refid`, ... beside v3's
+    /// `status`, `errorCode`, `data`): it says two things and is read as neither.
+    #[error(
+        "the callback mixes PayPing v2's form (code, refid, ...) with v3's (status, errorCode, \
+         data); refused as ambiguous"
+    )]
+    MixedProtocols,
+    /// A field's value does not have the shape its protocol gives it (v3's `status`,
+    /// `errorCode`, or `data`, which must be one JSON object with the documented types).
+    #[error("the callback's {name} is malformed: {reason}")]
+    Malformed {
+        /// The field.
+        name: &'static str,
+        /// What was wrong, bounded.
+        reason: String,
+    },
     /// The body or query string is empty.
     #[error(
-        "the callback is empty; expected the form PayPing sends (code, refid, clientrefid, ...)"
+        "the callback is empty; expected the form PayPing sends (v2: code, refid, clientrefid, \
+         ...; v3: status, errorCode, data)"
     )]
     Empty,
     /// A method other than POST or GET.

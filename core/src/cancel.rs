@@ -1,22 +1,31 @@
-//! Cancelling a payment code (`DELETE /v2/pay/{code}`) the buyer should no longer use.
+//! Cancelling a payment code the buyer should no longer use (v2 `DELETE /v2/pay/{code}`,
+//! v3 `DELETE /v3/pay` with the code in a JSON body).
 
 use http::Method;
 
 use crate::config::Config;
 use crate::error::Error;
 use crate::exchange::{Answer, Exchange, ExchangeKind, HttpRequest, api_request};
+use crate::gateway::Protocol;
+use crate::pending::Pending;
 use crate::redirect::push_segment;
 use crate::request_id::RequestId;
 use crate::text::PaymentCode;
 use crate::wire;
 
-/// The cancel exchange: `DELETE /v2/pay/{code}`, for an order withdrawn before payment.
+/// The cancel exchange, for an order withdrawn before payment, on the protocol of the
+/// stored record (whatever the shop's gateway setting is today).
 ///
 /// ```
-/// use ghesta_core::{CancelPayment, Config, Exchange, PaymentCode, Token};
+/// use ghesta_core::{CancelPayment, Config, Exchange, Pending, Token};
+/// # fn pending() -> Pending { serde_json::from_str(r#"{"code":"82a4f72","client_ref_id":"order-7",
+/// #   "amount":{"toman":250000},"wire_unit":"toman",
+/// #   "created_at":{"secs_since_epoch":0,"nanos_since_epoch":0},
+/// #   "redirect_url":"https://payping.ir/installment/82a4f72?type=ghesta"}"#).unwrap() }
 ///
 /// let config = Config::new(Token::new("t")?);
-/// let cancel = CancelPayment::new(&config, &PaymentCode::new("82a4f72")?);
+/// let pending: Pending = pending(); // a v2 (Ghesta) payment, loaded from the shop's store
+/// let cancel = CancelPayment::new(&config, &pending);
 /// let request = cancel.to_request()?;
 /// assert_eq!(request.method(), "DELETE");
 /// assert_eq!(request.uri(), "https://api.payping.ir/v2/pay/82a4f72");
@@ -28,15 +37,22 @@ use crate::wire;
 pub struct CancelPayment {
     config: Config,
     code: PaymentCode,
+    protocol: Protocol,
 }
 
 impl CancelPayment {
-    /// Prepares the cancel of `code`.
-    pub fn new(config: &Config, code: &PaymentCode) -> Self {
+    /// Prepares the cancel of `pending`'s code, on the protocol that created it.
+    pub fn new(config: &Config, pending: &Pending) -> Self {
         Self {
             config: config.clone(),
-            code: code.clone(),
+            code: pending.code().clone(),
+            protocol: pending.protocol(),
         }
+    }
+
+    /// The payment code cancelled.
+    pub fn code(&self) -> &PaymentCode {
+        &self.code
     }
 }
 
@@ -67,23 +83,38 @@ impl Exchange for CancelPayment {
     }
 
     fn to_request(&self) -> Result<HttpRequest, Error> {
-        let mut path = String::from(wire::v2::CANCEL_PATH);
-        push_segment(&mut path, &self.code);
-        api_request(&self.config, Method::DELETE, &path, None::<&()>)
+        match self.protocol {
+            Protocol::V2 => {
+                let mut path = String::from(wire::v2::CANCEL_PATH);
+                push_segment(&mut path, &self.code);
+                api_request(&self.config, Method::DELETE, &path, None::<&()>)
+            }
+            Protocol::V3 => {
+                let body = wire::v3::cancel_body(&self.code);
+                api_request(
+                    &self.config,
+                    Method::DELETE,
+                    wire::v3::CANCEL_PATH,
+                    Some(&body),
+                )
+            }
+        }
     }
 
     fn parse_response<B: AsRef<[u8]>>(
         &self,
         response: http::Response<B>,
     ) -> Result<Cancelled, Error> {
-        let answer = Answer::of(&response);
-        // The spec documents 200 with no body; 204 means the same.
+        let answer = Answer::of(&response, self.protocol);
+        // v2's spec documents 200 with no body; v3's, 204. Each means the same.
         if !matches!(answer.status.as_u16(), 200 | 204) {
             return Err(answer.failure());
         }
-        // The body is not documented and otherwise ignored, but an error object under a
+        // The body is not documented and otherwise ignored, but a v2 error object under a
         // 200 (`{"26": ...}`) did not cancel anything.
-        answer.refuse_error_codes()?;
+        if self.protocol == Protocol::V2 {
+            answer.refuse_error_codes()?;
+        }
         Ok(Cancelled {
             code: self.code.clone(),
             request_id: answer.request_id,

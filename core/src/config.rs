@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use crate::amount::AmountUnit;
+use crate::gateway::Gateway;
 use crate::invalid::{Field, InvalidInput, Rule};
 use crate::token::Token;
 use crate::url::BaseUrl;
@@ -52,6 +53,7 @@ struct Settings {
     gateway_url: BaseUrl,
     amount_unit: AmountUnit,
     verify_window: Duration,
+    gateway: Gateway,
 }
 
 impl Config {
@@ -63,6 +65,7 @@ impl Config {
             gateway_url: default_base(DEFAULT_GATEWAY_URL),
             amount_unit: AmountUnit::Toman,
             verify_window: DEFAULT_VERIFY_WINDOW,
+            gateway: Gateway::Ghesta,
         }))
     }
 
@@ -144,6 +147,15 @@ impl Config {
         self
     }
 
+    /// The gateway new payments are created for ([`Gateway::Ghesta`] by default). Payments
+    /// already created keep theirs: verify, cancel and refund follow the stored
+    /// [`Pending`](crate::Pending).
+    #[must_use]
+    pub fn with_gateway(mut self, gateway: Gateway) -> Self {
+        self.settings_mut().gateway = gateway;
+        self
+    }
+
     /// Sets the verify window (10 minutes by default); refused when zero.
     pub fn with_verify_window(mut self, window: Duration) -> Result<Self, InvalidInput> {
         if window.is_zero() {
@@ -171,6 +183,11 @@ impl Config {
     /// The unit amounts are sent in.
     pub fn amount_unit(&self) -> AmountUnit {
         self.0.amount_unit
+    }
+
+    /// The gateway new payments are created for.
+    pub fn gateway(&self) -> Gateway {
+        self.0.gateway
     }
 
     /// The verify window.
@@ -207,6 +224,7 @@ impl fmt::Debug for Config {
             .field("gateway_url", &s.gateway_url)
             .field("amount_unit", &s.amount_unit)
             .field("verify_window", &s.verify_window)
+            .field("gateway", &s.gateway)
             .finish()
     }
 }

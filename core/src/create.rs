@@ -1,4 +1,4 @@
-//! Step 1: create a payment (`POST /v2/pay`) and get the record to keep.
+//! Step 1: create a payment (v2 `POST /v2/pay`, v3 `POST /v3/pay`) and get the record to keep.
 
 use std::time::SystemTime;
 
@@ -8,6 +8,8 @@ use crate::amount::{Amount, AmountUnit};
 use crate::config::Config;
 use crate::error::Error;
 use crate::exchange::{Answer, Exchange, ExchangeKind, HttpRequest, api_request};
+use crate::gateway::{Gateway, Protocol};
+use crate::invalid::{Field, InvalidInput, Rule};
 use crate::mobile::Mobile;
 use crate::pending::Pending;
 use crate::redirect::RedirectUrl;
@@ -42,6 +44,7 @@ pub struct NewPayment {
     mobile: Mobile,
     payer_name: Option<PayerName>,
     description: Option<Description>,
+    reversible: bool,
 }
 
 impl NewPayment {
@@ -59,6 +62,7 @@ impl NewPayment {
             mobile,
             payer_name: None,
             description: None,
+            reversible: false,
         }
     }
 
@@ -105,6 +109,33 @@ impl NewPayment {
     pub fn description(&self) -> Option<&Description> {
         self.description.as_ref()
     }
+
+    /// Creates the payment reversible, so that [`RefundPayment`](crate::RefundPayment) can
+    /// refund it within 30 minutes of verify (PayPing v3 only: on a v2 gateway, create
+    /// refuses it before sending anything).
+    ///
+    /// ```
+    /// # use ghesta_core::*;
+    /// let payment = NewPayment::new(
+    ///     Amount::from_toman(250_000)?,
+    ///     ReturnUrl::new("https://shop.example/callback")?,
+    ///     ClientRefId::new("order-7")?,
+    ///     Mobile::new("09123456789")?,
+    /// )
+    /// .with_reversible(true);
+    /// assert!(payment.is_reversible());
+    /// # Ok::<(), InvalidInput>(())
+    /// ```
+    #[must_use]
+    pub fn with_reversible(mut self, reversible: bool) -> Self {
+        self.reversible = reversible;
+        self
+    }
+
+    /// Whether the payment is to be created reversible.
+    pub fn is_reversible(&self) -> bool {
+        self.reversible
+    }
 }
 
 /// The JSON body of `POST /v2/pay`, field names as in PayPing's spec.
@@ -137,6 +168,11 @@ impl CreatePayment {
     fn wire_unit(&self) -> AmountUnit {
         self.config.amount_unit()
     }
+
+    /// The gateway the payment is created for: the config's, when the exchange was made.
+    pub fn gateway(&self) -> Gateway {
+        self.config.gateway()
+    }
 }
 
 impl Exchange for CreatePayment {
@@ -147,32 +183,75 @@ impl Exchange for CreatePayment {
     }
 
     fn to_request(&self) -> Result<HttpRequest, Error> {
-        let body = wire::v2::create::body(&self.payment, self.wire_unit());
-        api_request(
-            &self.config,
-            Method::POST,
-            wire::v2::CREATE_PATH,
-            Some(&body),
-        )
+        let unit = self.wire_unit();
+        match self.gateway().protocol() {
+            Protocol::V2 => {
+                if self.payment.reversible {
+                    return Err(InvalidInput::new(Field::Reversible, Rule::NotOnThisGateway).into());
+                }
+                let body = wire::v2::create::body(&self.payment, unit);
+                api_request(
+                    &self.config,
+                    Method::POST,
+                    wire::v2::CREATE_PATH,
+                    Some(&body),
+                )
+            }
+            Protocol::V3 => {
+                let body = wire::v3::create::body(&self.payment, unit);
+                api_request(
+                    &self.config,
+                    Method::POST,
+                    wire::v3::CREATE_PATH,
+                    Some(&body),
+                )
+            }
+        }
     }
 
     fn parse_response<B: AsRef<[u8]>>(
         &self,
         response: http::Response<B>,
     ) -> Result<Pending, Error> {
-        let answer = Answer::of(&response);
+        let gateway = self.gateway();
+        let answer = Answer::of(&response, gateway.protocol());
         if answer.status != StatusCode::OK {
             return Err(answer.failure());
         }
-        let code = wire::v2::create::read(&answer)?;
+        let (code, redirect_url, fees) = match gateway.protocol() {
+            Protocol::V2 => {
+                let code = wire::v2::create::read(&answer)?;
+                let redirect = RedirectUrl::for_gateway(&self.config, gateway, &code);
+                (code, redirect, None)
+            }
+            Protocol::V3 => {
+                let read = wire::v3::create::read(&answer)?;
+                let sent = self.payment.amount.in_unit(self.wire_unit());
+                if let Some(answered) = read.amount.filter(|a| *a != sent) {
+                    return Err(answer.malformed(format_args!(
+                        "create answered amount {answered} for a payment of {sent}"
+                    )));
+                }
+                // PayPing's own page, when it named one we can trust; else the start page.
+                let redirect = read
+                    .url
+                    .and_then(|url| RedirectUrl::from_answer(&self.config, &url))
+                    .unwrap_or_else(|| RedirectUrl::payping_v3(&self.config, &read.code));
+                let fees = Some(read.fees).filter(|f| !f.is_empty());
+                (read.code, redirect, fees)
+            }
+        };
         Ok(Pending {
-            redirect_url: RedirectUrl::ghesta(&self.config, &code),
+            redirect_url,
             code,
             client_ref_id: self.payment.client_ref_id.clone(),
             amount: self.payment.amount,
             wire_unit: self.wire_unit(),
             created_at: self.created_at,
             request_id: answer.request_id,
+            gateway,
+            reversible: self.payment.reversible,
+            fees,
         })
     }
 }

@@ -7,10 +7,12 @@ use http::StatusCode;
 
 use crate::amount::Amount;
 use crate::code::PayPingCode;
+use crate::gateway::Protocol;
 use crate::invalid::InvalidInput;
 use crate::rejection::Rejection;
 use crate::request_id::{IdSuffix, RequestId};
 use crate::snippet::{BodySnippet, SNIPPET_BYTES, truncate};
+use crate::text::PaymentCode;
 use crate::wire;
 
 /// The error of an exchange: building its request or reading PayPing's answer.
@@ -111,6 +113,44 @@ pub enum Error {
         request_id: Option<RequestId>,
     },
 
+    /// PayPing v3 answered verify with 202 (or 502): the verification is still in progress.
+    /// Not a success and not a failure: verify again, within the verify window
+    /// (`ghesta-blocking` does, by default).
+    #[error(
+        "PayPing is still verifying the payment (status {}): verify again within the verify \
+         window{}",
+        status.as_u16(),
+        IdSuffix(request_id)
+    )]
+    VerifyInProgress {
+        /// 202 or 502.
+        status: StatusCode,
+        /// How long the answer asked to wait (`Retry-After` in seconds), if it said.
+        retry_after: Option<Duration>,
+        /// The answer's request id (v3's `paypingTraceId` when it sent one).
+        request_id: Option<RequestId>,
+    },
+
+    /// Verify answered for another payment code than the record's (v3 names the code it
+    /// verified). This is not a success: do not ship; contact PayPing support.
+    #[error(
+        "verify answered for payment {received:?} but the record is {expected}; do not ship, \
+         contact PayPing support{}",
+        IdSuffix(request_id)
+    )]
+    CodeMismatch {
+        /// The record's payment code.
+        expected: PaymentCode,
+        /// The code PayPing answered (bounded).
+        received: String,
+        /// The answer's request id.
+        request_id: Option<RequestId>,
+    },
+
+    /// A refund that cannot succeed was refused before anything was sent.
+    #[error("the payment cannot be refunded: {0}; nothing was sent")]
+    RefundRefused(RefundRefusal),
+
     /// The SDK could not build a request from values it had already checked. This is a bug
     /// in the SDK, not an answer from PayPing: nothing was sent, and sending again cannot
     /// help. Please report it with the reason.
@@ -148,7 +188,7 @@ impl Error {
     /// a second payment. `ghesta-blocking`'s retry policy decides that per exchange.
     pub fn is_retryable(&self) -> bool {
         match self {
-            Self::Unavailable { .. } => true,
+            Self::Unavailable { .. } | Self::VerifyInProgress { .. } => true,
             Self::MalformedResponse { status, .. } => {
                 status.is_success() || status.is_server_error()
             }
@@ -159,8 +199,10 @@ impl Error {
             Self::Invalid(_)
             | Self::CallbackMismatch { .. }
             | Self::Internal { .. }
+            | Self::RefundRefused(_)
             | Self::Unauthorized { .. }
             | Self::NotFound { .. }
+            | Self::CodeMismatch { .. }
             | Self::AmountMismatch { .. } => false,
         }
     }
@@ -174,8 +216,13 @@ impl Error {
             | Self::Unavailable { request_id, .. }
             | Self::UnexpectedStatus { request_id, .. }
             | Self::MalformedResponse { request_id, .. }
+            | Self::VerifyInProgress { request_id, .. }
+            | Self::CodeMismatch { request_id, .. }
             | Self::AmountMismatch { request_id, .. } => request_id.as_ref(),
-            Self::Invalid(_) | Self::CallbackMismatch { .. } | Self::Internal { .. } => None,
+            Self::Invalid(_)
+            | Self::CallbackMismatch { .. }
+            | Self::Internal { .. }
+            | Self::RefundRefused(_) => None,
         }
     }
 
@@ -186,10 +233,14 @@ impl Error {
             Self::Unauthorized { status, .. }
             | Self::Unavailable { status, .. }
             | Self::UnexpectedStatus { status, .. }
-            | Self::MalformedResponse { status, .. } => Some(*status),
+            | Self::MalformedResponse { status, .. }
+            | Self::VerifyInProgress { status, .. } => Some(*status),
             Self::NotFound { .. } => Some(StatusCode::NOT_FOUND),
-            Self::AmountMismatch { .. } => Some(StatusCode::OK),
-            Self::Invalid(_) | Self::CallbackMismatch { .. } | Self::Internal { .. } => None,
+            Self::AmountMismatch { .. } | Self::CodeMismatch { .. } => Some(StatusCode::OK),
+            Self::Invalid(_)
+            | Self::CallbackMismatch { .. }
+            | Self::Internal { .. }
+            | Self::RefundRefused(_) => None,
         }
     }
 
@@ -198,9 +249,9 @@ impl Error {
     /// read, and is ignored), on a 5xx or other unexpected status.
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
-            Self::Unavailable { retry_after, .. } | Self::UnexpectedStatus { retry_after, .. } => {
-                *retry_after
-            }
+            Self::Unavailable { retry_after, .. }
+            | Self::UnexpectedStatus { retry_after, .. }
+            | Self::VerifyInProgress { retry_after, .. } => *retry_after,
             _ => None,
         }
     }
@@ -240,6 +291,19 @@ impl Error {
 
     /// The error for an answer whose status is not a success.
     pub(crate) fn from_failure(
+        protocol: Protocol,
+        status: StatusCode,
+        body: &[u8],
+        retry_after: Option<Duration>,
+        request_id: Option<RequestId>,
+    ) -> Self {
+        match protocol {
+            Protocol::V2 => Self::from_v2_failure(status, body, retry_after, request_id),
+            Protocol::V3 => Self::from_v3_failure(status, body, retry_after, request_id),
+        }
+    }
+
+    fn from_v2_failure(
         status: StatusCode,
         body: &[u8],
         retry_after: Option<Duration>,
@@ -253,6 +317,43 @@ impl Error {
                 Ok(_) => Self::malformed(status, "an empty error object", body, request_id),
                 Err(reason) => Self::malformed(status, reason, body, request_id),
             },
+            _ => Self::by_status(status, body, retry_after, request_id),
+        }
+    }
+
+    /// v3 answers errors with problem details; its `paypingTraceId` is the id PayPing
+    /// support asks for, so it becomes the request id of whatever error the status gives.
+    fn from_v3_failure(
+        status: StatusCode,
+        body: &[u8],
+        retry_after: Option<Duration>,
+        request_id: Option<RequestId>,
+    ) -> Self {
+        let problem = wire::v3::errors::read(body);
+        let request_id = RequestId::prefer_trace_id(
+            problem.as_ref().ok().and_then(|p| p.trace_id.clone()),
+            request_id,
+        );
+        match status.as_u16() {
+            400 | 406 | 409 | 422 => match problem {
+                Ok(problem) if !problem.is_empty() => {
+                    Self::Rejected(Rejection::from_problem(status, problem, request_id))
+                }
+                Ok(_) => Self::malformed(status, "an empty problem", body, request_id),
+                Err(reason) => Self::malformed(status, reason, body, request_id),
+            },
+            _ => Self::by_status(status, body, retry_after, request_id),
+        }
+    }
+
+    /// The statuses both protocols read alike.
+    fn by_status(
+        status: StatusCode,
+        body: &[u8],
+        retry_after: Option<Duration>,
+        request_id: Option<RequestId>,
+    ) -> Self {
+        match status.as_u16() {
             401 | 403 => Self::Unauthorized { status, request_id },
             404 => Self::NotFound { request_id },
             500..=599 => Self::Unavailable {
@@ -283,9 +384,13 @@ mod tests {
     #[test]
     fn entries_keep_order_codes_fields_and_unknowns() {
         let body = r#"{"amount":"مبلغ نامعتبر","15":"قبلا تایید شده","77":"جدید","x":3}"#;
-        let Error::Rejected(r) =
-            Error::from_failure(StatusCode::BAD_REQUEST, body.as_bytes(), None, id())
-        else {
+        let Error::Rejected(r) = Error::from_failure(
+            Protocol::V2,
+            StatusCode::BAD_REQUEST,
+            body.as_bytes(),
+            None,
+            id(),
+        ) else {
             panic!("expected a rejection");
         };
         assert_eq!(r.code(), Some(PayPingCode::AlreadyVerified));
@@ -307,7 +412,13 @@ mod tests {
     #[test]
     fn statuses_map_to_variants() {
         let e = |s: u16, b: &str| {
-            Error::from_failure(StatusCode::from_u16(s).unwrap(), b.as_bytes(), None, None)
+            Error::from_failure(
+                Protocol::V2,
+                StatusCode::from_u16(s).unwrap(),
+                b.as_bytes(),
+                None,
+                None,
+            )
         };
         assert!(matches!(e(401, ""), Error::Unauthorized { .. }));
         assert!(matches!(e(403, ""), Error::Unauthorized { .. }));
@@ -340,7 +451,13 @@ mod tests {
     #[test]
     fn retryable() {
         let e = |s: u16, b: &str| {
-            Error::from_failure(StatusCode::from_u16(s).unwrap(), b.as_bytes(), None, None)
+            Error::from_failure(
+                Protocol::V2,
+                StatusCode::from_u16(s).unwrap(),
+                b.as_bytes(),
+                None,
+                None,
+            )
         };
         assert!(e(503, "").is_retryable());
         assert!(e(400, r#"{"25":"x"}"#).is_retryable());
@@ -361,9 +478,13 @@ mod tests {
     #[test]
     fn messages_are_bounded() {
         let body = format!(r#"{{"{}":"{}"}}"#, "k".repeat(2000), "م".repeat(2000));
-        let Error::Rejected(r) =
-            Error::from_failure(StatusCode::BAD_REQUEST, body.as_bytes(), None, None)
-        else {
+        let Error::Rejected(r) = Error::from_failure(
+            Protocol::V2,
+            StatusCode::BAD_REQUEST,
+            body.as_bytes(),
+            None,
+            None,
+        ) else {
             panic!("expected a rejection");
         };
         assert!(r.entries()[0].message.len() <= 512);
@@ -372,6 +493,7 @@ mod tests {
             .collect::<Vec<_>>()
             .join(",");
         let Error::Rejected(r) = Error::from_failure(
+            Protocol::V2,
             StatusCode::BAD_REQUEST,
             format!("{{{many}}}").as_bytes(),
             None,
@@ -385,6 +507,7 @@ mod tests {
     #[test]
     fn retry_after_is_kept_only_where_it_means_later() {
         let e = Error::from_failure(
+            Protocol::V2,
             StatusCode::SERVICE_UNAVAILABLE,
             b"",
             Some(Duration::from_secs(3)),
@@ -392,6 +515,7 @@ mod tests {
         );
         assert_eq!(e.retry_after(), Some(Duration::from_secs(3)));
         let e = Error::from_failure(
+            Protocol::V2,
             StatusCode::BAD_REQUEST,
             br#"{"25":"x"}"#,
             Some(Duration::from_secs(3)),
@@ -403,4 +527,21 @@ mod tests {
             "only statuses that mean 'later' carry it"
         );
     }
+}
+
+/// Why a refund was refused before anything was sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum RefundRefusal {
+    /// The payment was created on PayPing v2, which has no refund.
+    #[error("it was created on PayPing v2, which has no refund; refund it from PayPing's panel")]
+    NotV3,
+    /// The payment was not created reversible ([`NewPayment::with_reversible`]).
+    ///
+    /// [`NewPayment::with_reversible`]: crate::NewPayment::with_reversible
+    #[error("it was not created reversible (NewPayment::with_reversible)")]
+    NotReversible,
+    /// More than 30 minutes have passed since verify.
+    #[error("PayPing refunds only within 30 minutes of verify, and that window has passed")]
+    WindowPassed,
 }

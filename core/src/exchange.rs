@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use crate::config::Config;
 use crate::error::Error;
+use crate::gateway::Protocol;
 use crate::request_id::RequestId;
 use crate::wire::json::{self, BodyError, Fields, names_error_code};
 
@@ -16,18 +17,22 @@ pub type HttpRequest = http::Request<Vec<u8>>;
 /// A response as a transport hands it back: an `http::Response` with a byte body.
 pub type HttpResponse = http::Response<Vec<u8>>;
 
-/// Which PayPing call an exchange is; a retry policy decides by it.
+/// Which PayPing call an exchange is, whatever the protocol; a retry policy decides by it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ExchangeKind {
-    /// `POST /v2/pay`: creates a payment. Not idempotent: a retry may create a second one.
+    /// Creates a payment. Not idempotent: a retry may create a second one.
     Create,
-    /// `POST /v2/pay/verify`: idempotent in effect (a second verify answers code 15).
+    /// Verifies a payment: idempotent in effect (a second verify answers "already
+    /// verified").
     Verify,
-    /// `DELETE /v2/pay/{code}`.
+    /// Cancels a payment code the buyer should no longer use.
     Cancel,
-    /// `GET /v1/report/{code}`: read-only.
+    /// Reads what PayPing knows of a payment: read-only.
     Report,
+    /// Refunds a verified payment (v3). Not idempotent: retried only when PayPing says the
+    /// refund is still in progress.
+    Refund,
 }
 
 /// One PayPing call, free of any transport.
@@ -92,6 +97,7 @@ pub(crate) mod sealed {
     impl Sealed for crate::VerifyPayment {}
     impl Sealed for crate::CancelPayment {}
     impl Sealed for crate::ReportPayment {}
+    impl Sealed for crate::RefundPayment {}
 }
 
 const APPLICATION_JSON: HeaderValue = HeaderValue::from_static("application/json");
@@ -144,7 +150,9 @@ pub(crate) fn retry_after(headers: &http::HeaderMap) -> Option<Duration> {
 }
 
 /// The parts of an answer every parser needs.
+#[derive(Clone)]
 pub(crate) struct Answer<'a> {
+    pub(crate) protocol: Protocol,
     pub(crate) status: StatusCode,
     pub(crate) body: &'a [u8],
     pub(crate) request_id: Option<RequestId>,
@@ -152,8 +160,9 @@ pub(crate) struct Answer<'a> {
 }
 
 impl<'a> Answer<'a> {
-    pub(crate) fn of<B: AsRef<[u8]>>(response: &'a http::Response<B>) -> Self {
+    pub(crate) fn of<B: AsRef<[u8]>>(response: &'a http::Response<B>, protocol: Protocol) -> Self {
         Self {
+            protocol,
             status: response.status(),
             body: response.body().as_ref(),
             request_id: RequestId::from_headers(response.headers()),
@@ -161,10 +170,30 @@ impl<'a> Answer<'a> {
         }
     }
 
-    /// The typed error for a status other than 200.
+    /// The typed error for a status other than a success, read as its protocol writes
+    /// errors.
     pub(crate) fn failure(self) -> Error {
         let retry_after = retry_after(self.headers);
-        Error::from_failure(self.status, self.body, retry_after, self.request_id)
+        Error::from_failure(
+            self.protocol,
+            self.status,
+            self.body,
+            retry_after,
+            self.request_id,
+        )
+    }
+
+    /// v3's "verification still in progress" (202, or 502): call verify again.
+    pub(crate) fn in_progress(self) -> Error {
+        let retry_after = retry_after(self.headers);
+        let trace_id = crate::wire::v3::errors::read(self.body)
+            .ok()
+            .and_then(|p| p.trace_id);
+        Error::VerifyInProgress {
+            status: self.status,
+            retry_after,
+            request_id: RequestId::prefer_trace_id(trace_id, self.request_id),
+        }
     }
 
     /// Reads a success body's fields in one pass, refusing one that also names an error

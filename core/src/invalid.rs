@@ -72,6 +72,8 @@ pub enum Field {
     VerifyWindow,
     /// The payment page a stored [`Pending`](crate::Pending) sends the buyer to.
     RedirectUrl,
+    /// Whether a payment is created reversible (refundable, v3 only).
+    Reversible,
 }
 
 impl Field {
@@ -98,6 +100,7 @@ impl Field {
             Self::CardHash => "card hash",
             Self::VerifyWindow => "verify window",
             Self::RedirectUrl => "redirect URL",
+            Self::Reversible => "reversible",
         }
     }
 }
@@ -165,6 +168,10 @@ pub enum Rule {
     RedirectHost,
     /// A stored redirect that is not the page this payment's code and gateway give.
     RedirectMismatch,
+    /// A setting the record's gateway does not have (a reversible v2 payment).
+    NotOnThisGateway,
+    /// A payment reference that v3 needs as an integer and is not one.
+    NotAnInteger,
 }
 
 impl fmt::Display for Rule {
@@ -207,6 +214,13 @@ impl fmt::Display for Rule {
                 "it points at a host other than PayPing's payment pages or a loopback \
                  sandbox; the stored record may have been tampered with, do not use it",
             ),
+            Self::NotOnThisGateway => f.write_str(
+                "the payment's gateway has no such setting (only PayPing v3 payments are \
+                 reversible)",
+            ),
+            Self::NotAnInteger => {
+                f.write_str("PayPing v3 sends and expects it as a whole number; this one is not")
+            }
             Self::RedirectMismatch => f.write_str(
                 "it is not the payment page of this record's code; the stored record may \
                  have been tampered with, do not use it",

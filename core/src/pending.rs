@@ -5,7 +5,8 @@ use std::time::SystemTime;
 use serde::{Deserialize, Serialize};
 
 use crate::amount::{Amount, AmountUnit};
-use crate::invalid::InvalidInput;
+use crate::gateway::{Gateway, Protocol};
+use crate::invalid::{Field, InvalidInput, Rule};
 use crate::redirect::RedirectUrl;
 use crate::request_id::RequestId;
 use crate::text::{ClientRefId, PaymentCode};
@@ -40,6 +41,15 @@ pub struct Pending {
     /// The create answer's request id, kept for support.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) request_id: Option<RequestId>,
+    /// The gateway the payment was created for; it decides the protocol of every later
+    /// step. (0.1.0 stored none: such a record is v2, as its redirect says.)
+    pub(crate) gateway: Gateway,
+    /// Whether the payment was created reversible (v3), so that it can be refunded.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub(crate) reversible: bool,
+    /// v3's fees, as its create answer gave them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) fees: Option<Fees>,
 }
 
 impl Pending {
@@ -68,9 +78,34 @@ impl Pending {
         self.created_at
     }
 
-    /// Ghesta's installment page for this payment: send the buyer's browser here.
+    /// The payment page for this payment (Ghesta's installment page, or PayPing's): send
+    /// the buyer's browser here.
     pub fn redirect_url(&self) -> &RedirectUrl {
         &self.redirect_url
+    }
+
+    /// The gateway the payment was created for.
+    pub fn gateway(&self) -> Gateway {
+        self.gateway
+    }
+
+    /// The protocol every later step of this payment speaks, whatever the shop's setting
+    /// is today.
+    pub fn protocol(&self) -> Protocol {
+        self.gateway.protocol()
+    }
+
+    /// Whether the payment was created reversible ([`NewPayment::reversible`]), which a
+    /// refund needs.
+    ///
+    /// [`NewPayment::reversible`]: crate::NewPayment::reversible
+    pub fn is_reversible(&self) -> bool {
+        self.reversible
+    }
+
+    /// The fees v3's create answer named, if any.
+    pub fn fees(&self) -> Option<&Fees> {
+        self.fees.as_ref()
     }
 
     /// The `X-PayPingRequest-ID` of the create answer, if PayPing sent one.
@@ -90,13 +125,26 @@ struct Stored {
     redirect_url: RedirectUrl,
     #[serde(default)]
     request_id: Option<RequestId>,
+    #[serde(default)]
+    gateway: Option<Gateway>,
+    #[serde(default)]
+    reversible: bool,
+    #[serde(default)]
+    fees: Option<Fees>,
 }
 
 impl TryFrom<Stored> for Pending {
     type Error = InvalidInput;
 
     fn try_from(stored: Stored) -> Result<Self, InvalidInput> {
-        stored.redirect_url.check_stored(&stored.code)?;
+        let gateway = stored
+            .redirect_url
+            .check_stored(&stored.code, stored.gateway)?;
+        if stored.reversible && gateway.protocol() != Protocol::V3 {
+            // Only v3 payments can be created reversible; a v2 record that says so was
+            // written by hand, and a refund built on it would be refused anyway.
+            return Err(InvalidInput::new(Field::Reversible, Rule::NotOnThisGateway));
+        }
         Ok(Self {
             code: stored.code,
             client_ref_id: stored.client_ref_id,
@@ -105,6 +153,54 @@ impl TryFrom<Stored> for Pending {
             created_at: stored.created_at,
             redirect_url: stored.redirect_url,
             request_id: stored.request_id,
+            gateway,
+            reversible: stored.reversible,
+            fees: stored.fees,
         })
+    }
+}
+
+/// The fees of a v3 payment, as PayPing's create answer gave them, in the wire unit.
+///
+/// Informational: verify always checks the payment's own amount, never these.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Fees {
+    /// What the payer is charged, fees included (`gatewayAmount`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) gateway_amount: Option<u64>,
+    /// The payer's share of the fee (`payerWage`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) payer_wage: Option<u64>,
+    /// The shop's share of the fee (`businessWage`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) business_wage: Option<u64>,
+    /// PayPing's VAT (`paypingVat`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) payping_vat: Option<u64>,
+}
+
+impl Fees {
+    /// What the payer is charged, fees included (`gatewayAmount`).
+    pub fn gateway_amount(&self) -> Option<u64> {
+        self.gateway_amount
+    }
+
+    /// The payer's share of the fee (`payerWage`).
+    pub fn payer_wage(&self) -> Option<u64> {
+        self.payer_wage
+    }
+
+    /// The shop's share of the fee (`businessWage`).
+    pub fn business_wage(&self) -> Option<u64> {
+        self.business_wage
+    }
+
+    /// PayPing's VAT (`paypingVat`).
+    pub fn payping_vat(&self) -> Option<u64> {
+        self.payping_vat
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        *self == Self::default()
     }
 }

@@ -8,6 +8,7 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde::{Deserialize, Serialize};
 
 use crate::config::{Config, DEFAULT_API_URL, DEFAULT_GATEWAY_URL};
+use crate::gateway::Gateway;
 use crate::invalid::{Field, InvalidInput, Rule};
 use crate::text::PaymentCode;
 use crate::url::BaseUrl;
@@ -70,35 +71,70 @@ impl From<RedirectUrl> for String {
     }
 }
 
-/// The pages a redirect can name, each with the production base it lives on.
-const PAGES: [(Page, &str); 2] = [
-    (wire::v2::GHESTA_PAGE, DEFAULT_GATEWAY_URL),
-    (wire::v2::IPG_PAGE, DEFAULT_API_URL),
-];
+/// The page each gateway sends buyers to, with the production base it lives on.
+fn page_of(gateway: Gateway) -> (Page, &'static str) {
+    match gateway {
+        Gateway::Ghesta => (wire::v2::GHESTA_PAGE, DEFAULT_GATEWAY_URL),
+        Gateway::PayPingV2 => (wire::v2::IPG_PAGE, DEFAULT_API_URL),
+        Gateway::PayPingV3 => (wire::v3::START_PAGE, DEFAULT_API_URL),
+    }
+}
+
+/// Whether `uri` is https on PayPing's own domain (`payping.ir` or a host under it), on the
+/// default port.
+fn on_payping_host(uri: &http::Uri) -> bool {
+    let host = uri.host().unwrap_or("").to_ascii_lowercase();
+    uri.scheme_str()
+        .is_some_and(|s| s.eq_ignore_ascii_case("https"))
+        && uri.port_u16().is_none_or(|p| p == 443)
+        && (host == "payping.ir" || host.ends_with(".payping.ir"))
+}
 
 impl RedirectUrl {
-    /// Checks a redirect read back from a store against the record's own `code`.
+    /// Checks a redirect read back from a store against the record's own `code` and
+    /// `gateway`, and says which gateway it is for (a 0.1.0 record names none: its page
+    /// says, Ghesta's installment page or PayPing's v2 card page).
     ///
     /// A record that anyone could write (a client-side session, a shared cache) must not be
-    /// able to send buyers anywhere: the URL must be one the SDK gives for `code`, either
-    /// Ghesta's installment page or PayPing's card page (`/installment/{code}?type=ghesta`,
-    /// `/v2/pay/gotoipg/{code}`, the code encoded exactly as [`push_segment`] does), on
+    /// able to send buyers anywhere: the URL must be the page the SDK gives for `code` on
+    /// that gateway (`/installment/{code}?type=ghesta`, `/v2/pay/gotoipg/{code}`,
+    /// `/v3/pay/start/{code}`, the code encoded exactly as [`push_segment`] does), on
     /// PayPing's own host for that page or on a loopback base (the sandbox, any path
-    /// prefix). A record made with another base URL does not read back: no deployment of
-    /// PayPing has one, and a store is no place to learn a new host from.
-    pub(crate) fn check_stored(&self, code: &PaymentCode) -> Result<(), InvalidInput> {
+    /// prefix). A v3 record may also hold the page PayPing's create answer named, which the
+    /// SDK only takes when it is https on PayPing's domain. A record made with another base
+    /// URL does not read back: no deployment of PayPing has one, and a store is no place to
+    /// learn a new host from.
+    pub(crate) fn check_stored(
+        &self,
+        code: &PaymentCode,
+        gateway: Option<Gateway>,
+    ) -> Result<Gateway, InvalidInput> {
         let refuse = |rule| InvalidInput::new(Field::RedirectUrl, rule);
         let mut segment = String::with_capacity(code.as_str().len() * 3);
         push_segment(&mut segment, code);
-        let found = PAGES.iter().find_map(|(page, production)| {
+        let candidates: &[Gateway] = match gateway {
+            Some(ref gateway) => std::slice::from_ref(gateway),
+            // 0.1.0 records: v2 only.
+            None => &[Gateway::Ghesta, Gateway::PayPingV2],
+        };
+        let found = candidates.iter().find_map(|gateway| {
+            let (page, production) = page_of(*gateway);
             let base = self
                 .0
                 .strip_suffix(page.after_code)?
                 .strip_suffix(segment.as_str())?
                 .strip_suffix(page.before_code)?;
-            Some((base, *production))
+            Some((*gateway, base, production))
         });
-        let Some((base, production)) = found else {
+        let Some((gateway, base, production)) = found else {
+            if gateway == Some(Gateway::PayPingV3)
+                && self
+                    .0
+                    .parse::<http::Uri>()
+                    .is_ok_and(|u| on_payping_host(&u))
+            {
+                return Ok(Gateway::PayPingV3);
+            }
             return Err(refuse(Rule::RedirectMismatch));
         };
         // The base must be one the SDK would accept as it stands (no query, no trailing `/`
@@ -106,13 +142,53 @@ impl RedirectUrl {
         match BaseUrl::gateway(base) {
             Ok(parsed) if parsed.as_str() == base => {
                 if parsed.is_loopback() || base.eq_ignore_ascii_case(production) {
-                    Ok(())
+                    Ok(gateway)
                 } else {
                     Err(refuse(Rule::RedirectHost))
                 }
             }
             _ => Err(refuse(Rule::RedirectHost)),
         }
+    }
+
+    /// The page for a payment created on `gateway`: [`RedirectUrl::ghesta`],
+    /// [`RedirectUrl::payping`] or [`RedirectUrl::payping_v3`].
+    pub fn for_gateway(config: &Config, gateway: Gateway, code: &PaymentCode) -> Self {
+        match gateway {
+            Gateway::Ghesta => Self::ghesta(config, code),
+            Gateway::PayPingV2 => Self::payping(config, code),
+            Gateway::PayPingV3 => Self::payping_v3(config, code),
+        }
+    }
+
+    /// PayPing's v3 payment page: `{api}/v3/pay/start/{paymentCode}`.
+    ///
+    /// ```
+    /// use ghesta_core::{Config, PaymentCode, RedirectUrl, Token};
+    ///
+    /// let config = Config::new(Token::new("t")?);
+    /// let code = PaymentCode::new("01K2YQYESEQGNMCVFPQ9VC96YF")?;
+    /// assert_eq!(
+    ///     RedirectUrl::payping_v3(&config, &code).as_str(),
+    ///     "https://api.payping.ir/v3/pay/start/01K2YQYESEQGNMCVFPQ9VC96YF"
+    /// );
+    /// # Ok::<(), ghesta_core::InvalidInput>(())
+    /// ```
+    pub fn payping_v3(config: &Config, code: &PaymentCode) -> Self {
+        Self::page(config.api_url(), wire::v3::START_PAGE, code)
+    }
+
+    /// The page v3's create answer named (`url`), when it is safe to send a buyer to: a
+    /// valid https URL (http only on loopback) on PayPing's domain, or under the configured
+    /// API or gateway base. `None` otherwise, and the caller builds the start page.
+    pub(crate) fn from_answer(config: &Config, url: &str) -> Option<Self> {
+        let uri = crate::url::parse_secure(url, Field::RedirectUrl).ok()?;
+        let under = |base: &BaseUrl| {
+            url.strip_prefix(base.as_str())
+                .is_some_and(|rest| rest.starts_with('/'))
+        };
+        (on_payping_host(&uri) || under(config.api_url()) || under(config.gateway_url()))
+            .then(|| Self(url.to_owned()))
     }
 
     /// Ghesta's installment page: `{gateway}/installment/{code}?type=ghesta`.
@@ -248,20 +324,57 @@ mod tests {
         let code = PaymentCode::new("82a4f72").unwrap();
         let sandbox = config().with_gateway_url(BaseUrl::gateway("http://127.0.0.1:9/gw").unwrap());
         let odd = PaymentCode::new("x/y z").unwrap();
-        for honest in [
-            RedirectUrl::ghesta(&config(), &code),
-            RedirectUrl::payping(&config(), &code),
-            RedirectUrl::ghesta(&sandbox, &code),
+        for (honest, gateway) in [
+            (RedirectUrl::ghesta(&config(), &code), Gateway::Ghesta),
+            (RedirectUrl::payping(&config(), &code), Gateway::PayPingV2),
+            (RedirectUrl::ghesta(&sandbox, &code), Gateway::Ghesta),
         ] {
-            assert_eq!(honest.check_stored(&code), Ok(()), "{honest}");
+            // A 0.1.0 record names no gateway: its page says which.
+            assert_eq!(honest.check_stored(&code, None), Ok(gateway), "{honest}");
+            assert_eq!(honest.check_stored(&code, Some(gateway)), Ok(gateway));
+        }
+        let v3 = RedirectUrl::payping_v3(&sandbox, &code);
+        assert_eq!(
+            v3.check_stored(&code, Some(Gateway::PayPingV3)),
+            Ok(Gateway::PayPingV3)
+        );
+        assert!(
+            v3.check_stored(&code, None).is_err(),
+            "a record without a gateway is v2"
+        );
+        assert!(
+            RedirectUrl::ghesta(&sandbox, &code)
+                .check_stored(&code, Some(Gateway::PayPingV3))
+                .is_err(),
+            "the page must be the recorded gateway's"
+        );
+        let answered = RedirectUrl("https://pay.payping.ir/anything/else".into());
+        assert_eq!(
+            answered.check_stored(&code, Some(Gateway::PayPingV3)),
+            Ok(Gateway::PayPingV3),
+            "v3 may keep the page PayPing's answer named, on PayPing's domain"
+        );
+        assert!(answered.check_stored(&code, Some(Gateway::Ghesta)).is_err());
+        for foreign in [
+            "https://evil.example/v3/pay/start/82a4f72",
+            "https://payping.ir.evil.example/x",
+            "http://payping.ir/x",
+            "https://payping.ir:8443/x",
+        ] {
+            assert!(
+                RedirectUrl(foreign.into())
+                    .check_stored(&code, Some(Gateway::PayPingV3))
+                    .is_err(),
+                "{foreign}"
+            );
         }
         assert_eq!(
-            RedirectUrl::ghesta(&config(), &odd).check_stored(&odd),
-            Ok(())
+            RedirectUrl::ghesta(&config(), &odd).check_stored(&odd, None),
+            Ok(Gateway::Ghesta)
         );
         let rule = |url: &str, code: &PaymentCode| {
             RedirectUrl(url.to_owned())
-                .check_stored(code)
+                .check_stored(code, None)
                 .map_err(|e| (e.field(), e.rule().clone()))
         };
         for (url, expected) in [
@@ -326,6 +439,36 @@ mod tests {
             Err((Field::RedirectUrl, Rule::RedirectMismatch)),
             "the code is encoded exactly as the SDK encodes it"
         );
+    }
+
+    #[test]
+    fn answer_urls_are_taken_only_on_payping_or_the_configured_base() {
+        let sandbox = config().with_api_url(BaseUrl::api("http://127.0.0.1:9/pp").unwrap());
+        for (config, url, taken) in [
+            (config(), "https://api.payping.ir/v3/pay/start/X", true),
+            (config(), "https://payping.ir/pay/X", true),
+            (config(), "https://ipg.payping.ir/X?token=1", true),
+            (config(), "https://evil.example/v3/pay/start/X", false),
+            (config(), "https://payping.ir.evil.example/X", false),
+            (config(), "http://api.payping.ir/v3/pay/start/X", false),
+            (config(), "https://api.payping.ir:444/X", false),
+            (config(), "https://user@api.payping.ir/X", false),
+            (config(), "https://api.payping.ir/X#frag", false),
+            (config(), "/v3/pay/start/X", false),
+            (
+                sandbox.clone(),
+                "http://127.0.0.1:9/pp/v3/pay/start/X",
+                true,
+            ),
+            (sandbox.clone(), "http://127.0.0.1:9/ppx/evil", false),
+            (sandbox, "http://127.0.0.1:10/pp/v3/pay/start/X", false),
+        ] {
+            assert_eq!(
+                RedirectUrl::from_answer(&config, url).is_some(),
+                taken,
+                "{url}"
+            );
+        }
     }
 
     #[test]

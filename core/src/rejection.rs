@@ -7,13 +7,17 @@ use http::StatusCode;
 use crate::code::PayPingCode;
 use crate::request_id::{IdSuffix, RequestId};
 
-/// What one entry of PayPing's 400 body is keyed by.
+/// What one entry of PayPing's error answer is keyed by.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ErrorKey {
-    /// A payment error code, such as `{"15": "..."}`.
+    /// A payment error code: v2's `{"15": "..."}`, or v3's `metaData.code` beside one of
+    /// its `errors[].message`.
     Code(PayPingCode),
-    /// A field that failed PayPing's model validation, such as `{"amount": "..."}`.
+    /// A field that failed PayPing's model validation, such as v2's `{"amount": "..."}`.
     Field(String),
+    /// v3 problem details without a code: the entry is its `detail` (or `title`).
+    Problem,
 }
 
 impl fmt::Display for ErrorKey {
@@ -21,6 +25,7 @@ impl fmt::Display for ErrorKey {
         match self {
             Self::Code(code) => write!(f, "code {code}"),
             Self::Field(field) => write!(f, "field {field:?}"),
+            Self::Problem => f.write_str("problem"),
         }
     }
 }
@@ -34,13 +39,15 @@ pub struct ErrorEntry {
     pub message: String,
 }
 
-/// PayPing refused the request (status 400, a JSON object of codes or field names to
-/// messages).
+/// PayPing refused the request: v2's 400 (a JSON object of codes or field names to
+/// messages), or v3's problem details (`metaData.code` and `errors[].message`, or a `title`
+/// and `detail`), under 400, 406, 409 or 422.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rejection {
     status: StatusCode,
     entries: Vec<ErrorEntry>,
     request_id: Option<RequestId>,
+    title: Option<String>,
 }
 
 impl Rejection {
@@ -53,14 +60,54 @@ impl Rejection {
             status,
             entries,
             request_id,
+            title: None,
         }
+    }
+
+    /// A v3 problem-details refusal: one entry per message, keyed by `metaData.code` when
+    /// there is one; the `detail` (or `title`) when there is no message.
+    pub(crate) fn from_problem(
+        status: StatusCode,
+        problem: crate::wire::v3::errors::Problem,
+        request_id: Option<RequestId>,
+    ) -> Self {
+        let key = match problem.code {
+            Some(n) => ErrorKey::Code(PayPingCode::from_number(n)),
+            None => ErrorKey::Problem,
+        };
+        let mut messages = problem.messages;
+        if messages.is_empty() {
+            messages.extend(problem.detail.clone().or_else(|| problem.title.clone()));
+        }
+        if messages.is_empty() {
+            // A code alone still names what happened.
+            messages.push(String::new());
+        }
+        let entries = messages
+            .into_iter()
+            .map(|message| ErrorEntry {
+                key: key.clone(),
+                message,
+            })
+            .collect();
+        Self {
+            status,
+            entries,
+            request_id,
+            title: problem.title,
+        }
+    }
+
+    /// v3's problem `title` (such as `ValidationException`), when the answer had one.
+    pub fn title(&self) -> Option<&str> {
+        self.title.as_deref()
     }
 
     /// The first payment error code in the body, if any (the one to act on).
     pub fn code(&self) -> Option<PayPingCode> {
         self.entries.iter().find_map(|e| match e.key {
             ErrorKey::Code(code) => Some(code),
-            ErrorKey::Field(_) => None,
+            ErrorKey::Field(_) | ErrorKey::Problem => None,
         })
     }
 

@@ -6,12 +6,14 @@ use crate::amount::{Amount, AmountUnit};
 use crate::config::Config;
 use crate::error::Error;
 use crate::exchange::{Answer, Exchange, ExchangeKind, HttpRequest, api_request};
+use crate::gateway::Protocol;
 use crate::invalid::Field;
 use crate::pending::Pending;
 use crate::redirect::push_segment;
 use crate::request_id::RequestId;
-use crate::text::{PaymentCode, check_unpadded};
+use crate::text::{PaymentCode, RefId, check_unpadded};
 use crate::wire;
+use crate::wire::v2::report::RefIdValue;
 
 /// The report exchange: what PayPing knows of one payment. Needs a token with `pay:read`.
 ///
@@ -58,6 +60,8 @@ pub struct PaymentReport {
     client_ref_id: Option<String>,
     invoice_no: Option<String>,
     payer_identity: Option<String>,
+    ref_id: Option<RefId>,
+    status: Option<PaymentStatus>,
     request_id: Option<RequestId>,
 }
 
@@ -111,6 +115,17 @@ impl PaymentReport {
         self.payer_identity.as_deref()
     }
 
+    /// The payment reference PayPing holds (`refId`): what a verify needs when the
+    /// callback never came. `None` when the report has none (yet).
+    pub fn ref_id(&self) -> Option<&RefId> {
+        self.ref_id.as_ref()
+    }
+
+    /// Where the payment is (`paymentStatus`), when the report says.
+    pub fn status(&self) -> Option<PaymentStatus> {
+        self.status
+    }
+
     /// The answer's `X-PayPingRequest-ID`.
     pub fn request_id(&self) -> Option<&RequestId> {
         self.request_id.as_ref()
@@ -146,7 +161,8 @@ impl Exchange for ReportPayment {
         &self,
         response: http::Response<B>,
     ) -> Result<PaymentReport, Error> {
-        let answer = Answer::of(&response);
+        // A v1 route: its errors are v2's, whichever protocol created the payment.
+        let answer = Answer::of(&response, Protocol::V2);
         if answer.status != StatusCode::OK {
             return Err(answer.failure());
         }
@@ -157,6 +173,15 @@ impl Exchange for ReportPayment {
         if let Some(id) = &parsed.client_ref_id {
             check_unpadded(id, Field::ClientRefId).map_err(|e| answer.malformed(e))?;
         }
+        // An absent or empty refId is "no payment reference yet"; a blank or padded one is
+        // refused like everywhere else.
+        let ref_id = parsed
+            .ref_id
+            .map(RefIdValue::into_text)
+            .filter(|id| !id.is_empty())
+            .map(RefId::new)
+            .transpose()
+            .map_err(|e| answer.malformed(e))?;
         Ok(PaymentReport {
             code: self.code.clone(),
             wire_amount: parsed.amount,
@@ -167,7 +192,65 @@ impl Exchange for ReportPayment {
             client_ref_id: parsed.client_ref_id,
             invoice_no: parsed.invoice_no,
             payer_identity: parsed.payer_identity,
+            ref_id,
+            status: parsed.payment_status.map(PaymentStatus::from_number),
             request_id: answer.request_id,
         })
+    }
+}
+
+/// Where a payment is, as PayPing's report says (`paymentStatus`).
+///
+/// ```
+/// use ghesta_core::PaymentStatus;
+///
+/// assert_eq!(PaymentStatus::from_number(5), PaymentStatus::AwaitingVerify);
+/// assert_eq!(PaymentStatus::from_number(9), PaymentStatus::Unknown(9));
+/// assert_eq!(PaymentStatus::AwaitingVerify.number(), 5);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum PaymentStatus {
+    /// `0`: the payment code was created; the buyer has not reached the gateway.
+    Created,
+    /// `1`: paid and verified.
+    Verified,
+    /// `2`: the buyer entered the gateway and has not come back yet.
+    OnGateway,
+    /// `3`: cancelled.
+    Cancelled,
+    /// `4`: paid, but the bank-side verify failed.
+    BankVerifyFailed,
+    /// `5`: back from the gateway, waiting for the shop's verify.
+    AwaitingVerify,
+    /// A value PayPing had not documented when this SDK was written, kept as sent.
+    Unknown(i64),
+}
+
+impl PaymentStatus {
+    /// The status for PayPing's number.
+    pub const fn from_number(number: i64) -> Self {
+        match number {
+            0 => Self::Created,
+            1 => Self::Verified,
+            2 => Self::OnGateway,
+            3 => Self::Cancelled,
+            4 => Self::BankVerifyFailed,
+            5 => Self::AwaitingVerify,
+            other => Self::Unknown(other),
+        }
+    }
+
+    /// PayPing's number for the status.
+    pub const fn number(self) -> i64 {
+        match self {
+            Self::Created => 0,
+            Self::Verified => 1,
+            Self::OnGateway => 2,
+            Self::Cancelled => 3,
+            Self::BankVerifyFailed => 4,
+            Self::AwaitingVerify => 5,
+            Self::Unknown(n) => n,
+        }
     }
 }

@@ -8,7 +8,8 @@ pub const REQUEST_ID_HEADER: &str = "X-PayPingRequest-ID";
 /// Longest request id kept; a real one is a GUID.
 const MAX_REQUEST_ID: usize = 128;
 
-/// PayPing's `X-PayPingRequest-ID` for one answer: quote it to PayPing support.
+/// PayPing's id for one answer, to quote to PayPing support: the `X-PayPingRequest-ID`
+/// header, or v3's `paypingTraceId` from an error body.
 #[derive(Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(transparent)]
 pub struct RequestId(pub(crate) String);
@@ -22,6 +23,12 @@ impl RequestId {
             return None;
         }
         Some(Self(value.to_owned()))
+    }
+
+    /// v3's `paypingTraceId`, which PayPing support asks for, when the body had a usable
+    /// one; else the header's id.
+    pub(crate) fn prefer_trace_id(trace_id: Option<String>, header: Option<Self>) -> Option<Self> {
+        trace_id.map(|id| Self(id.trim().to_owned())).or(header)
     }
 
     /// The id as text.

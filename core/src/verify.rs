@@ -1,4 +1,5 @@
-//! Step 4: verify (`POST /v2/pay/verify`), the only proof that the buyer paid.
+//! Step 4: verify (v2 `POST /v2/pay/verify`, v3 `POST /v3/pay/verify`), the only proof that
+//! the buyer paid.
 
 use http::{Method, StatusCode};
 
@@ -8,6 +9,8 @@ use crate::code::PayPingCode;
 use crate::config::Config;
 use crate::error::Error;
 use crate::exchange::{Answer, Exchange, ExchangeKind, HttpRequest, api_request};
+use crate::gateway::Protocol;
+use crate::invalid::{Field, InvalidInput, Rule};
 use crate::pending::Pending;
 use crate::request_id::RequestId;
 use crate::text::{CardHash, CardNumber, PaymentCode, RefId};
@@ -60,15 +63,26 @@ pub struct VerifyPayment {
     amount: Amount,
     wire_unit: AmountUnit,
     ref_id: RefId,
+    protocol: Protocol,
 }
 
 impl VerifyPayment {
-    /// Checks that `callback` belongs to `pending` and prepares the verify.
+    /// Checks that `callback` belongs to `pending` and prepares the verify on the
+    /// record's protocol: the same code and clientRefId, a form of the record's protocol,
+    /// and (v3, whose form names one) the stored amount. Anything else is
+    /// [`Error::CallbackMismatch`] and nothing is sent.
     pub fn new(
         config: &Config,
         pending: &Pending,
         callback: &CompletedCallback,
     ) -> Result<Self, Error> {
+        if callback.protocol() != pending.protocol() {
+            return Err(Error::CallbackMismatch {
+                field: "protocol",
+                expected: pending.protocol().to_string(),
+                received: callback.protocol().to_string(),
+            });
+        }
         if callback.code() != pending.code() {
             return Err(Error::CallbackMismatch {
                 field: "code",
@@ -86,27 +100,41 @@ impl VerifyPayment {
                     .unwrap_or_default(),
             });
         }
-        Ok(Self::from_ref_id(
-            config,
-            pending,
-            callback.ref_id().clone(),
-        ))
+        let stored = pending.amount().in_unit(pending.wire_unit());
+        if let Some(claimed) = callback.amount().filter(|a| *a != stored) {
+            return Err(Error::CallbackMismatch {
+                field: "amount",
+                expected: stored.to_string(),
+                received: claimed.to_string(),
+            });
+        }
+        Self::from_ref_id(config, pending, callback.ref_id().clone())
     }
 
     /// Prepares a verify of `pending` with a `ref_id` the shop got another way (for example
     /// from a report, after its own crash). Prefer [`VerifyPayment::new`], which checks the
-    /// callback against the record.
-    pub fn from_ref_id(config: &Config, pending: &Pending, ref_id: RefId) -> Self {
-        Self {
+    /// callback against the record. On v3 the reference must be a whole number, as
+    /// PayPing's `paymentRefId` is; another is [`Error::Invalid`] and nothing is sent.
+    pub fn from_ref_id(config: &Config, pending: &Pending, ref_id: RefId) -> Result<Self, Error> {
+        if pending.protocol() == Protocol::V3 {
+            payment_ref_id(&ref_id)?;
+        }
+        Ok(Self {
             config: config.clone(),
             code: pending.code().clone(),
             amount: pending.amount(),
             wire_unit: pending.wire_unit(),
             ref_id,
-        }
+            protocol: pending.protocol(),
+        })
     }
 
-    /// The payment code being verified.
+    /// The protocol the verify speaks: the record's.
+    pub fn protocol(&self) -> Protocol {
+        self.protocol
+    }
+
+    /// The payment code.
     pub fn code(&self) -> &PaymentCode {
         &self.code
     }
@@ -134,20 +162,44 @@ impl Exchange for VerifyPayment {
     }
 
     fn to_request(&self) -> Result<HttpRequest, Error> {
-        let body = wire::v2::verify::body(&self.ref_id, self.wire_amount());
-        api_request(
-            &self.config,
-            Method::POST,
-            wire::v2::VERIFY_PATH,
-            Some(&body),
-        )
+        let wire_amount = self.wire_amount();
+        match self.protocol {
+            Protocol::V2 => {
+                let body = wire::v2::verify::body(&self.ref_id, wire_amount);
+                api_request(
+                    &self.config,
+                    Method::POST,
+                    wire::v2::VERIFY_PATH,
+                    Some(&body),
+                )
+            }
+            Protocol::V3 => {
+                let id = payment_ref_id(&self.ref_id)?;
+                let body = wire::v3::verify::body(id, &self.code, wire_amount);
+                api_request(
+                    &self.config,
+                    Method::POST,
+                    wire::v3::VERIFY_PATH,
+                    Some(&body),
+                )
+            }
+        }
     }
 
     fn parse_response<B: AsRef<[u8]>>(
         &self,
         response: http::Response<B>,
     ) -> Result<VerifyOutcome, Error> {
-        let answer = Answer::of(&response);
+        let answer = Answer::of(&response, self.protocol);
+        match self.protocol {
+            Protocol::V2 => self.read_v2(answer),
+            Protocol::V3 => self.read_v3(answer),
+        }
+    }
+}
+
+impl VerifyPayment {
+    fn read_v2(&self, answer: Answer<'_>) -> Result<VerifyOutcome, Error> {
         if answer.status != StatusCode::OK {
             return match answer.failure() {
                 // Only a body that says 15 and nothing else: `{"15":..,"47":..}` is
@@ -160,6 +212,9 @@ impl Exchange for VerifyPayment {
                         ref_id: self.ref_id.clone(),
                         amount: self.amount,
                         message: r.message().unwrap_or_default().to_owned(),
+                        card_number: None,
+                        card_hash: None,
+                        paid_at: None,
                         request_id: r.request_id().cloned(),
                     }))
                 }
@@ -167,21 +222,110 @@ impl Exchange for VerifyPayment {
             };
         }
         let read = wire::v2::verify::read(&answer)?;
-        if read.amount != self.wire_amount() {
-            return Err(Error::AmountMismatch {
-                expected: self.amount,
-                received: read.amount,
-                request_id: answer.request_id,
-            });
-        }
+        self.check_amount(read.amount, &answer)?;
         Ok(VerifyOutcome::Verified(Verified {
             code: self.code.clone(),
             ref_id: self.ref_id.clone(),
             amount: self.amount,
             card_number: read.card_number,
             card_hash: read.card_hash,
+            paid_at: None,
             request_id: answer.request_id,
         }))
+    }
+
+    fn read_v3(&self, answer: Answer<'_>) -> Result<VerifyOutcome, Error> {
+        let request_id = answer.request_id.clone();
+        match wire::v3::verify::read(&answer)? {
+            wire::v3::verify::Read::Verified(record) => {
+                let amount = record
+                    .amount
+                    .ok_or_else(|| answer.malformed("missing field `amount`"))?;
+                self.check_record(amount, record.code.as_deref(), &request_id)?;
+                Ok(VerifyOutcome::Verified(Verified {
+                    code: self.code.clone(),
+                    ref_id: self.ref_id.clone(),
+                    amount: self.amount,
+                    card_number: record.card_number(),
+                    card_hash: record.card_hash(),
+                    paid_at: record.paid_at(),
+                    request_id,
+                }))
+            }
+            wire::v3::verify::Read::AlreadyVerified {
+                earlier,
+                message,
+                trace_id,
+            } => {
+                let request_id = RequestId::prefer_trace_id(trace_id, request_id);
+                // The earlier result, when PayPing sent it, must be this record's too: an
+                // "already verified" for another amount or payment is no reason to ship.
+                if let Some(record) = &earlier {
+                    if let Some(amount) = record.amount {
+                        self.check_record(amount, record.code.as_deref(), &request_id)?;
+                    } else {
+                        self.check_record(self.wire_amount(), record.code.as_deref(), &request_id)?;
+                    }
+                }
+                Ok(VerifyOutcome::AlreadyVerified(AlreadyVerified {
+                    code: self.code.clone(),
+                    ref_id: self.ref_id.clone(),
+                    amount: self.amount,
+                    message: message.unwrap_or_default(),
+                    card_number: earlier.as_ref().and_then(|r| r.card_number()),
+                    card_hash: earlier.as_ref().and_then(|r| r.card_hash()),
+                    paid_at: earlier.as_ref().and_then(|r| r.paid_at()),
+                    request_id,
+                }))
+            }
+        }
+    }
+
+    /// A verified amount must be the stored one, in the unit the payment was created in.
+    fn check_amount(&self, received: u64, answer: &Answer<'_>) -> Result<(), Error> {
+        if received != self.wire_amount() {
+            return Err(Error::AmountMismatch {
+                expected: self.amount,
+                received,
+                request_id: answer.request_id.clone(),
+            });
+        }
+        Ok(())
+    }
+
+    /// v3 names what it verified: the stored amount, and (when it says) the record's code.
+    fn check_record(
+        &self,
+        amount: u64,
+        code: Option<&str>,
+        request_id: &Option<RequestId>,
+    ) -> Result<(), Error> {
+        if amount != self.wire_amount() {
+            return Err(Error::AmountMismatch {
+                expected: self.amount,
+                received: amount,
+                request_id: request_id.clone(),
+            });
+        }
+        if let Some(code) = code.filter(|c| *c != self.code.as_str()) {
+            let mut received = code.to_owned();
+            crate::snippet::truncate(&mut received, 64);
+            return Err(Error::CodeMismatch {
+                expected: self.code.clone(),
+                received,
+                request_id: request_id.clone(),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// v3's `paymentRefId`: the reference as the whole number PayPing sent and expects.
+pub(crate) fn payment_ref_id(ref_id: &RefId) -> Result<u64, Error> {
+    let text = ref_id.as_str();
+    match text.parse::<u64>() {
+        Ok(id) if id > 0 && text.bytes().all(|b| b.is_ascii_digit()) => Ok(id),
+        _ => Err(InvalidInput::new(Field::RefId, Rule::NotAnInteger).into()),
     }
 }
 
@@ -223,6 +367,7 @@ pub struct Verified {
     amount: Amount,
     card_number: Option<CardNumber>,
     card_hash: Option<CardHash>,
+    paid_at: Option<String>,
     request_id: Option<RequestId>,
 }
 
@@ -252,19 +397,27 @@ impl Verified {
         self.card_hash.as_ref()
     }
 
+    /// When the buyer paid, as PayPing wrote it (v3's `payedDate`, UTC), if it said.
+    pub fn paid_at(&self) -> Option<&str> {
+        self.paid_at.as_deref()
+    }
+
     /// The answer's `X-PayPingRequest-ID`.
     pub fn request_id(&self) -> Option<&RequestId> {
         self.request_id.as_ref()
     }
 }
 
-/// A payment PayPing says was verified before (code 15).
+/// A payment PayPing says was verified before (v2: code 15; v3: 409 with code 110).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AlreadyVerified {
     code: PaymentCode,
     ref_id: RefId,
     amount: Amount,
     message: String,
+    card_number: Option<CardNumber>,
+    card_hash: Option<CardHash>,
+    paid_at: Option<String>,
     request_id: Option<RequestId>,
 }
 
@@ -279,7 +432,8 @@ impl AlreadyVerified {
         &self.ref_id
     }
 
-    /// The stored amount that was sent (PayPing's code-15 answer carries no amount).
+    /// The stored amount that was sent. (v2's code-15 answer carries no amount; v3's 409
+    /// carries the earlier result, whose amount, when present, was checked to be this one.)
     pub fn amount(&self) -> Amount {
         self.amount
     }
@@ -287,6 +441,21 @@ impl AlreadyVerified {
     /// PayPing's message, as received.
     pub fn message(&self) -> &str {
         &self.message
+    }
+
+    /// The masked card number of the earlier verify, when PayPing sent it (v3).
+    pub fn card_number(&self) -> Option<&CardNumber> {
+        self.card_number.as_ref()
+    }
+
+    /// The card hash of the earlier verify, when PayPing sent it (v3).
+    pub fn card_hash(&self) -> Option<&CardHash> {
+        self.card_hash.as_ref()
+    }
+
+    /// When the buyer paid, as the earlier verify said (v3's `payedDate`), if it did.
+    pub fn paid_at(&self) -> Option<&str> {
+        self.paid_at.as_deref()
     }
 
     /// The answer's `X-PayPingRequest-ID`.

@@ -275,7 +275,7 @@ fn plus_and_percent_escapes_are_decoded() {
 #[test]
 fn unknown_keys_and_empty_pairs_are_ignored() {
     let callback = parse(&post_form(
-        b"&&utm_source=x&code=c&&refid=1&Amount=999&status=1&extra=%FF&",
+        b"&&utm_source=x&code=c&&refid=1&Amount=999&state=1&extra=%FF&",
     ));
     let Callback::Completed(completed) = callback else {
         panic!("expected completed");

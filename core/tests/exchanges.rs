@@ -302,6 +302,14 @@ fn pending() -> Pending {
     pending_with(&config(), TOMAN)
 }
 
+/// A record of `config`'s gateway whose payment code is `code`.
+fn pending_of(config: &Config, code: &PaymentCode) -> Pending {
+    let body = serde_json::json!({ "code": code.as_str() }).to_string();
+    create(config, TOMAN)
+        .parse_response(answer(200, body))
+        .unwrap()
+}
+
 fn callback(form: &str) -> CompletedCallback {
     match Callback::from_form(form.as_bytes()).unwrap() {
         Callback::Completed(callback) => callback,
@@ -328,7 +336,7 @@ fn code() -> PaymentCode {
 }
 
 fn cancel() -> CancelPayment {
-    CancelPayment::new(&config(), &code())
+    CancelPayment::new(&config(), &pending_of(&config(), &code()))
 }
 
 fn report() -> ReportPayment {
@@ -455,7 +463,9 @@ fn report_request_is_a_bodiless_get_of_the_code() {
 #[test]
 fn a_code_stays_one_path_segment() {
     let odd = PaymentCode::new("a/../b?c=d#e f%").unwrap();
-    let cancel = CancelPayment::new(&config(), &odd).to_request().unwrap();
+    let cancel = CancelPayment::new(&config(), &pending_of(&config(), &odd))
+        .to_request()
+        .unwrap();
     assert_eq!(
         cancel.uri(),
         "https://api.payping.ir/v2/pay/a%2F..%2Fb%3Fc%3Dd%23e%20f%25"
@@ -484,7 +494,7 @@ fn requests_go_to_the_configured_api_url() {
             .unwrap()
             .uri()
             .clone(),
-        CancelPayment::new(&sandbox, &code())
+        CancelPayment::new(&sandbox, &pending_of(&sandbox, &code()))
             .to_request()
             .unwrap()
             .uri()
@@ -1223,7 +1233,8 @@ fn verify_sends_the_unit_stored_in_pending_whatever_the_config_says_later() {
 
 #[test]
 fn verify_from_a_ref_id_sends_the_stored_amount() {
-    let exchange = VerifyPayment::from_ref_id(&config(), &pending(), RefId::new("999").unwrap());
+    let exchange =
+        VerifyPayment::from_ref_id(&config(), &pending(), RefId::new("999").unwrap()).unwrap();
     assert_eq!(
         body_text(&exchange.to_request().unwrap()),
         r#"{"refId":"999","amount":1250000}"#
@@ -1418,10 +1429,12 @@ fn pending_round_trips_through_json() {
         // And a verify built from the loaded record sends what the original would.
         assert_eq!(
             VerifyPayment::from_ref_id(&config(), &loaded, RefId::new("1").unwrap())
+                .unwrap()
                 .to_request()
                 .unwrap()
                 .body(),
             VerifyPayment::from_ref_id(&config(), &pending, RefId::new("1").unwrap())
+                .unwrap()
                 .to_request()
                 .unwrap()
                 .body()

@@ -163,9 +163,9 @@ fn run(input: Input) -> Got {
             match step {
                 Step::Create => Got::Created(create().parse_response(response)),
                 Step::Verify => Got::Verified(verify().parse_response(response)),
-                Step::Cancel => {
-                    Got::Cancelled(CancelPayment::new(&config(), &code).parse_response(response))
-                }
+                Step::Cancel => Got::Cancelled(
+                    CancelPayment::new(&config(), &pending()).parse_response(response),
+                ),
                 Step::Report => {
                     Got::Report(ReportPayment::new(&config(), &code).parse_response(response))
                 }
@@ -748,11 +748,23 @@ fn values_a_shop_builds() {
 // Hardening (issue 9): stored records, blank and padded identifiers, case-twin keys,
 // canonical error-code keys, impossible ports, mobiles pasted from a phone.
 
-/// The record [`pending`] gives, stored, with its redirect (and code) replaced.
+/// The record [`pending`] gives, stored in 0.1.0's shape (no gateway), with its redirect
+/// (and code) replaced.
 fn stored(code: &str, redirect: &str) -> Input {
     let mut record: serde_json::Value = serde_json::to_value(pending()).unwrap();
     record["code"] = code.into();
     record["redirect_url"] = redirect.into();
+    record.as_object_mut().unwrap().remove("gateway");
+    Input::Stored(record.to_string())
+}
+
+/// The same, stored by this release: naming its `gateway`.
+fn stored_on(gateway: &str, code: &str, redirect: &str) -> Input {
+    let Input::Stored(json) = stored(code, redirect) else {
+        unreachable!()
+    };
+    let mut record: serde_json::Value = serde_json::from_str(&json).unwrap();
+    record["gateway"] = gateway.into();
     Input::Stored(record.to_string())
 }
 
@@ -810,6 +822,29 @@ fn stored_records() {
             stored("82a4f72", "http://payping.ir/installment/82a4f72?type=ghesta") => G(Err(m))
                 if refused_for(m, Field::RedirectUrl, &Rule::InsecureScheme),
             "plain http only on loopback"
+        "a record naming Ghesta with PayPing's card page":
+            stored_on("ghesta", "82a4f72", "https://api.payping.ir/v2/pay/gotoipg/82a4f72") => G(Err(m))
+                if refused_for(m, Field::RedirectUrl, &Rule::RedirectMismatch),
+            "the page must be the recorded gateway's"
+        "a v3 record on its start page":
+            stored_on("payping_v3", "82a4f72", "https://api.payping.ir/v3/pay/start/82a4f72") => G(Ok(p))
+                if p.gateway() == ghesta_core::Gateway::PayPingV3,
+            "v3's page for the record's code"
+        "a 0.1.0-shaped record on v3's start page":
+            stored("82a4f72", "https://api.payping.ir/v3/pay/start/82a4f72") => G(Err(m))
+                if refused_for(m, Field::RedirectUrl, &Rule::RedirectMismatch),
+            "a record without a gateway is v2: 0.1.0 spoke nothing else"
+        "a v3 record sent elsewhere":
+            stored_on("payping_v3", "82a4f72", "https://evil.example/v3/pay/start/82a4f72") => G(Err(m))
+                if refused_for(m, Field::RedirectUrl, &Rule::RedirectHost),
+            "only PayPing's domain or the SDK's own start page"
+        "a reversible v2 record":
+            Input::Stored(serde_json::to_string(&pending()).unwrap().replacen('{', r#"{"reversible":true,"#, 1)) => G(Err(m))
+                if refused_for(m, Field::Reversible, &Rule::NotOnThisGateway),
+            "only v3 payments are created reversible"
+        "an unknown gateway":
+            stored_on("payping_v9", "82a4f72", OWN_PAGE) => G(Err(m)) if m.contains("unknown variant"),
+            "a record from a future release is not guessed at"
         "a padded code in the record":
             stored(" 82a4f72", "https://payping.ir/installment/%2082a4f72?type=ghesta") => G(Err(m))
                 if refused_for(m, Field::PaymentCode, &Rule::Padded),

@@ -151,6 +151,20 @@ fn any_status() -> impl Strategy<Value = StatusCode> {
 // ---------------------------------------------------------------------------------------
 // Helpers.
 
+/// A record of `config`'s gateway for `code`, as create's answer gives it.
+fn pending_with(config: &Config, code: &PaymentCode) -> Pending {
+    let payment = NewPayment::new(
+        Amount::from_toman(250_000).unwrap(),
+        ReturnUrl::new("https://shop.example/ghesta/callback").unwrap(),
+        ClientRefId::new("order-7").unwrap(),
+        Mobile::new("09123456789").unwrap(),
+    );
+    let answer = serde_json::to_vec(&serde_json::json!({ "code": code.as_str() })).unwrap();
+    CreatePayment::new(config, payment, SystemTime::UNIX_EPOCH)
+        .parse_response(http::Response::new(answer))
+        .unwrap()
+}
+
 fn pending(config: &Config) -> Pending {
     let payment = NewPayment::new(
         Amount::from_toman(250_000).unwrap(),
@@ -255,7 +269,7 @@ proptest! {
             assert_one_segment(ghesta.as_str(), gateway, &format!("{gw_prefix}installment/"), Some("type=ghesta"), &code);
             let payping = RedirectUrl::payping(&config, &payment_code);
             assert_one_segment(payping.as_str(), api, &format!("{api_prefix}v2/pay/gotoipg/"), None, &code);
-            let cancel = CancelPayment::new(&config, &payment_code).to_request().unwrap();
+            let cancel = CancelPayment::new(&config, &pending_with(&config, &payment_code)).to_request().unwrap();
             assert_one_segment(&cancel.uri().to_string(), api, &format!("{api_prefix}v2/pay/"), None, &code);
             let report = ReportPayment::new(&config, &payment_code).to_request().unwrap();
             assert_one_segment(&report.uri().to_string(), api, &format!("{api_prefix}v1/report/"), None, &code);
@@ -361,7 +375,7 @@ proptest! {
         let answer_body = serde_json::to_vec(&serde_json::json!({ "code": code })).unwrap();
         let pending = create.parse_response(http::Response::new(answer_body)).unwrap();
         prop_assert_eq!(pending.code().as_str(), code.as_str());
-        let verify = VerifyPayment::from_ref_id(&config, &pending, RefId::new(ref_id.as_str()).unwrap());
+        let verify = VerifyPayment::from_ref_id(&config, &pending, RefId::new(ref_id.as_str()).unwrap()).unwrap();
         let body = json_object(&verify.to_request().unwrap());
         let mut expected = Map::new();
         expected.insert("refId".into(), Value::from(ref_id));
@@ -387,7 +401,7 @@ proptest! {
         } else {
             prop_assert_eq!(status, StatusCode::OK);
         }
-        let verify = VerifyPayment::from_ref_id(&config, &pending, RefId::new("555").unwrap());
+        let verify = VerifyPayment::from_ref_id(&config, &pending, RefId::new("555").unwrap()).unwrap();
         match verify.parse_response(answer(status, &body)) {
             Ok(VerifyOutcome::Verified(v)) => {
                 prop_assert_eq!(status, StatusCode::OK);
@@ -396,7 +410,7 @@ proptest! {
             Ok(VerifyOutcome::AlreadyVerified(_)) => prop_assert_eq!(status, StatusCode::BAD_REQUEST),
             Err(e) => prop_assert!(e.status().is_some()),
         }
-        if CancelPayment::new(&config, pending.code()).parse_response(answer(status, &body)).is_ok() {
+        if CancelPayment::new(&config, &pending).parse_response(answer(status, &body)).is_ok() {
             prop_assert!(matches!(status.as_u16(), 200 | 204));
         }
         if ReportPayment::new(&config, pending.code()).parse_response(answer(status, &body)).is_ok() {

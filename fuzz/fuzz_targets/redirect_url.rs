@@ -9,7 +9,10 @@
 #![no_main]
 
 use ghesta_core::http;
-use ghesta_core::{CancelPayment, Config, Exchange, PaymentCode, RedirectUrl, ReportPayment};
+use ghesta_core::{
+    Amount, CancelPayment, ClientRefId, Config, CreatePayment, Exchange, Mobile, NewPayment,
+    PaymentCode, Pending, RedirectUrl, ReportPayment, ReturnUrl,
+};
 use libfuzzer_sys::fuzz_target;
 use percent_encoding::percent_decode_str;
 
@@ -27,6 +30,20 @@ fn check(url: &str, host: &str, prefix: &str, query: Option<&str>, code: &Paymen
         .decode_utf8()
         .expect("the segment decodes to UTF-8");
     assert_eq!(decoded, code.as_str());
+}
+
+/// The record create gives for `code` on `config`'s gateway.
+fn pending_of(config: &Config, code: &PaymentCode) -> Pending {
+    let payment = NewPayment::new(
+        Amount::from_toman(250_000).expect("amount"),
+        ReturnUrl::new("https://shop.example/cb").expect("return URL"),
+        ClientRefId::new("order-7").expect("clientRefId"),
+        Mobile::new("09123456789").expect("mobile"),
+    );
+    let answer = serde_json::to_vec(&serde_json::json!({ "code": code.as_str() })).expect("JSON");
+    CreatePayment::new(config, payment, std::time::SystemTime::UNIX_EPOCH)
+        .parse_response(http::Response::new(answer))
+        .expect("a create answer with a valid code")
 }
 
 fn check_config(config: &Config, code: &PaymentCode, gateway: (&str, &str), api: (&str, &str)) {
@@ -55,7 +72,8 @@ fn check_config(config: &Config, code: &PaymentCode, gateway: (&str, &str), api:
     let read: RedirectUrl = serde_json::from_str(&stored).expect("a stored URL reads back");
     assert_eq!(read, ghesta);
 
-    let cancel = CancelPayment::new(config, code)
+    let pending = pending_of(config, code);
+    let cancel = CancelPayment::new(config, &pending)
         .to_request()
         .expect("cancel request");
     check(

@@ -99,7 +99,7 @@ fuzz_target!(|data: &[u8]| {
         body,
     );
 
-    let cancel = CancelPayment::new(&config, pending.code());
+    let cancel = CancelPayment::new(&config, &pending);
     match cancel.parse_response(response(status, &headers, body)) {
         Ok(done) => {
             assert!(matches!(status.as_u16(), 200 | 204));

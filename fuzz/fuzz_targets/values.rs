@@ -147,7 +147,7 @@ fn check_requests(
         .parse_response(http::Response::new(answer))
         .expect("a create answer with a valid code");
     assert_eq!(pending.code().as_str(), code);
-    let verify = VerifyPayment::from_ref_id(config, &pending, ref_id.clone());
+    let verify = VerifyPayment::from_ref_id(config, &pending, ref_id.clone()).expect("a v2 refId");
     let request = verify.to_request().expect("valid values make a request");
     assert_eq!(
         request.uri().to_string(),

@@ -303,7 +303,7 @@ fn cancel_by_the_shop_then_verify_is_code_1() {
     let sb = start();
     let client = client(&sb);
     let (pending, callback) = approved(&sb, &client, "order-9");
-    let cancelled = client.cancel(pending.code()).unwrap();
+    let cancelled = client.cancel(&pending).unwrap();
     assert_eq!(cancelled.code(), pending.code());
     assert_eq!(state(&sb, &pending), PaymentState::CancelledByShop);
     let code = rejected_code(client.verify(&pending, &callback));
@@ -510,7 +510,7 @@ fn faults_on_create_report_and_cancel_are_typed_too() {
         Fault::Delay(Duration::from_secs(30)),
         Times::Once,
     );
-    let err = impatient(&sb).cancel(pending.code()).unwrap_err();
+    let err = impatient(&sb).cancel(&pending).unwrap_err();
     assert!(
         matches!(err, Error::Transport(TransportError::Timeout { .. })),
         "{err:?}"

@@ -52,6 +52,11 @@ impl<'a, const N: usize> Form<'a, N> {
         Ok(Self { keys, raw })
     }
 
+    /// Whether `keys[index]` was in the form, with any value (an empty one too).
+    pub(crate) fn has(&self, index: usize) -> bool {
+        self.raw[index].is_some()
+    }
+
     /// The decoded value of `keys[index]`, `None` when absent or empty.
     pub(crate) fn text(&self, index: usize) -> Result<Option<String>, CallbackError> {
         let Some(raw) = self.raw[index] else {

@@ -17,6 +17,15 @@ pub(crate) trait Fields: Default {
     /// one of them only in ASCII case is refused.
     const KEYS: &'static [&'static str];
 
+    /// Whether keys are matched without regard to ASCII case (v3's already-verified record,
+    /// which PayPing documents in PascalCase and camelCase alike). A key twice, in any case,
+    /// is refused either way.
+    const ANY_CASE: bool = false;
+
+    /// Whether a numeric key (a v2 error code) beside the fields makes the answer say two
+    /// things. True for v2 answers; v3 answers carry their codes in problem details.
+    const REFUSE_CODE_KEYS: bool = true;
+
     /// Reads the value of `KEYS[index]` from `map`.
     fn read<'de, A: MapAccess<'de>>(&mut self, index: usize, map: &mut A) -> Result<(), A::Error>;
 }
@@ -67,10 +76,25 @@ pub(crate) fn read<F: Fields>(body: &[u8]) -> Result<F, BodyError> {
             None => BodyError::Json(e),
         })?;
     de.end().map_err(BodyError::Json)?;
-    if names_code {
+    if names_code && F::REFUSE_CODE_KEYS {
         return Err(BodyError::ErrorCode);
     }
     Ok(fields)
+}
+
+/// An object inside an answer, read by the same rules (known keys once, case twins refused).
+/// Its numeric keys are not error codes: only a top-level v2 answer has those.
+pub(crate) struct Nested<F>(pub(crate) F);
+
+impl<'de, F: Fields> serde::Deserialize<'de> for Nested<F> {
+    fn deserialize<D: serde::Deserializer<'de>>(de: D) -> Result<Self, D::Error> {
+        let failed = std::cell::Cell::new(None);
+        let (fields, _) = de.deserialize_map(Object::<F> {
+            failed: &failed,
+            fields: std::marker::PhantomData,
+        })?;
+        Ok(Self(fields))
+    }
 }
 
 /// Whether `body` is one JSON object one of whose keys is a PayPing error code.
@@ -94,11 +118,18 @@ impl<'de, F: Fields> Visitor<'de> for Object<'_, F> {
         let mut fields = F::default();
         let mut seen = 0_u64;
         let mut names_code = false;
-        while let Some(key) = map.next_key_seed(KeySeed(F::KEYS))? {
+        while let Some(key) = map.next_key_seed(KeySeed(F::KEYS, F::ANY_CASE))? {
             match key {
                 Key::Known(index) => {
                     // The same key twice is ambiguous: which amount was verified?
                     if seen & (1 << index) != 0 {
+                        if F::ANY_CASE {
+                            return Err(A::Error::custom(format_args!(
+                                "the key `{}` appears twice (keys that differ only in case \
+                                 count as the same key)",
+                                F::KEYS[index]
+                            )));
+                        }
                         return Err(A::Error::duplicate_field(F::KEYS[index]));
                     }
                     seen |= 1 << index;
@@ -137,8 +168,9 @@ enum Key {
     Other,
 }
 
-/// Classifies a key where it lies (borrowed, or in serde_json's scratch buffer).
-struct KeySeed(&'static [&'static str]);
+/// Classifies a key where it lies (borrowed, or in serde_json's scratch buffer): the known
+/// keys, and whether they are matched without regard to case.
+struct KeySeed(&'static [&'static str], bool);
 
 impl<'de> DeserializeSeed<'de> for KeySeed {
     type Value = Key;
@@ -157,7 +189,7 @@ impl Visitor<'_> for KeySeed {
     fn visit_str<E: serde::de::Error>(self, key: &str) -> Result<Key, E> {
         Ok(
             match self.0.iter().position(|k| k.eq_ignore_ascii_case(key)) {
-                Some(index) if self.0[index] == key => Key::Known(index),
+                Some(index) if self.1 || self.0[index] == key => Key::Known(index),
                 Some(index) => Key::CaseTwin(index),
                 None if code_in_key(key).is_some() => Key::Code,
                 None => Key::Other,

@@ -6,6 +6,8 @@
 //! one protocol spells it, and hand the step plain typed values. A second protocol adds a
 //! module here, not a second copy of a step.
 
+pub(crate) mod callback;
 pub(crate) mod form;
 pub(crate) mod json;
 pub(crate) mod v2;
+pub(crate) mod v3;

@@ -4,12 +4,12 @@
 //! payment. An empty (or missing) `refid` is PayPing's "not paid".
 
 use crate::callback::{Callback, CallbackError, CancelledCallback, CompletedCallback};
+use crate::gateway::Protocol;
 use crate::invalid::InvalidInput;
 use crate::text::{CardHash, CardNumber, ClientRefId, PaymentCode, RefId};
-use crate::wire::form::Form;
+use crate::wire::callback::{CallbackForm, KEYS};
 
-/// The form's keys, as PayPing sends them (matched without regard to case).
-const KEYS: [&str; 5] = ["code", "refid", "clientrefid", "cardnumber", "cardhashpan"];
+// v2's keys, by their place in the callback's key table.
 const CODE: usize = 0;
 const REFID: usize = 1;
 const CLIENTREFID: usize = 2;
@@ -17,8 +17,7 @@ const CARDNUMBER: usize = 3;
 const CARDHASHPAN: usize = 4;
 
 /// Reads v2's callback form.
-pub(crate) fn read(body: &[u8]) -> Result<Callback, CallbackError> {
-    let fields = Form::parse(body, &KEYS)?;
+pub(crate) fn read(fields: &CallbackForm<'_>) -> Result<Callback, CallbackError> {
     let code = match fields.text(CODE)? {
         Some(code) => PaymentCode::new(code).map_err(|e| invalid(CODE, e))?,
         None => return Err(CallbackError::MissingField { name: KEYS[CODE] }),
@@ -32,11 +31,15 @@ pub(crate) fn read(body: &[u8]) -> Result<Callback, CallbackError> {
     let ref_id = fields.text(REFID)?.filter(|v| !v.is_empty());
     let Some(ref_id) = ref_id else {
         return Ok(Callback::Cancelled(CancelledCallback {
+            protocol: Protocol::V2,
             code,
             client_ref_id,
+            error_code: None,
         }));
     };
     Ok(Callback::Completed(CompletedCallback {
+        protocol: Protocol::V2,
+        amount: None,
         code,
         ref_id: RefId::new(ref_id).map_err(|e| invalid(REFID, e))?,
         client_ref_id,
@@ -58,7 +61,7 @@ fn invalid(index: usize, source: InvalidInput) -> CallbackError {
     }
 }
 
-/// `callback` as the form PayPing sends: all five keys, in PayPing's order.
+/// `callback` as v2's form: all five keys, in PayPing's order.
 pub(crate) fn to_form(callback: &Callback) -> String {
     let opt = |v: Option<&str>| v.unwrap_or("").to_owned();
     let (ref_id, card_number, card_hash) = match callback {

@@ -1,0 +1,199 @@
+//! v3's error body: RFC 7807 problem details with PayPing's `paypingTraceId` and
+//! `metaData{code, errors[{message}], message}`.
+//!
+//! Keys are matched without regard to case (PayPing documents PascalCase and camelCase for
+//! the same answers) and a key twice, in any case, is refused. Everything kept is bounded.
+
+use std::fmt;
+
+use serde::Deserialize;
+use serde::de::value::MapAccessDeserializer;
+use serde::de::{MapAccess, SeqAccess, Visitor};
+
+use crate::snippet::truncate;
+use crate::wire::json::{Fields, Nested};
+use crate::wire::v3::record::{AnyCaseRecord, Record};
+
+/// How many messages are kept, and how long each (and the title and detail) may be.
+const MAX_MESSAGES: usize = 16;
+const MAX_TEXT_BYTES: usize = 512;
+/// Longest trace id kept; a real one is about 25 characters.
+const MAX_TRACE_ID: usize = 128;
+
+/// What a problem-details answer says.
+#[derive(Default)]
+pub(crate) struct Problem {
+    pub(crate) title: Option<String>,
+    pub(crate) detail: Option<String>,
+    pub(crate) trace_id: Option<String>,
+    /// `metaData.code`: a v3 code (101-165).
+    pub(crate) code: Option<u32>,
+    /// `metaData.errors[].message`, and `metaData.message` when it is text.
+    pub(crate) messages: Vec<String>,
+    /// `metaData.message` when it is an object: the earlier verify result of a 409 (110).
+    pub(crate) earlier: Option<Record>,
+}
+
+impl Problem {
+    /// Whether the answer says anything at all.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.title.is_none()
+            && self.detail.is_none()
+            && self.code.is_none()
+            && self.messages.is_empty()
+            && self.earlier.is_none()
+    }
+}
+
+/// Reads a problem-details body.
+pub(crate) fn read(body: &[u8]) -> Result<Problem, String> {
+    let mut de = serde_json::Deserializer::from_slice(body);
+    let Nested(fields) =
+        Nested::<ProblemFields>::deserialize(&mut de).map_err(|e| e.to_string())?;
+    de.end().map_err(|e| e.to_string())?;
+    let ProblemFields {
+        title,
+        detail,
+        trace_id,
+        meta,
+    } = fields;
+    let meta = meta.map(|Nested(m)| m).unwrap_or_default();
+    let mut problem = Problem {
+        title: title.map(bounded),
+        detail: detail.map(bounded),
+        trace_id: trace_id.filter(|id| {
+            let id = id.trim();
+            !id.is_empty() && id.len() <= MAX_TRACE_ID && !id.chars().any(char::is_control)
+        }),
+        code: meta.code,
+        messages: meta.errors.map(|m| m.0).unwrap_or_default(),
+        earlier: None,
+    };
+    match meta.message {
+        Some(Message::Text(text)) if problem.messages.len() < MAX_MESSAGES => {
+            problem.messages.push(bounded(text));
+        }
+        Some(Message::Record(record)) => problem.earlier = Some(record),
+        _ => {}
+    }
+    Ok(problem)
+}
+
+fn bounded(mut text: String) -> String {
+    truncate(&mut text, MAX_TEXT_BYTES);
+    text
+}
+
+#[derive(Default)]
+struct ProblemFields {
+    title: Option<String>,
+    detail: Option<String>,
+    trace_id: Option<String>,
+    meta: Option<Nested<MetaFields>>,
+}
+
+impl Fields for ProblemFields {
+    const KEYS: &'static [&'static str] = &["title", "detail", "paypingTraceId", "metaData"];
+    const ANY_CASE: bool = true;
+    const REFUSE_CODE_KEYS: bool = false;
+    fn read<'de, A: MapAccess<'de>>(&mut self, index: usize, map: &mut A) -> Result<(), A::Error> {
+        match index {
+            0 => self.title = map.next_value()?,
+            1 => self.detail = map.next_value()?,
+            2 => self.trace_id = map.next_value()?,
+            _ => self.meta = map.next_value()?,
+        }
+        Ok(())
+    }
+}
+
+#[derive(Default)]
+struct MetaFields {
+    code: Option<u32>,
+    errors: Option<Messages>,
+    message: Option<Message>,
+}
+
+impl Fields for MetaFields {
+    const KEYS: &'static [&'static str] = &["code", "errors", "message"];
+    const ANY_CASE: bool = true;
+    const REFUSE_CODE_KEYS: bool = false;
+    fn read<'de, A: MapAccess<'de>>(&mut self, index: usize, map: &mut A) -> Result<(), A::Error> {
+        match index {
+            0 => self.code = map.next_value()?,
+            1 => self.errors = map.next_value()?,
+            _ => self.message = map.next_value()?,
+        }
+        Ok(())
+    }
+}
+
+#[derive(Default)]
+struct ErrorFields {
+    message: Option<String>,
+}
+
+impl Fields for ErrorFields {
+    const KEYS: &'static [&'static str] = &["message"];
+    const ANY_CASE: bool = true;
+    const REFUSE_CODE_KEYS: bool = false;
+    fn read<'de, A: MapAccess<'de>>(&mut self, _: usize, map: &mut A) -> Result<(), A::Error> {
+        self.message = map.next_value()?;
+        Ok(())
+    }
+}
+
+/// `errors`: an array of `{message}`, the first [`MAX_MESSAGES`] kept (the rest is still
+/// read, so the JSON is checked whole).
+struct Messages(Vec<String>);
+
+impl<'de> Deserialize<'de> for Messages {
+    fn deserialize<D: serde::Deserializer<'de>>(de: D) -> Result<Self, D::Error> {
+        struct Seq;
+        impl<'de> Visitor<'de> for Seq {
+            type Value = Messages;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an array of {message} objects")
+            }
+            fn visit_seq<S: SeqAccess<'de>>(self, mut seq: S) -> Result<Messages, S::Error> {
+                let mut kept = Vec::new();
+                while let Some(Nested(error)) = seq.next_element::<Nested<ErrorFields>>()? {
+                    if let Some(message) = error.message
+                        && kept.len() < MAX_MESSAGES
+                    {
+                        kept.push(bounded(message));
+                    }
+                }
+                Ok(Messages(kept))
+            }
+        }
+        de.deserialize_seq(Seq)
+    }
+}
+
+/// `metaData.message`: text, or (on a 409 with code 110) the earlier verify result.
+enum Message {
+    Text(String),
+    Record(Record),
+}
+
+impl<'de> Deserialize<'de> for Message {
+    fn deserialize<D: serde::Deserializer<'de>>(de: D) -> Result<Self, D::Error> {
+        struct Either;
+        impl<'de> Visitor<'de> for Either {
+            type Value = Message;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a message or a payment record")
+            }
+            fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<Message, E> {
+                Ok(Message::Text(bounded(text.to_owned())))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Message, A::Error> {
+                let Nested(AnyCaseRecord(record)) =
+                    Nested::<AnyCaseRecord>::deserialize(MapAccessDeserializer::new(map))?;
+                Ok(Message::Record(record))
+            }
+        }
+        de.deserialize_any(Either)
+    }
+}
