@@ -95,10 +95,10 @@ impl Pending {
         self.gateway.protocol()
     }
 
-    /// Whether the payment was created reversible ([`NewPayment::reversible`]), which a
+    /// Whether the payment was created reversible ([`NewPayment::with_reversible`]), which a
     /// refund needs.
     ///
-    /// [`NewPayment::reversible`]: crate::NewPayment::reversible
+    /// [`NewPayment::with_reversible`]: crate::NewPayment::with_reversible
     pub fn is_reversible(&self) -> bool {
         self.reversible
     }
