@@ -44,6 +44,8 @@ enum Input {
     Answer(Step, u16, Vec<u8>),
     /// A callback form checked against the stored payment by `VerifyPayment::new`.
     VerifyFrom(&'static str),
+    /// A callback form checked against a stored v3 payment (code `P1`, order-7, 250,000).
+    VerifyFromV3(String),
     /// A value a shop builds.
     Value(Value),
     /// A `Pending` record read back from the shop's store (JSON).
@@ -56,6 +58,11 @@ enum Step {
     Verify,
     Cancel,
     Report,
+    /// The same steps of a payment on PayPing v3, and its refund.
+    CreateV3,
+    VerifyV3,
+    CancelV3,
+    Refund,
 }
 
 enum Value {
@@ -78,6 +85,7 @@ enum Got {
     Created(Result<Pending, Error>),
     Verified(Result<VerifyOutcome, Error>),
     Cancelled(Result<Cancelled, Error>),
+    Refunded(Result<ghesta_core::Refunded, Error>),
     Report(Result<PaymentReport, Error>),
     VerifyBuilt(Result<(), Error>),
     /// The normalised value, or the field and rule that refused it.
@@ -133,6 +141,61 @@ fn pending() -> Pending {
         .unwrap()
 }
 
+fn config_v3() -> Config {
+    config().with_gateway(ghesta_core::Gateway::PayPingV3)
+}
+
+fn create_v3() -> CreatePayment {
+    CreatePayment::new(
+        &config_v3(),
+        payment().with_reversible(true),
+        SystemTime::UNIX_EPOCH,
+    )
+}
+
+/// The v3 record a shop holds: code P1, order-7, 250,000 Toman, reversible.
+fn pending_v3() -> Pending {
+    create_v3()
+        .parse_response(http::Response::new(br#"{"paymentCode":"P1"}"#.to_vec()))
+        .unwrap()
+}
+
+fn verify_v3() -> VerifyPayment {
+    let form = v3_form(
+        "1",
+        "",
+        r#"{"paymentCode":"P1","paymentRefId":7781,"clientRefId":"order-7","amount":250000}"#,
+    );
+    match Callback::from_form(form.as_bytes()) {
+        Ok(Callback::Completed(callback)) => {
+            VerifyPayment::new(&config_v3(), &pending_v3(), &callback).unwrap()
+        }
+        other => panic!("not a completed v3 callback: {other:?}"),
+    }
+}
+
+fn refund_v3() -> ghesta_core::RefundPayment {
+    let at = SystemTime::UNIX_EPOCH;
+    ghesta_core::RefundPayment::new(
+        &config_v3(),
+        &pending_v3(),
+        &ghesta_core::RefId::new("7781").unwrap(),
+        at,
+        at,
+    )
+    .unwrap()
+}
+
+/// v3's callback form: `status`, `errorCode`, and `data` (JSON), form-encoded.
+fn v3_form(status: &str, error_code: &str, data: &str) -> String {
+    serde_urlencoded::to_string([
+        ("status", status),
+        ("errorCode", error_code),
+        ("data", data),
+    ])
+    .unwrap()
+}
+
 fn completed(form: &str) -> ghesta_core::CompletedCallback {
     match Callback::from_form(form.as_bytes()) {
         Ok(Callback::Completed(callback)) => callback,
@@ -169,8 +232,20 @@ fn run(input: Input) -> Got {
                 Step::Report => {
                     Got::Report(ReportPayment::new(&config(), &code).parse_response(response))
                 }
+                Step::CreateV3 => Got::Created(create_v3().parse_response(response)),
+                Step::VerifyV3 => Got::Verified(verify_v3().parse_response(response)),
+                Step::CancelV3 => Got::Cancelled(
+                    CancelPayment::new(&config_v3(), &pending_v3()).parse_response(response),
+                ),
+                Step::Refund => Got::Refunded(refund_v3().parse_response(response)),
             }
         }
+        Input::VerifyFromV3(form) => Got::VerifyBuilt(match Callback::from_form(form.as_bytes()) {
+            Ok(Callback::Completed(callback)) => {
+                VerifyPayment::new(&config_v3(), &pending_v3(), &callback).map(|_| ())
+            }
+            other => panic!("{form} is not a completed callback: {other:?}"),
+        }),
         Input::VerifyFrom(form) => Got::VerifyBuilt(
             VerifyPayment::new(&config(), &pending(), &completed(form)).map(|_| ()),
         ),
@@ -1031,5 +1106,299 @@ fn mobiles_pasted_from_a_phone() {
         "only marks":
             Input::Value(Value::Mobile("\u{200e}\u{200f}\u{200b}")) => G(Err((Field::Mobile, Rule::NotAMobile))),
             "no digits, no number"
+    });
+}
+
+// ---------------------------------------------------------------------------------------
+// PayPing v3 (issue 11): its callback, its answers, and a record that follows its protocol.
+
+/// `text` percent-encoded for a form value.
+fn percent(text: &str) -> String {
+    serde_urlencoded::to_string([("", text)]).unwrap()[1..].to_owned()
+}
+
+fn v3_callback(status: &str, error_code: &str, data: &str) -> Input {
+    Input::Form(v3_form(status, error_code, data).into_bytes())
+}
+
+const V3_PAID: &str =
+    r#"{"paymentCode":"P1","paymentRefId":7781,"clientRefId":"order-7","amount":250000}"#;
+
+/// A v3 answer with its trace id, as PayPing's problem details carry it.
+fn problem(status: u16, code: Option<u32>, message: &str) -> String {
+    let meta = match code {
+        Some(code) => {
+            format!(r#","metaData":{{"code":{code},"errors":[{{"message":"{message}"}}]}}"#)
+        }
+        None => String::new(),
+    };
+    format!(
+        r#"{{"type":"https://datatracker.ietf.org/doc/html/rfc7231","title":"ValidationException","status":{status},"instance":"/v3/pay","paypingTraceId":"0HN50ATIAS006:00000002"{meta}}}"#
+    )
+}
+
+fn trace_kept(id: &Option<ghesta_core::RequestId>) -> bool {
+    id.as_ref().map(|id| id.as_str()) == Some("0HN50ATIAS006:00000002")
+}
+
+fn v3_code(r: &ghesta_core::Rejection, n: u32) -> bool {
+    r.code().map(PayPingCode::number) == Some(n)
+}
+
+const V3_RECORD: &str = r#"{"amount":250000,"cardNumber":"603799******1234","cardHashPan":"9f86","clientRefId":"order-7","paymentRefId":7781,"code":"P1","payedDate":"2026-11-30T05:03:00Z","payerWage":0,"businessWage":0,"gatewayAmount":250000,"paypingVat":0}"#;
+
+#[test]
+fn v3_callbacks() {
+    use Got::Callback as C;
+    check(rows! {
+        "v3 paid":
+            v3_callback("1", "", V3_PAID) => C(Ok(Callback::Completed(c)))
+                if c.protocol() == ghesta_core::Protocol::V3 && c.ref_id().as_str() == "7781" && c.amount() == Some(250_000),
+            "status 1 with data: a claim verify decides"
+        "v3 not paid, with its code":
+            v3_callback("0", "127", r#"{"paymentCode":"P1","clientRefId":"order-7"}"#) => C(Ok(Callback::Cancelled(c)))
+                if c.error_code().map(PayPingCode::number) == Some(127),
+            "status 0 is the buyer not paying, never an error"
+        "v3 not paid, no code":
+            v3_callback("0", "", r#"{"paymentCode":"P1"}"#) => C(Ok(Callback::Cancelled(c))) if c.error_code().is_none(),
+            "an empty errorCode is no code"
+        "v3 keys in another case":
+            form(format!("STATUS=1&ErrorCode=&Data={}", percent(V3_PAID)).as_bytes()) => C(Ok(Callback::Completed(_))),
+            "form keys are matched without regard to case, as v2's are"
+        "both protocols in one form":
+            form(format!("code=P1&refid=1&status=1&data={}", percent(V3_PAID)).as_bytes()) => C(Err(CallbackError::MixedProtocols)),
+            "a form that speaks both says two things"
+        "a v2 key beside v3's, empty":
+            form(format!("status=1&errorCode=&refid=&data={}", percent(V3_PAID)).as_bytes()) => C(Err(CallbackError::MixedProtocols)),
+            "presence is enough: which reader would be right?"
+        "status 2":
+            v3_callback("2", "", V3_PAID) => C(Err(CallbackError::Malformed { name: "status", .. })),
+            "only 1 and 0 are documented"
+        "status ` 1`":
+            v3_callback(" 1", "", V3_PAID) => C(Err(CallbackError::Malformed { name: "status", .. })),
+            "never trimmed into a payment"
+        "status missing":
+            form(format!("errorCode=&data={}", percent(V3_PAID)).as_bytes()) => C(Err(CallbackError::MissingField { name: "status" })),
+            "no status, no outcome"
+        "paid with an error code":
+            v3_callback("1", "127", V3_PAID) => C(Err(CallbackError::Malformed { name: "errorCode", .. })),
+            "paid and failed at once is read as neither"
+        "errorCode that is no number":
+            v3_callback("0", "oops", r#"{"paymentCode":"P1"}"#) => C(Err(CallbackError::Malformed { name: "errorCode", .. })),
+            "codes are canonical decimals, as in error bodies"
+        "errorCode 0127":
+            v3_callback("0", "0127", r#"{"paymentCode":"P1"}"#) => C(Err(CallbackError::Malformed { name: "errorCode", .. })),
+            "a leading zero makes it no code"
+        "data missing":
+            form(b"status=1&errorCode=") => C(Err(CallbackError::MissingField { name: "data" })),
+            "the payment is named inside data"
+        "data not JSON":
+            v3_callback("1", "", "paymentCode=P1") => C(Err(CallbackError::Malformed { name: "data", .. })),
+            "data is a JSON string"
+        "data a JSON array":
+            v3_callback("1", "", r#"["P1",7781]"#) => C(Err(CallbackError::Malformed { name: "data", .. })),
+            "an object, not fields by position"
+        "data with trailing text":
+            v3_callback("1", "", &format!("{V3_PAID} x")) => C(Err(CallbackError::Malformed { name: "data", .. })),
+            "one whole JSON value"
+        "data with paymentCode twice":
+            v3_callback("1", "", r#"{"paymentCode":"P1","paymentCode":"P2","paymentRefId":1}"#) => C(Err(CallbackError::Malformed { name: "data", reason })) if reason.contains("duplicate field `paymentCode`"),
+            "which payment is it?"
+        "data with a case twin":
+            v3_callback("1", "", r#"{"paymentCode":"P1","PaymentCode":"P2","paymentRefId":1}"#) => C(Err(CallbackError::Malformed { name: "data", reason })) if reason.contains("differs only in case"),
+            "a reader ignoring case sees another payment"
+        "data with a PascalCase key alone":
+            v3_callback("1", "", r#"{"PaymentCode":"P1","paymentRefId":1}"#) => C(Err(CallbackError::Malformed { name: "data", .. })),
+            "the documented spelling only"
+        "paymentRefId as a string":
+            v3_callback("1", "", r#"{"paymentCode":"P1","paymentRefId":"7781"}"#) => C(Err(CallbackError::Malformed { name: "data", reason })) if reason.starts_with("`paymentRefId`"),
+            "an integer, and the error names the key"
+        "paymentRefId negative":
+            v3_callback("1", "", r#"{"paymentCode":"P1","paymentRefId":-1}"#) => C(Err(CallbackError::Malformed { name: "data", .. })),
+            "no negative reference"
+        "paymentRefId 0":
+            v3_callback("1", "", r#"{"paymentCode":"P1","paymentRefId":0}"#) => C(Err(CallbackError::Malformed { name: "data", .. })),
+            "0 names no payment"
+        "paymentRefId a float":
+            v3_callback("1", "", r#"{"paymentCode":"P1","paymentRefId":7781.5}"#) => C(Err(CallbackError::Malformed { name: "data", .. })),
+            "a whole number"
+        "paid without paymentRefId":
+            v3_callback("1", "", r#"{"paymentCode":"P1","amount":250000}"#) => C(Err(CallbackError::MissingField { name: "paymentRefId" })),
+            "nothing to verify"
+        "data without paymentCode":
+            v3_callback("1", "", r#"{"paymentRefId":7781}"#) => C(Err(CallbackError::MissingField { name: "paymentCode" })),
+            "the record is looked up by it"
+        "padded paymentCode in data":
+            v3_callback("1", "", r#"{"paymentCode":" P1","paymentRefId":7781}"#) => C(Err(CallbackError::InvalidField { name: "paymentCode", source })) if source.rule() == &Rule::Padded,
+            "the issue-9 rules hold inside data too"
+        "amount as a string":
+            v3_callback("1", "", r#"{"paymentCode":"P1","paymentRefId":1,"amount":"250000"}"#) => C(Err(CallbackError::Malformed { name: "data", .. })),
+            "amounts are integers"
+        "a bidi control in the card number":
+            v3_callback("1", "", r#"{"paymentCode":"P1","paymentRefId":1,"cardNumber":"6037\u202e99"}"#) => C(Err(CallbackError::InvalidField { name: "cardNumber", .. })),
+            "display spoofing, as in v2"
+        "data nested 10,000 deep":
+            v3_callback("1", "", &format!(r#"{{"x":{}{}}}"#, "[".repeat(10_000), "]".repeat(10_000))) => C(Err(CallbackError::TooLarge { .. } | CallbackError::Malformed { name: "data", .. })),
+            "capped or refused, never a stack overflow"
+        "the early flat shape":
+            form(b"Status=1&PaymentRefId=7781&PaymentCode=P1") => C(Err(CallbackError::Malformed { name: "data", .. } | CallbackError::MissingField { name: "data" })),
+            "a 2024 pre-release shape nothing maintained sends"
+    });
+}
+
+#[test]
+fn v3_verify_building() {
+    use Got::VerifyBuilt as V;
+    check(rows! {
+        "v3 callback for its record":
+            Input::VerifyFromV3(v3_form("1", "", V3_PAID)) => V(Ok(())),
+            "code, clientRefId and amount agree"
+        "v3 callback for another amount":
+            Input::VerifyFromV3(v3_form("1", "", r#"{"paymentCode":"P1","paymentRefId":7781,"clientRefId":"order-7","amount":1000}"#)) => V(Err(Error::CallbackMismatch { field: "amount", .. })),
+            "refused before any request: the buyer paid another amount"
+        "v3 callback for another code":
+            Input::VerifyFromV3(v3_form("1", "", r#"{"paymentCode":"P2","paymentRefId":7781,"clientRefId":"order-7","amount":250000}"#)) => V(Err(Error::CallbackMismatch { field: "code", .. })),
+            "another payment's callback"
+        "v3 callback for another order":
+            Input::VerifyFromV3(v3_form("1", "", r#"{"paymentCode":"P1","paymentRefId":7781,"clientRefId":"order-8","amount":250000}"#)) => V(Err(Error::CallbackMismatch { field: "clientRefId", .. })),
+            "misrouted or forged"
+        "v2 callback for a v3 record":
+            Input::VerifyFromV3("code=P1&refid=7781&clientrefid=order-7".into()) => V(Err(Error::CallbackMismatch { field: "protocol", .. })),
+            "a record is verified from its own protocol's form only"
+        "v3 callback for a v2 record":
+            Input::VerifyFrom("status=1&errorCode=&data=%7B%22paymentCode%22%3A%2282a4f72%22%2C%22paymentRefId%22%3A555%2C%22clientRefId%22%3A%22order-7%22%7D") => V(Err(Error::CallbackMismatch { field: "protocol", .. })),
+            "and the other way round"
+    });
+}
+
+#[test]
+fn v3_answers() {
+    use Step::{CancelV3, CreateV3, Refund, VerifyV3};
+    check(rows! {
+        "v3 create 200":
+            answer(CreateV3, 200, r#"{"paymentCode":"P1","url":"https://api.payping.ir/v3/pay/start/P1","amount":250000,"gatewayAmount":252500,"payerWage":2500,"businessWage":0,"paypingVat":0}"#) => Got::Created(Ok(p))
+                if p.gateway() == ghesta_core::Gateway::PayPingV3 && p.fees().and_then(|f| f.gateway_amount()) == Some(252_500),
+            "the code, the page and the fees are kept"
+        "v3 create with v2's answer":
+            answer(CreateV3, 200, r#"{"code":"82a4f72"}"#) => Got::Created(Err(Error::MalformedResponse { reason, .. })) if reason.contains("paymentCode"),
+            "v3's create answers paymentCode"
+        "v3 create for another amount":
+            answer(CreateV3, 200, r#"{"paymentCode":"P1","amount":1000}"#) => Got::Created(Err(Error::MalformedResponse { reason, .. })) if reason.contains("amount 1000"),
+            "the buyer would be asked for another amount"
+        "v3 create url on another host":
+            answer(CreateV3, 200, r#"{"paymentCode":"P1","url":"https://evil.example/pay"}"#) => Got::Created(Ok(p))
+                if p.redirect_url().as_str() == "https://api.payping.ir/v3/pay/start/P1",
+            "a page off PayPing's domain is not trusted; the start page is built"
+        "v3 create paymentCode as a number":
+            answer(CreateV3, 200, r#"{"paymentCode":123}"#) => Got::Created(Err(Error::MalformedResponse { reason, .. })) if reason.starts_with("`paymentCode`"),
+            "a string, and the error names the key"
+        "v3 create 400 problem":
+            answer(CreateV3, 400, &problem(400, Some(105), "آدرس بازگشت نامعتبر")) => Got::Created(Err(Error::Rejected(r)))
+                if v3_code(r, 105) && trace_kept(&r.request_id().cloned()) && r.title() == Some("ValidationException"),
+            "problem details keep the code, the message, the title and the trace id"
+        "v3 verify 200":
+            answer(VerifyV3, 200, V3_RECORD) => Got::Verified(Ok(VerifyOutcome::Verified(v)))
+                if v.card_number().is_some() && v.paid_at() == Some("2026-11-30T05:03:00Z"),
+            "the full record"
+        "v3 verify 200 for another amount":
+            answer(VerifyV3, 200, &V3_RECORD.replace("\"amount\":250000", "\"amount\":1")) => Got::Verified(Err(Error::AmountMismatch { received: 1, .. })),
+            "never a success for another amount"
+        "v3 verify 200 for another code":
+            answer(VerifyV3, 200, &V3_RECORD.replace("\"code\":\"P1\"", "\"code\":\"P9\"")) => Got::Verified(Err(Error::CodeMismatch { .. })),
+            "v3 names the payment it verified: it must be this one"
+        "v3 verify 200 without an amount":
+            answer(VerifyV3, 200, r#"{"code":"P1"}"#) => Got::Verified(Err(Error::MalformedResponse { reason, .. })) if reason.contains("amount"),
+            "no amount, no proof"
+        "v3 verify 200 with Amount beside amount":
+            answer(VerifyV3, 200, &V3_RECORD.replace("\"amount\":250000", "\"amount\":250000,\"Amount\":1")) => Got::Verified(Err(Error::MalformedResponse { .. })),
+            "case twins in a 200 are refused, as in v2"
+        "v3 verify 202":
+            answer(VerifyV3, 202, "") => Got::Verified(Err(e @ Error::VerifyInProgress { .. })) if e.is_retryable(),
+            "still in progress: verify again, never a success or a final failure"
+        "v3 verify 502 HTML":
+            answer(VerifyV3, 502, NGINX_502) => Got::Verified(Err(Error::VerifyInProgress { .. })),
+            "PayPing documents 502 as in progress too"
+        "v3 verify 409/110 camelCase":
+            answer(VerifyV3, 409, &format!(r#"{{"title":"Conflict","status":409,"paypingTraceId":"0HN50ATIAS006:00000002","metaData":{{"code":110,"message":{V3_RECORD}}}}}"#)) => Got::Verified(Ok(VerifyOutcome::AlreadyVerified(a)))
+                if a.card_number().is_some() && trace_kept(&a.request_id().cloned()),
+            "a lost verify answer comes back with the earlier result"
+        "v3 verify 409/110 PascalCase":
+            answer(VerifyV3, 409, r#"{"title":"Conflict","metaData":{"code":110,"message":{"Amount":250000,"CardNumber":"603799******1234","Code":"P1","PaymentRefId":7781,"PayedDate":"2026-11-30T05:03:00Z"}}}"#) => Got::Verified(Ok(VerifyOutcome::AlreadyVerified(a)))
+                if a.paid_at() == Some("2026-11-30T05:03:00Z"),
+            "PayPing's example writes the earlier result in PascalCase"
+        "v3 verify 409/110 in PascalCase all through":
+            answer(VerifyV3, 409, r#"{"Title":"Conflict","MetaData":{"Code":110,"Message":{"amount":250000}}}"#) => Got::Verified(Ok(VerifyOutcome::AlreadyVerified(_))),
+            "problem details are read without regard to case"
+        "v3 verify 409/110 for another amount":
+            answer(VerifyV3, 409, r#"{"metaData":{"code":110,"message":{"Amount":1,"Code":"P1"}}}"#) => Got::Verified(Err(Error::AmountMismatch { received: 1, .. })),
+            "an earlier verify of another amount is no reason to ship"
+        "v3 verify 409/110 for another code":
+            answer(VerifyV3, 409, r#"{"metaData":{"code":110,"message":{"amount":250000,"code":"P9"}}}"#) => Got::Verified(Err(Error::CodeMismatch { .. })),
+            "nor one of another payment"
+        "v3 verify 409/110 with a case twin":
+            answer(VerifyV3, 409, r#"{"metaData":{"code":110,"message":{"amount":250000,"Amount":1}}}"#) => Got::Verified(Err(Error::Rejected(_) | Error::MalformedResponse { .. })),
+            "two amounts: never already-verified"
+        "v3 verify 409/110 without a record":
+            answer(VerifyV3, 409, r#"{"metaData":{"code":110,"message":"قبلا تایید شده"}}"#) => Got::Verified(Ok(VerifyOutcome::AlreadyVerified(a))) if a.message() == "قبلا تایید شده",
+            "the message alone still says already verified"
+        "v3 verify 409 another code":
+            answer(VerifyV3, 409, &problem(409, Some(126), "conflict")) => Got::Verified(Err(Error::Rejected(r))) if v3_code(r, 126),
+            "any other 409 is a conflict, not a success"
+        "v3 verify 409 without metaData":
+            answer(VerifyV3, 409, &problem(409, None, "")) => Got::Verified(Err(Error::Rejected(r))) if r.code().is_none(),
+            "no code 110, no already-verified"
+        "v3 verify 400 code 110":
+            answer(VerifyV3, 400, &problem(400, Some(110), "done")) => Got::Verified(Err(Error::Rejected(_))),
+            "already-verified is a 409, not a 400 that says 110"
+        "v3 verify 400 code 155":
+            answer(VerifyV3, 400, &problem(400, Some(155), "in progress")) => Got::Verified(Err(e @ Error::Rejected(_))) if e.is_retryable(),
+            "155: verify in progress, worth a retry"
+        "v3 verify 500 problem":
+            answer(VerifyV3, 500, &problem(500, Some(108), "internal")) => Got::Verified(Err(Error::Unavailable { request_id, .. })) if trace_kept(request_id),
+            "a 5xx is unavailable, with the trace id kept"
+        "v3 verify 400 empty":
+            answer(VerifyV3, 400, "") => Got::Verified(Err(Error::MalformedResponse { .. })),
+            "nothing said is not a refusal"
+        "v3 verify 400 empty object":
+            answer(VerifyV3, 400, "{}") => Got::Verified(Err(Error::MalformedResponse { reason, .. })) if reason.contains("empty problem"),
+            "a problem that says nothing"
+        "v3 verify 400 truncated":
+            answer(VerifyV3, 400, r#"{"title":"Valid"#) => Got::Verified(Err(Error::MalformedResponse { .. })),
+            "cut short on the way"
+        "v3 verify 400 metaData.code as text":
+            answer(VerifyV3, 400, r#"{"metaData":{"code":"101"}}"#) => Got::Verified(Err(Error::MalformedResponse { .. })),
+            "a code is a number"
+        "v3 verify 400 trace id with a newline":
+            answer(VerifyV3, 400, "{\"paypingTraceId\":\"a\\nX-Forged: 1\",\"metaData\":{\"code\":101}}") => Got::Verified(Err(Error::Rejected(r)))
+                if r.request_id().map(|id| id.as_str()) == Some(REQUEST_ID),
+            "a trace id that could forge log lines is dropped; the header's id stays"
+        "v3 verify 400 with 100 messages":
+            answer(VerifyV3, 400, &format!(r#"{{"metaData":{{"code":101,"errors":[{}]}}}}"#, vec![r#"{"message":"m"}"#; 100].join(","))) => Got::Verified(Err(Error::Rejected(r))) if r.entries().len() == 16,
+            "bounded"
+        "v3 verify 401":
+            answer(VerifyV3, 401, "") => Got::Verified(Err(Error::Unauthorized { .. })),
+            "the token, as in v2"
+        "v3 cancel 204":
+            answer(CancelV3, 204, "") => Got::Cancelled(Ok(_)),
+            "what v3 documents"
+        "v3 cancel 400 code 129":
+            answer(CancelV3, 400, &problem(400, Some(129), "sent to the gateway")) => Got::Cancelled(Err(Error::Rejected(r))) if v3_code(r, 129),
+            "too late to cancel: the buyer reached the gateway"
+        "v3 cancel 406 without metaData":
+            answer(CancelV3, 406, r#"{"title":"Not Acceptable","detail":"no"}"#) => Got::Cancelled(Err(Error::Rejected(r)))
+                if r.entries()[0].key == ErrorKey::Problem && r.message() == Some("no"),
+            "plain problem details keep their detail"
+        "v3 refund 200":
+            answer(Refund, 200, "") => Got::Refunded(Ok(_)),
+            "refunded"
+        "v3 refund 400 code 134":
+            answer(Refund, 400, &problem(400, Some(134), "not reversible")) => Got::Refunded(Err(Error::Rejected(r))) if r.code() == Some(PayPingCode::V3NotReversible),
+            "PayPing's own word that it is not reversible"
+        "v3 refund 400 code 135":
+            answer(Refund, 400, &problem(400, Some(135), "late")) => Got::Refunded(Err(Error::Rejected(r))) if r.code() == Some(PayPingCode::V3ReverseWindowExpired),
+            "the window passed on PayPing's clock"
+        "v3 refund 400 code 156":
+            answer(Refund, 400, &problem(400, Some(156), "in progress")) => Got::Refunded(Err(e @ Error::Rejected(_))) if e.is_retryable(),
+            "in progress: the one refund error worth a retry"
     });
 }
