@@ -6,8 +6,8 @@ use std::time::{Duration, SystemTime};
 
 use ghesta_core::{
     CancelPayment, Cancelled, CompletedCallback, Config, ConfigError, CreatePayment, Exchange,
-    NewPayment, PaymentCode, PaymentReport, Pending, RefId, RefundPayment, Refunded, ReportPayment,
-    VerifyOutcome, VerifyPayment,
+    NewPayment, PaymentCode, PaymentReport, PaymentStatus, Pending, Recovery, RefId, RefundPayment,
+    Refunded, ReportPayment, Verified, VerifyOutcome, VerifyPayment,
 };
 
 use crate::error::{Error, Result};
@@ -530,6 +530,68 @@ impl Client {
         self.execute(&refund)
     }
 
+    /// Recovers a payment whose callback has not come: asks PayPing's report, decides
+    /// ([`Recovery::decide`]), and verifies with the report's refId when the buyer paid and
+    /// PayPing waits for the shop. Call it for orders still unpaid some minutes after the
+    /// redirect, before the verify window ends (a sweeper thread does, in the checkout
+    /// example).
+    ///
+    /// It is safe beside the real callback: whichever verifies second sees "already
+    /// verified", which is [`Recovered::AlreadyVerified`] here, so a shop that marks an
+    /// order paid once (a conditional update) counts nothing twice.
+    ///
+    /// [`Recovery::decide`]: ghesta_core::Recovery::decide
+    ///
+    /// ```
+    /// use ghesta_blocking::{Client, Recovered};
+    /// use ghesta_core::*;
+    /// # fn pending() -> Pending { serde_json::from_str(r#"{"code":"82a4f72","client_ref_id":"order-7",
+    /// #   "amount":{"toman":250000},"wire_unit":"toman",
+    /// #   "created_at":{"secs_since_epoch":0,"nanos_since_epoch":0},
+    /// #   "redirect_url":"https://payping.ir/installment/82a4f72?type=ghesta"}"#).unwrap() }
+    ///
+    /// struct Frozen;
+    /// impl ghesta_blocking::Clock for Frozen {
+    ///     fn now(&self) -> std::time::SystemTime { std::time::UNIX_EPOCH + std::time::Duration::from_secs(120) }
+    ///     fn sleep(&self, _: std::time::Duration) {}
+    /// }
+    /// let client = Client::builder(Config::new(Token::new("t")?))
+    ///     .transport(|request: HttpRequest| {
+    ///         let body: &[u8] = match request.uri().path() {
+    ///             "/v1/report/82a4f72" => br#"{"amount":250000,"refId":"555","paymentStatus":5}"#,
+    ///             _ => br#"{"amount":250000}"#, // the verify
+    ///         };
+    ///         http::Response::builder().body(body.to_vec())
+    ///     })
+    ///     .clock(Frozen)
+    ///     .build();
+    /// match client.recover(&pending())? {
+    ///     Recovered::Verified(paid) => assert_eq!(paid.ref_id().as_str(), "555"), // ship
+    ///     other => panic!("{other:?}"),
+    /// }
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn recover(&self, pending: &Pending) -> Result<Recovered> {
+        let report = self.report(pending.code())?;
+        let now = self.inner.clock.now();
+        Ok(
+            match Recovery::decide(self.config(), pending, &report, now)? {
+                Recovery::Verify(verify) => {
+                    let deadline = self.config().verify_deadline(pending.created_at());
+                    match self.execute_before(&verify, Some(deadline))? {
+                        VerifyOutcome::Verified(paid) => Recovered::Verified(paid),
+                        VerifyOutcome::AlreadyVerified(_) => Recovered::AlreadyVerified,
+                    }
+                }
+                Recovery::AlreadyVerified => Recovered::AlreadyVerified,
+                Recovery::StillOpen(status) => Recovered::StillOpen(status),
+                Recovery::NotPaid(status) => Recovered::NotPaid(status),
+                // A decision this version does not know: nothing was verified, nothing to ship.
+                _ => Recovered::TooLate,
+            },
+        )
+    }
+
     /// What PayPing knows of a payment (`GET /v1/report/{code}`; the token needs
     /// `pay:read`), for reconciliation.
     ///
@@ -620,5 +682,37 @@ impl Client {
         let mut response = self.inner.transport.send(request)?;
         redact(&mut response, self.config().token().expose_secret());
         Ok(exchange.parse_response(response)?)
+    }
+}
+
+/// What [`Client::recover`] found and did, for a payment whose callback has not come.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[must_use = "a recovery says whether to ship, wait or release the order"]
+#[non_exhaustive]
+pub enum Recovered {
+    /// The buyer had paid and this call verified the payment now: ship the order.
+    Verified(Verified),
+    /// PayPing had verified the payment already (the callback's verify, or an earlier
+    /// recovery): ship the order unless it is shipped.
+    AlreadyVerified,
+    /// The buyer has not finished and the window is open: ask again later.
+    StillOpen(PaymentStatus),
+    /// The payment will not be paid (cancelled, or the bank's verify failed): release the
+    /// order.
+    NotPaid(PaymentStatus),
+    /// The verify window has passed: PayPing voids and refunds the payment. Release the
+    /// order.
+    TooLate,
+}
+
+impl Recovered {
+    /// Whether the payment is paid and verified (now or before): the order ships.
+    pub fn is_paid(&self) -> bool {
+        matches!(self, Self::Verified(_) | Self::AlreadyVerified)
+    }
+
+    /// Whether the payment is settled one way or the other (no point asking again).
+    pub fn is_final(&self) -> bool {
+        !matches!(self, Self::StillOpen(_))
     }
 }

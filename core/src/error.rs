@@ -147,6 +147,25 @@ pub enum Error {
         request_id: Option<RequestId>,
     },
 
+    /// PayPing's report is not of the stored payment: another code, amount or order.
+    /// Nothing is to be verified from it; treat the payment as unknown and look at it in
+    /// PayPing's panel.
+    #[error(
+        "the report's {field} {received:?} does not match the pending payment's {expected:?}; \
+         nothing was verified from it{}",
+        IdSuffix(request_id)
+    )]
+    ReportMismatch {
+        /// Which field differs (`code`, `amount` or `clientRefId`).
+        field: &'static str,
+        /// What the pending payment holds.
+        expected: String,
+        /// What the report says.
+        received: String,
+        /// The report answer's request id.
+        request_id: Option<RequestId>,
+    },
+
     /// A refund that cannot succeed was refused before anything was sent.
     #[error("the payment cannot be refunded: {0}; nothing was sent")]
     RefundRefused(RefundRefusal),
@@ -203,6 +222,7 @@ impl Error {
             | Self::Unauthorized { .. }
             | Self::NotFound { .. }
             | Self::CodeMismatch { .. }
+            | Self::ReportMismatch { .. }
             | Self::AmountMismatch { .. } => false,
         }
     }
@@ -218,6 +238,7 @@ impl Error {
             | Self::MalformedResponse { request_id, .. }
             | Self::VerifyInProgress { request_id, .. }
             | Self::CodeMismatch { request_id, .. }
+            | Self::ReportMismatch { request_id, .. }
             | Self::AmountMismatch { request_id, .. } => request_id.as_ref(),
             Self::Invalid(_)
             | Self::CallbackMismatch { .. }
@@ -236,7 +257,9 @@ impl Error {
             | Self::MalformedResponse { status, .. }
             | Self::VerifyInProgress { status, .. } => Some(*status),
             Self::NotFound { .. } => Some(StatusCode::NOT_FOUND),
-            Self::AmountMismatch { .. } | Self::CodeMismatch { .. } => Some(StatusCode::OK),
+            Self::AmountMismatch { .. }
+            | Self::CodeMismatch { .. }
+            | Self::ReportMismatch { .. } => Some(StatusCode::OK),
             Self::Invalid(_)
             | Self::CallbackMismatch { .. }
             | Self::Internal { .. }
