@@ -609,8 +609,7 @@ fn already_verified_that_the_report_contradicts_is_an_error() {
 // One client, many threads.
 
 /// Eight threads share one client (and its pool of keep-alive connections) for 50 payments
-/// each. Their first calls open up to eight connections at once: the burst that tiny_http's
-/// task pool, inside the sandbox, used to lose (see the sandbox's `watchdog` module).
+/// each. Their first calls open up to eight connections at once.
 #[test]
 fn eight_threads_share_one_client_for_400_payments() {
     const THREADS: usize = 8;
