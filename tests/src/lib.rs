@@ -561,3 +561,48 @@ pub(crate) fn deliver_form(form: &CallbackForm) -> Result<Delivery, SandboxError
         body: String::from_utf8_lossy(&bytes).into_owned(),
     })
 }
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    use std::io::Write;
+    use std::net::TcpStream;
+
+    use super::*;
+
+    /// Threads of this process named by the sandbox's server (Linux shows the first 15
+    /// bytes of a name: `ghesta-sandbox` and `ghesta-sandbox-` for the runtime's workers).
+    fn server_threads() -> usize {
+        std::fs::read_dir("/proc/self/task")
+            .expect("/proc/self/task")
+            .filter_map(|task| std::fs::read_to_string(task.ok()?.path().join("comm")).ok())
+            .filter(|name| name.starts_with("ghesta-sandbox"))
+            .count()
+    }
+
+    /// The only test in this binary that starts a sandbox, so every such thread is its own.
+    #[test]
+    fn drop_leaves_no_server_thread_behind() {
+        let sandbox = Sandbox::start(Options::default()).expect("starts");
+        // A control request (run on the blocking pool) and an API request held in a delay.
+        let agent = ureq::Agent::new_with_defaults();
+        let clock = agent
+            .get(&format!("{}/__sandbox/clock", sandbox.base_url()))
+            .call()
+            .expect("control endpoint");
+        assert_eq!(clock.status(), 200);
+        sandbox.inject(
+            Route::Report,
+            Fault::Delay(Duration::from_secs(60)),
+            Times::Once,
+        );
+        let mut held = TcpStream::connect(sandbox.local_addr()).expect("connects");
+        held.write_all(b"GET /v1/report/x HTTP/1.1\r\nHost: sandbox\r\n\r\n")
+            .expect("sends");
+        while sandbox.requests_seen().report == 0 {
+            std::thread::yield_now();
+        }
+        assert!(server_threads() >= 3, "{} server threads", server_threads());
+        drop(sandbox);
+        assert_eq!(server_threads(), 0);
+    }
+}
