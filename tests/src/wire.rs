@@ -9,8 +9,8 @@
 //! exactly the bytes the fault rendered, then end of file.
 //!
 //! Bytes of an earlier answer on the same connection that hyper had not flushed yet would be
-//! replaced too; hyper flushes each answer before it reads the next request unless a client
-//! pipelines requests into a full socket, which no PayPing client does.
+//! replaced too. Only a client that pipelines requests (sends the next before reading the
+//! answer) can have such bytes waiting; PayPing clients and browsers do not.
 //!
 //! [`Fault::CloseMidAnswer`]: crate::Fault::CloseMidAnswer
 //! [`Fault::TruncatedBody`]: crate::Fault::TruncatedBody
