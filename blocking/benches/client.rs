@@ -13,15 +13,14 @@
 //!    through one client, and through one raw agent.
 //! 4. **Throughput**: calls per second with 1, 2 and 4 threads sharing one client, and one
 //!    raw agent; each side three times, alternating, median of each. Bounded by count
-//!    (1,500 round trips a thread) and by time (2 s a run). On a small machine the sandbox (one thread
-//!    per request, a relay in front of tiny_http) shares the cores and sets the ceiling.
+//!    (1,500 round trips a thread) and by time (2 s a run). On a small machine the sandbox (hyper
+//!    on two runtime threads, in the same process) shares the cores and sets the ceiling.
 //!
 //! ```text
 //! cargo bench -p ghesta-blocking --bench client
 //! ```
 //!
-//! Each part uses a fresh sandbox and at most 4 connections at once: the sandbox's internal
-//! tiny_http serves long-lived connections on a pool that only reliably has 4 threads.
+//! Each part uses a fresh sandbox and at most 4 connections at once.
 
 use std::hint::black_box;
 use std::path::{Path, PathBuf};

@@ -3,13 +3,15 @@
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
+use hyper::Method;
 use serde::{Deserialize, Serialize};
-use tiny_http::Method;
 
+use crate::answer::Answer;
 use crate::faults::{Fault, FaultRule, Route, Times};
-use crate::server::{Answer, Shared, failure_code, rfc3339};
+use crate::gateway::failure_code;
+use crate::shared::Shared;
 use crate::state::{BuyerAction, CallbackForm, PaymentSnapshot};
-use crate::util::lock;
+use crate::util::{lock, rfc3339};
 use crate::{Delivery, SandboxError};
 
 #[derive(Serialize)]
@@ -124,22 +126,22 @@ pub(crate) fn handle(
     let rest = path.trim_start_matches("/__sandbox").trim_matches('/');
     let segs: Vec<&str> = rest.split('/').collect();
     match (method, segs.as_slice()) {
-        (Method::Get, ["payments"]) => {
+        (&Method::GET, ["payments"]) => {
             let snaps = lock(&shared.store).snapshots();
             let views: Vec<PaymentView<'_>> = snaps.iter().map(PaymentView::of).collect();
             Answer::json(200, &views)
         }
-        (Method::Get, ["payments", code]) => {
+        (&Method::GET, ["payments", code]) => {
             let snap = lock(&shared.store).get(code).map(|p| p.snap.clone());
             match snap {
                 Some(s) => Answer::json(200, &PaymentView::of(&s)),
                 None => error(404, format!("unknown payment code {code:?}")),
             }
         }
-        (Method::Post, ["payments", code, action]) => buyer(shared, code, action, query),
-        (Method::Post, ["clock", "advance"]) => advance(shared, query),
-        (Method::Get, ["clock"]) => now(shared),
-        (Method::Get, ["connections"]) => {
+        (&Method::POST, ["payments", code, action]) => buyer(shared, code, action, query),
+        (&Method::POST, ["clock", "advance"]) => advance(shared, query),
+        (&Method::GET, ["clock"]) => now(shared),
+        (&Method::GET, ["connections"]) => {
             #[derive(Serialize)]
             struct C {
                 accepted: u64,
@@ -151,7 +153,7 @@ pub(crate) fn handle(
                 },
             )
         }
-        (Method::Get, ["requests"]) => {
+        (&Method::GET, ["requests"]) => {
             let counts: serde_json::Map<String, serde_json::Value> = Route::ALL
                 .iter()
                 .map(|r| {
@@ -161,14 +163,14 @@ pub(crate) fn handle(
                 .collect();
             Answer::json(200, &counts)
         }
-        (Method::Post, ["faults"]) => match parse_fault(body) {
+        (&Method::POST, ["faults"]) => match parse_fault(body) {
             Ok(rule) => {
                 lock(&shared.faults).push(rule);
                 ok()
             }
             Err(e) => error(400, e),
         },
-        (Method::Delete, ["faults"]) => {
+        (&Method::DELETE, ["faults"]) => {
             lock(&shared.faults).clear();
             ok()
         }

@@ -2,6 +2,10 @@
 
 use std::time::Duration;
 
+use serde_json::{Map, Value};
+
+use crate::answer::{Answer, HTML, JSON};
+
 /// A group of sandbox routes that faults and request counts are keyed by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -129,6 +133,51 @@ pub(crate) fn take(rules: &mut Vec<FaultRule>, route: Route) -> Option<Fault> {
         }
     }
     Some(fault)
+}
+
+/// Pads an answer to `size` bytes: a `"padding"` member in the JSON object (an HTML comment
+/// for pages).
+pub(crate) fn oversized(mut a: Answer, size: usize) -> Answer {
+    if a.content_type == Some(HTML) {
+        let have = a.body.len() + "<!---->".len();
+        a.body.extend_from_slice(b"<!--");
+        a.body
+            .extend(std::iter::repeat_n(b'x', size.saturating_sub(have)));
+        a.body.extend_from_slice(b"-->");
+        return a;
+    }
+    let mut obj = match serde_json::from_slice::<Value>(&a.body) {
+        Ok(Value::Object(o)) => o,
+        _ => Map::new(),
+    };
+    obj.insert("padding".to_owned(), Value::String(String::new()));
+    let have = serde_json::to_vec(&obj).map(|v| v.len()).unwrap_or(0);
+    obj.insert(
+        "padding".to_owned(),
+        Value::String("x".repeat(size.saturating_sub(have))),
+    );
+    let mut b = Answer::json(a.status, &obj);
+    b.headers = a.headers;
+    b
+}
+
+/// The answer's JSON broken off half-way, as a 200 (a prefix of the real answer, or
+/// `{"code": ` when it has too little to cut).
+pub(crate) fn malformed(a: &Answer) -> Answer {
+    let text = String::from_utf8_lossy(&a.body);
+    let broken = if text.len() < 4 {
+        "{\"code\": ".to_owned()
+    } else {
+        let mut cut = text.len() / 2;
+        while !text.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        text[..cut].to_owned()
+    };
+    let mut b = Answer::empty(200);
+    b.content_type = Some(JSON);
+    b.body = broken.into_bytes();
+    b
 }
 
 #[cfg(test)]

@@ -80,20 +80,21 @@
 //! processed. "Processed" faults change state exactly as a normal request would, so
 //! [`Fault::CloseMidAnswer`] on verify is "the payment is verified, but the shop never heard".
 //!
-//! Connections are accepted by the sandbox's own listener and relayed byte for byte to an
-//! internal tiny_http server on another loopback port. This is what lets a fault close a
-//! keep-alive connection mid-answer (tiny_http cannot) and what
-//! [`Sandbox::connections_accepted`] counts: every TCP connection accepted on the public
-//! address, whether or not a request follows.
+//! # How it serves
 //!
-//! tiny_http 0.12 can lose a connection when many open at once (its task pool misses a
-//! wake-up, and the connection's task waits until another connection closes; with a
-//! client's keep-alive pool that is never). The relay therefore watches each connection's
-//! first request: if it has not reached the sandbox about 20 ms after its bytes were
-//! forwarded, a watchdog opens and closes a throwaway connection straight to the internal
-//! server, which makes the pool start the forgotten connection. The throwaway is not a
-//! request and is not counted as an accepted connection. So any number of clients may open
-//! connections at once and keep them open.
+//! The sandbox runs [hyper](https://docs.rs/hyper)'s HTTP/1.1 server on a tokio runtime of
+//! its own: one thread runs every connection, and a small pool of threads runs the control
+//! endpoints (a callback delivery blocks). A test or a shop using it needs no async code. Its accept loop counts every TCP connection it accepts
+//! ([`Sandbox::connections_accepted`], whether or not a request follows) and serves each on
+//! a task of its own for as long as the client keeps it open: any number of clients may open
+//! keep-alive connections at once and every one is answered. A delay fault is a timer, so
+//! it holds up only its own request. Header names in normal answers are written in lower
+//! case, as hyper writes them (HTTP header names are case-insensitive); the two faults that
+//! break framing write their bytes as given, `X-PayPingRequest-ID` included.
+//!
+//! Dropping the [`Sandbox`] closes every connection at once (a request in a delay fault is
+//! never answered) and joins the server's threads. A callback delivery still running then
+//! gets a second to finish.
 //!
 //! # Behaviour
 //!
@@ -139,25 +140,28 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod answer;
+mod api_v2;
 mod control;
 mod faults;
+mod gateway;
 mod pages;
-mod proxy;
 mod server;
+mod shared;
 mod state;
 mod util;
-mod watchdog;
+mod wire;
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, TcpStream};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
 pub use faults::{Fault, Route, Times};
 pub use state::{CallbackForm, PaymentSnapshot, PaymentState};
 
-use server::{Config, Shared};
+use server::Server;
+use shared::{Config, Shared};
 use util::lock;
 
 /// The primary token when [`Options::token`] is not set.
@@ -330,7 +334,8 @@ impl Options {
     }
 }
 
-/// A running sandbox. Dropping it stops the server and joins its threads.
+/// A running sandbox. Dropping it closes its connections, stops the server and joins its
+/// threads.
 ///
 /// ```
 /// use ghesta_sandbox::{Options, PaymentState, Sandbox};
@@ -358,13 +363,9 @@ impl Options {
 pub struct Sandbox {
     shared: Arc<Shared>,
     addr: SocketAddr,
-    /// `addr` with an unspecified IP replaced by loopback: where to connect to ourselves.
-    reachable: SocketAddr,
     base_url: String,
-    server: Arc<tiny_http::Server>,
-    accept_thread: Option<JoinHandle<()>>,
-    dispatch_thread: Option<JoinHandle<()>>,
-    watchdog_thread: Option<JoinHandle<()>>,
+    /// Stops and joins on drop.
+    _server: Server,
 }
 
 impl std::fmt::Debug for Sandbox {
@@ -376,15 +377,11 @@ impl std::fmt::Debug for Sandbox {
 }
 
 impl Sandbox {
-    /// Binds and starts serving; returns once the address is bound.
+    /// Binds and starts serving; returns once the address is bound (connections made from
+    /// then on are accepted).
     pub fn start(options: Options) -> Result<Sandbox, SandboxError> {
         let listener = TcpListener::bind(options.listen)?;
         let addr = listener.local_addr()?;
-        let internal = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?;
-        let internal_addr = internal.local_addr()?;
-        let server = tiny_http::Server::from_listener(internal, None)
-            .map_err(|e| SandboxError::Io(std::io::Error::other(e.to_string())))?;
-        let server = Arc::new(server);
         let shared = Arc::new(Shared::new(Config {
             token: options.token,
             extra_tokens: options.extra_tokens,
@@ -396,37 +393,13 @@ impl Sandbox {
             IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
             ip => ip,
         };
-        let reachable = SocketAddr::new(host, addr.port());
-        // Built before its threads, so that if one cannot be spawned, dropping it stops
-        // those already running.
-        let mut sandbox = Sandbox {
-            shared: Arc::clone(&shared),
+        let server = Server::start(listener, Arc::clone(&shared))?;
+        Ok(Sandbox {
+            shared,
             addr,
-            reachable,
-            base_url: format!("http://{reachable}"),
-            server: Arc::clone(&server),
-            accept_thread: None,
-            dispatch_thread: None,
-            watchdog_thread: None,
-        };
-        sandbox.dispatch_thread = Some({
-            let (shared, server) = (Arc::clone(&shared), Arc::clone(&server));
-            thread::Builder::new()
-                .name("sandbox-dispatch".into())
-                .spawn(move || server::dispatch_loop(shared, server))?
-        });
-        sandbox.watchdog_thread = Some({
-            let shared = Arc::clone(&shared);
-            thread::Builder::new()
-                .name("sandbox-watchdog".into())
-                .spawn(move || watchdog::run(&shared, internal_addr))?
-        });
-        sandbox.accept_thread = Some(
-            thread::Builder::new()
-                .name("sandbox-accept".into())
-                .spawn(move || proxy::accept_loop(shared, listener, internal_addr))?,
-        );
-        Ok(sandbox)
+            base_url: format!("http://{}", SocketAddr::new(host, addr.port())),
+            _server: server,
+        })
     }
 
     /// `http://HOST:PORT`, where both the API and the gateway pages are served (an
@@ -529,28 +502,6 @@ impl Sandbox {
     }
 }
 
-impl Drop for Sandbox {
-    fn drop(&mut self) {
-        self.shared.stop();
-        // Wake the accept loop: it sees the stop flag, closes every relayed connection and
-        // joins its relay threads.
-        let woke = TcpStream::connect_timeout(&self.reachable, Duration::from_secs(2)).is_ok();
-        if let Some(h) = self.accept_thread.take() {
-            if woke {
-                let _ = h.join();
-            }
-        }
-        self.server.unblock();
-        if let Some(h) = self.dispatch_thread.take() {
-            let _ = h.join();
-        }
-        // Woken by the stop flag; between kicks it checks the flag again.
-        if let Some(h) = self.watchdog_thread.take() {
-            let _ = h.join();
-        }
-    }
-}
-
 /// Refuses URLs the sandbox will not POST to.
 pub(crate) fn check_deliverable(url: &str) -> Result<(), SandboxError> {
     let invalid = |reason: &str| SandboxError::InvalidReturnUrl {
@@ -609,4 +560,50 @@ pub(crate) fn deliver_form(form: &CallbackForm) -> Result<Delivery, SandboxError
         status,
         body: String::from_utf8_lossy(&bytes).into_owned(),
     })
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    use std::io::Write;
+    use std::net::TcpStream;
+
+    use super::*;
+
+    /// Threads of this process named by the sandbox's server (Linux shows the first 15
+    /// bytes of a name: `ghesta-sandbox`, and `ghesta-sandbox-` for the blocking pool's).
+    fn server_threads() -> usize {
+        std::fs::read_dir("/proc/self/task")
+            .expect("/proc/self/task")
+            .filter_map(|task| std::fs::read_to_string(task.ok()?.path().join("comm")).ok())
+            .filter(|name| name.starts_with("ghesta-sandbox"))
+            .count()
+    }
+
+    /// The only test in this binary that starts a sandbox, so every such thread is its own.
+    #[test]
+    fn drop_leaves_no_server_thread_behind() {
+        let sandbox = Sandbox::start(Options::default()).expect("starts");
+        // A control request (run on the blocking pool) and an API request held in a delay.
+        let agent = ureq::Agent::new_with_defaults();
+        let clock = agent
+            .get(&format!("{}/__sandbox/clock", sandbox.base_url()))
+            .call()
+            .expect("control endpoint");
+        assert_eq!(clock.status(), 200);
+        sandbox.inject(
+            Route::Report,
+            Fault::Delay(Duration::from_secs(60)),
+            Times::Once,
+        );
+        let mut held = TcpStream::connect(sandbox.local_addr()).expect("connects");
+        held.write_all(b"GET /v1/report/x HTTP/1.1\r\nHost: sandbox\r\n\r\n")
+            .expect("sends");
+        while sandbox.requests_seen().report == 0 {
+            std::thread::yield_now();
+        }
+        // The runtime's thread and the blocking pool's thread that served the control call.
+        assert!(server_threads() >= 2, "{} server threads", server_threads());
+        drop(sandbox);
+        assert_eq!(server_threads(), 0);
+    }
 }

@@ -1,10 +1,18 @@
 //! Small helpers: identifier derivation, HTML escaping, PayPing's message texts.
 
 use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::SystemTime;
 
 /// Locks a mutex, ignoring poisoning (a panicking handler must not take the sandbox down).
 pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// A sandbox-clock time as RFC 3339 UTC, as in PayPing's reports.
+pub(crate) fn rfc3339(t: SystemTime) -> String {
+    time::OffsetDateTime::from(t)
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
 }
 
 /// The SplitMix64 finaliser: a bijection on `u64`, so distinct inputs give distinct outputs.

@@ -610,8 +610,7 @@ fn already_verified_that_the_report_contradicts_is_an_error() {
 // One client, many threads.
 
 /// Eight threads share one client (and its pool of keep-alive connections) for 50 payments
-/// each. Their first calls open up to eight connections at once: the burst that tiny_http's
-/// task pool, inside the sandbox, used to lose (see the sandbox's `watchdog` module).
+/// each. Their first calls open up to eight connections at once.
 #[test]
 fn eight_threads_share_one_client_for_400_payments() {
     const THREADS: usize = 8;
@@ -657,4 +656,65 @@ fn eight_threads_share_one_client_for_400_payments() {
         connections <= THREADS as u64 + 2,
         "{connections} connections"
     );
+}
+
+/// 64 shops, each with a client of its own, open their connections at the same moment (a
+/// barrier releases their first calls together), make 20 calls each over that keep-alive
+/// connection (10 payments created and verified) and keep it open until every shop is done.
+/// Every call is answered on the first try, on one connection a client. A sandbox that
+/// served a fixed number of connections at a time, or lost one in a burst, leaves some
+/// shops unanswered: they fail by their client's timeout.
+#[test]
+fn a_burst_of_64_keep_alive_clients_is_all_answered() {
+    const CLIENTS: usize = 64;
+    const PAYMENTS: usize = 10;
+    let sb = start();
+    let start_together = std::sync::Barrier::new(CLIENTS);
+    let done_together = std::sync::Barrier::new(CLIENTS);
+    let failures: Vec<String> = std::thread::scope(|scope| {
+        let threads: Vec<_> = (0..CLIENTS)
+            .map(|c| {
+                let (sb, start_together, done_together) = (&sb, &start_together, &done_together);
+                scope.spawn(move || {
+                    // Built before the barrier, so the first calls leave together.
+                    let client = one_shot(sb);
+                    start_together.wait();
+                    let result = (0..PAYMENTS).try_for_each(|i| {
+                        let order = format!("burst-{c}-{i}");
+                        let pending = client
+                            .create(payment(&order))
+                            .map_err(|e| format!("client {c} create {i}: {e}"))?;
+                        let form = sb.approve(pending.code().as_str()).expect("buyer approves");
+                        match client.verify(&pending, &completed(&form)) {
+                            Ok(VerifyOutcome::Verified(_)) => Ok(()),
+                            other => Err(format!("client {c} verify {i}: {other:?}")),
+                        }
+                    });
+                    // The connection stays open (in the client's pool) until all are done,
+                    // failed ones included, so no shop's exit frees room for another.
+                    done_together.wait();
+                    drop(client);
+                    result
+                })
+            })
+            .collect();
+        threads
+            .into_iter()
+            .filter_map(|t| t.join().expect("client thread").err())
+            .collect()
+    });
+    assert!(
+        failures.is_empty(),
+        "{} failed: {failures:#?}",
+        failures.len()
+    );
+    let seen = sb.requests_seen();
+    let calls = (CLIENTS * PAYMENTS) as u64;
+    assert_eq!((seen.create, seen.verify), (calls, calls));
+    assert!(
+        sb.payments()
+            .iter()
+            .all(|p| p.state == PaymentState::Verified && p.verify_count == 1)
+    );
+    assert_eq!(sb.connections_accepted(), CLIENTS as u64);
 }

@@ -906,11 +906,9 @@ fn read_answer_head(s: &mut TcpStream, timeout: Duration) -> std::io::Result<Str
 }
 
 /// A burst of new keep-alive connections, each sending its first request at once, must all
-/// be answered while the others stay open. tiny_http 0.12 runs each connection as one task
-/// of a pool that loses wake-ups in such a burst (`TaskPool::spawn` reads a stale waiting
-/// count); without the relay's watchdog, some connections past the pool's 4 idle threads
-/// were never served until another connection closed (in about 7 of 10 fresh sandboxes;
-/// hence several rounds, each on a fresh sandbox whose pool has only its 4 idle threads).
+/// be answered while the others stay open: a server that serves connections from a fixed
+/// pool of threads, or loses a wake-up in a burst, leaves some unanswered until another
+/// connection closes. Several rounds, each on a fresh sandbox.
 #[test]
 fn a_burst_of_keep_alive_connections_is_all_served() {
     const CONNECTIONS: usize = 12;
@@ -949,7 +947,7 @@ fn a_burst_of_keep_alive_connections_is_all_served() {
             let head = head.unwrap();
             assert!(head.starts_with("HTTP/1.1 200"), "round {round}: {head:?}");
         }
-        // The watchdog's throwaway connections are neither requests nor accepted connections.
+        // Each connection is counted once, and nothing but the requests as requests.
         let seen = sb.requests_seen();
         let n = CONNECTIONS as u64;
         assert_eq!(

@@ -1,0 +1,117 @@
+//! Ghesta's gateway as the buyer sees it: the installment page and its three buttons. Like
+//! [`crate::api_v2`], the handlers only parse, call the payment store and render.
+
+use hyper::Method;
+
+use crate::DEFAULT_FAILURE_CODE;
+use crate::SandboxError;
+use crate::answer::{Answer, Routed};
+use crate::faults::Route;
+use crate::pages;
+use crate::shared::Shared;
+use crate::state::{BuyerAction, PaymentState};
+use crate::util::lock;
+
+/// A button on the gateway page.
+pub(crate) enum Button {
+    Approve,
+    Cancel,
+    Fail,
+}
+
+/// A request to the buyer's gateway.
+pub(crate) enum Call {
+    Page(String),
+    Press(String, Button),
+}
+
+/// The gateway's routes: `GET /installment/{code}` (Ghesta's address for the page),
+/// `GET /v2/pay/gotoipg/{code}` (PayPing's), `POST /installment/{code}/{approve|cancel|fail}`.
+pub(crate) fn route(method: &Method, segments: &[&str]) -> Routed<Call> {
+    let (allowed, call) = match segments {
+        ["installment", code] | ["v2", "pay", "gotoipg", code] => {
+            (Method::GET, Call::Page((*code).to_owned()))
+        }
+        ["installment", code, button] => {
+            let button = match *button {
+                "approve" => Button::Approve,
+                "cancel" => Button::Cancel,
+                "fail" => Button::Fail,
+                _ => return Routed::Unknown,
+            };
+            (Method::POST, Call::Press((*code).to_owned(), button))
+        }
+        _ => return Routed::Unknown,
+    };
+    Routed::check(method, allowed, Route::Gateway, call)
+}
+
+/// The page, or the outcome of a press (`query` carries a failure's `code`).
+pub(crate) fn answer(shared: &Shared, call: Call, query: &str) -> Answer {
+    match call {
+        Call::Page(code) => gateway_page(shared, &code),
+        Call::Press(code, button) => press(shared, &code, button, query),
+    }
+}
+
+fn not_found_page() -> Answer {
+    Answer::html(
+        404,
+        pages::message(
+            "پرداخت پیدا نشد",
+            "کد پرداخت معتبر نیست (payment code not found).",
+        ),
+    )
+}
+
+fn not_payable_page(state: PaymentState) -> Answer {
+    Answer::html(
+        409,
+        pages::message(
+            "این پرداخت دیگر قابل پرداخت نیست",
+            &format!(
+                "This payment is no longer payable (state: {}).",
+                state.name()
+            ),
+        ),
+    )
+}
+
+fn gateway_page(shared: &Shared, code: &str) -> Answer {
+    let store = lock(&shared.store);
+    match store.get(code) {
+        None => not_found_page(),
+        Some(p) if p.snap.state != PaymentState::Created => not_payable_page(p.snap.state),
+        Some(p) => Answer::html(200, pages::gateway(&p.snap)),
+    }
+}
+
+/// The `code` query parameter of a fail action (39 when absent).
+pub(crate) fn failure_code(query: &str) -> Result<u32, String> {
+    let pairs: Vec<(String, String)> =
+        serde_urlencoded::from_str(query).map_err(|e| e.to_string())?;
+    match pairs.iter().find(|(k, _)| k == "code") {
+        None => Ok(DEFAULT_FAILURE_CODE),
+        Some((_, v)) => v
+            .parse()
+            .map_err(|_| format!("code must be a non-negative integer, got {v:?}")),
+    }
+}
+
+fn press(shared: &Shared, code: &str, button: Button, query: &str) -> Answer {
+    let action = match button {
+        Button::Approve => BuyerAction::Approve,
+        Button::Cancel => BuyerAction::Cancel,
+        Button::Fail => match failure_code(query) {
+            Ok(c) => BuyerAction::Fail(c),
+            Err(e) => return Answer::html(400, pages::message("درخواست نامعتبر", &e)),
+        },
+    };
+    let now = shared.clock.now();
+    let result = lock(&shared.store).buyer_action(code, action, now);
+    match result {
+        Ok(form) => Answer::html(200, pages::callback(&form)),
+        Err(SandboxError::NotPayable { state, .. }) => not_payable_page(state),
+        Err(_) => not_found_page(),
+    }
+}
