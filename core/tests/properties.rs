@@ -463,10 +463,14 @@ fn only<'a>(entries: &'a [(String, Value)], key: &str) -> Option<&'a Value> {
     }
 }
 
-/// A key made of digits only: PayPing's error codes (`{"15": "..."}`); no documented
-/// success body has one.
+/// A key naming one of PayPing's error codes (`{"15": "..."}`): a decimal number without
+/// sign, padding or leading zero, of at most 9 digits. No documented success body has one.
+/// (Keys the SDK reads more strictly, such as `" 47 "`, only make it refuse more.)
 fn is_code_key(key: &str) -> bool {
-    !key.is_empty() && key.bytes().all(|b| b.is_ascii_digit())
+    let digits = key.as_bytes();
+    matches!(digits.first(), Some(b'1'..=b'9'))
+        && digits.len() <= 9
+        && digits.iter().all(u8::is_ascii_digit)
 }
 
 /// Each outcome a case reached, and how many cases reached it.
