@@ -452,7 +452,16 @@ fn verify_under(fault: Fault) -> (Sandbox, Error) {
 #[test]
 fn delay_past_the_timeout_is_a_timeout() {
     // The sandbox wakes delayed requests when it is dropped, so the delay can be long.
-    let (_sb, err) = verify_under(Fault::Delay(Duration::from_secs(30)));
+    // A client that ignored its timeout would still fail, after the delay: the verify must
+    // end within a generous bound of SHORT_TIMEOUT (20 times), far below the delay.
+    const BOUND: Duration = Duration::from_secs(10);
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(verify_under(Fault::Delay(Duration::from_secs(30))));
+    });
+    let (_sb, err) = rx
+        .recv_timeout(BOUND)
+        .unwrap_or_else(|_| panic!("verify outlived its {SHORT_TIMEOUT:?} timeout by {BOUND:?}"));
     assert!(
         matches!(err, Error::Transport(TransportError::Timeout { .. })),
         "{err:?}"
