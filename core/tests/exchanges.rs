@@ -849,7 +849,7 @@ fn status_400_with_a_try_again_code_is_retryable() {
 
 /// Asserts a [`Error::MalformedResponse`] with this status, the answer's request id, a
 /// snippet of `body`, and a reason naming `rule` (the rule the body breaks: a body refused
-/// for another reason proves nothing about that rule).
+/// for another reason proves nothing about that rule; `|` separates wordings that name it).
 fn assert_malformed(error: &Error, status: u16, body: &[u8], rule: &str) {
     match error {
         Error::MalformedResponse {
@@ -860,10 +860,8 @@ fn assert_malformed(error: &Error, status: u16, body: &[u8], rule: &str) {
         } => {
             assert_eq!(got.as_u16(), status);
             assert!(!reason.is_empty() && reason.len() <= 256, "{reason}");
-            assert!(
-                reason.contains(rule),
-                "{body:?}: {reason:?} does not name {rule:?}"
-            );
+            let named = rule.split('|').any(|rule| reason.contains(rule));
+            assert!(named, "{body:?}: {reason:?} does not name {rule:?}");
             assert_eq!(snippet, &BodySnippet::of(body));
             assert_eq!(id, &request_id());
             // A body cut short on a success or 5xx may read whole next time; a 4xx will not.
@@ -1352,7 +1350,8 @@ fn report_200_of_the_wrong_shape_is_malformed() {
         ("[1250000,true]", "object"),
         (r#"{"isPaid":false,"isPaid":true}"#, "`isPaid`"),
         ("", "empty"),
-        (NGINX_502, "object"),
+        // "not a JSON object" or, from a one-pass reader, serde's "expected value".
+        (NGINX_502, "JSON object|expected value"),
     ] {
         let error = report().parse_response(answer(200, body)).unwrap_err();
         assert_malformed(&error, 200, body.as_bytes(), rule);

@@ -1120,14 +1120,13 @@ fn check_form(
         Ok(callback) => callback,
         Err(e) => {
             tally.add("callback: refused");
-            if let Some(form) = documented.filter(|f| !f.code.is_empty()) {
-                // Only a code the payment-code rules refuse can make a documented form fail.
-                prop_assert!(
-                    PaymentCode::new(form.code.as_str()).is_err(),
-                    "{:?}: {}",
-                    form,
-                    e
-                );
+            if let Some(form) = documented {
+                // Only a value its own type refuses (checked by the value properties) can
+                // make a documented form fail.
+                let refused = PaymentCode::new(form.code.as_str()).is_err()
+                    || ClientRefId::new(form.order.as_str()).is_err()
+                    || (!form.ref_id.is_empty() && RefId::new(form.ref_id.as_str()).is_err());
+                prop_assert!(refused, "{:?}: {}", form, e);
             }
             return Ok(());
         }
