@@ -5,7 +5,8 @@
 # temporary folder so the corpus libFuzzer grows is never committed, and uses its
 # dictionary fuzz/dicts/<target>.dict. Any crash, panic, timeout (10 s for one input) or
 # allocation over the memory limit fails the script; the input that did it is kept in
-# fuzz/artifacts/<target>/ (ignored by git) for turning into a regression test.
+# fuzz/artifacts/<target>/ (ignored by git) for turning into a regression test. So does a
+# run in which no target ran, or a target executed no input.
 #
 # Usage: bash fuzz/run.sh [target ...]      (all targets when none are named)
 set -euo pipefail
@@ -25,13 +26,21 @@ fi
 if [ "$#" -gt 0 ]; then
     targets=("$@")
 else
-    mapfile -t targets < <(cargo +nightly fuzz list)
+    # Not `< <(cargo fuzz list)`: a process substitution's failure would leave no targets
+    # and a run that checked nothing would pass.
+    list="$(cargo +nightly fuzz list)"
+    mapfile -t targets < <(printf '%s\n' "$list" | grep -v '^[[:space:]]*$' || true)
+fi
+if [ "${#targets[@]}" -eq 0 ]; then
+    echo "fuzz/run.sh: no fuzz target to run (cargo fuzz list found none)" >&2
+    exit 1
 fi
 
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 
 cargo +nightly fuzz build
+ran=0
 for target in "${targets[@]}"; do
     corpus="$work/$target"
     mkdir -p "$corpus"
@@ -58,5 +67,14 @@ for target in "${targets[@]}"; do
     fi
     grep -E '^(stat::number_of_executed_units|stat::peak_rss_mb|Done)|cov: .* ft: ' "$log" \
         | tail -n 3 || true
+    # A target that exits at once (a seed folder it cannot read, a changed flag) must not
+    # count as fuzzed.
+    units="$(sed -n 's/^stat::number_of_executed_units: *\([0-9][0-9]*\).*/\1/p' "$log" | tail -n 1)"
+    if [ -z "$units" ] || [ "$units" -eq 0 ]; then
+        tail -n 20 "$log" >&2
+        echo "fuzz: $target executed no input" >&2
+        exit 1
+    fi
+    ran=$((ran + 1))
 done
-echo "fuzz: ${#targets[@]} targets ran ${seconds}s each without a crash"
+echo "fuzz: ${ran} targets ran ${seconds}s each without a crash"

@@ -306,4 +306,20 @@ mod tests {
         assert_eq!(config.max_idle_connections_per_host(), 2);
         assert_eq!(config.max_idle_connections(), 5);
     }
+
+    /// The timeouts in force are the agent's: a transport that dropped the configured ones
+    /// would pass every test that only waits for a timeout error, just slower.
+    #[test]
+    fn the_agent_gets_the_timeouts() {
+        let timeouts = UreqTransport::default().agent.config().timeouts();
+        assert_eq!(timeouts.global, Some(DEFAULT_TIMEOUT));
+        assert_eq!(timeouts.connect, Some(DEFAULT_CONNECT_TIMEOUT));
+
+        let settings = HttpSettings::default()
+            .with_timeout(Duration::from_millis(1500))
+            .with_connect_timeout(Duration::from_millis(250));
+        let timeouts = UreqTransport::new(&settings).agent.config().timeouts();
+        assert_eq!(timeouts.global, Some(Duration::from_millis(1500)));
+        assert_eq!(timeouts.connect, Some(Duration::from_millis(250)));
+    }
 }

@@ -1,7 +1,9 @@
 //! The ureq transport against small servers on 127.0.0.1 that misbehave on purpose.
 //!
 //! Each server is a std `TcpListener` in a thread writing raw HTTP (test fixtures, see
-//! `common`). Nothing here measures time: a timeout test asserts the error's kind only.
+//! `common`). Nothing here measures speed: a timeout test asserts the error's kind, and
+//! that it came within a generous bound of the configured timeout (a client that ignored
+//! the setting would still time out, 100 times later).
 
 mod common;
 
@@ -26,12 +28,23 @@ fn client_for(server: &Server, clock: &FakeClock) -> Client {
 
 #[test]
 fn a_server_that_never_answers_is_a_timeout() {
+    const TIMEOUT: Duration = Duration::from_millis(300);
+    /// Over 30 times the timeout: slack for a loaded machine, far below the 30 s default a
+    /// client ignoring the setting would wait (and the server hangs until dropped).
+    const BOUND: Duration = Duration::from_secs(10);
     let server = Server::start(vec![Action::Hang]);
     let client = Client::builder(config_at(server.addr))
-        .timeout(Duration::from_millis(300))
+        .timeout(TIMEOUT)
         .retry_policy(RetryPolicy::never())
         .build();
-    let err = client.report(&code()).unwrap_err();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(client.report(&code()));
+    });
+    let err = rx
+        .recv_timeout(BOUND)
+        .unwrap_or_else(|_| panic!("no answer within {BOUND:?} of a {TIMEOUT:?} timeout"))
+        .unwrap_err();
     assert!(
         matches!(err, Error::Transport(TransportError::Timeout { .. })),
         "{err:?}"

@@ -857,9 +857,10 @@ fn status_400_with_a_try_again_code_is_retryable() {
     }
 }
 
-/// Asserts a [`Error::MalformedResponse`] with this status, the answer's request id and a
-/// snippet of `body`.
-fn assert_malformed(error: &Error, status: u16, body: &[u8]) {
+/// Asserts a [`Error::MalformedResponse`] with this status, the answer's request id, a
+/// snippet of `body`, and a reason naming `rule` (the rule the body breaks: a body refused
+/// for another reason proves nothing about that rule; `|` separates wordings that name it).
+fn assert_malformed(error: &Error, status: u16, body: &[u8], rule: &str) {
     match error {
         Error::MalformedResponse {
             status: got,
@@ -869,6 +870,8 @@ fn assert_malformed(error: &Error, status: u16, body: &[u8]) {
         } => {
             assert_eq!(got.as_u16(), status);
             assert!(!reason.is_empty() && reason.len() <= 256, "{reason}");
+            let named = rule.split('|').any(|rule| reason.contains(rule));
+            assert!(named, "{body:?}: {reason:?} does not name {rule:?}");
             assert_eq!(snippet, &BodySnippet::of(body));
             assert_eq!(id, &request_id());
             // A body cut short on a success or 5xx may read whole next time; a 4xx will not.
@@ -881,19 +884,19 @@ fn assert_malformed(error: &Error, status: u16, body: &[u8]) {
 
 #[test]
 fn status_400_bodies_that_are_not_error_maps_are_malformed() {
-    for body in [
-        "",
-        "{}",
-        "[]",
-        r#"["15"]"#,
-        r#""15""#,
-        r#"{"15":"قبلا"#,
-        r#"{"15":"x"} trailing"#,
-        "<html><body>Bad Request</body></html>",
-        "null",
+    for (body, rule) in [
+        ("", "EOF"),
+        ("{}", "empty error object"),
+        ("[]", "object"),
+        (r#"["15"]"#, "object"),
+        (r#""15""#, "object"),
+        (r#"{"15":"قبلا"#, "EOF"),
+        (r#"{"15":"x"} trailing"#, "trailing"),
+        ("<html><body>Bad Request</body></html>", "expected value"),
+        ("null", "object"),
     ] {
         for (kind, error) in errors_of_all(&answer(400, body)) {
-            assert_malformed(&error, 400, body.as_bytes());
+            assert_malformed(&error, 400, body.as_bytes(), rule);
             let _ = kind;
         }
     }
@@ -959,33 +962,36 @@ fn create_200_ignores_extra_fields() {
 #[test]
 fn create_200_that_is_not_a_payment_result_is_malformed() {
     let exchange = create(&config(), TOMAN);
-    for body in [
-        "",
-        "<html><body>OK</body></html>",
-        r#"{"code":"82a4f"#,
-        r#"{"code":123}"#,
-        r#"{"code":null}"#,
-        r#"{"code":["82a4f72b91"]}"#,
-        r#"["82a4f72b91"]"#,
-        r#"{"code":"82a4f72b91","code":"ffff"}"#,
-        r#""82a4f72b91""#,
-        "{}",
+    for (body, rule) in [
+        ("", "empty"),
+        ("<html><body>OK</body></html>", "expected value"),
+        (r#"{"code":"82a4f"#, "EOF"),
+        (r#"{"code":123}"#, "expected a string"),
+        (r#"{"code":null}"#, "expected a string"),
+        (r#"{"code":["82a4f72b91"]}"#, "expected a string"),
+        (r#"["82a4f72b91"]"#, "JSON object"),
+        (r#"{"code":"82a4f72b91","code":"ffff"}"#, "`code`"),
+        (r#""82a4f72b91""#, "JSON object"),
+        ("{}", "missing field `code`"),
         // PayPing v3's answer shape is not v2's.
-        r#"{"paymentCode":"82a4f72b91","url":"https://x"}"#,
+        (
+            r#"{"paymentCode":"82a4f72b91","url":"https://x"}"#,
+            "missing field `code`",
+        ),
         // Codes that cannot be a payment code.
-        r#"{"code":""}"#,
-        r#"{"code":".."}"#,
-        r#"{"code":"a\nb"}"#,
-        r#"{"code":"a\u202eb"}"#,
+        (r#"{"code":""}"#, "empty"),
+        (r#"{"code":".."}"#, "`..`"),
+        (r#"{"code":"a\nb"}"#, "control"),
+        (r#"{"code":"a\u202eb"}"#, "control"),
     ] {
         let error = exchange.parse_response(answer(200, body)).unwrap_err();
-        assert_malformed(&error, 200, body.as_bytes());
+        assert_malformed(&error, 200, body.as_bytes(), rule);
     }
     let long = format!(r#"{{"code":"{}"}}"#, "a".repeat(65));
     let error = exchange
         .parse_response(answer(200, long.as_str()))
         .unwrap_err();
-    assert_malformed(&error, 200, long.as_bytes());
+    assert_malformed(&error, 200, long.as_bytes(), "longer than 64");
 }
 
 #[test]
@@ -1074,28 +1080,31 @@ fn verify_200_for_another_amount_is_an_amount_mismatch() {
 
 #[test]
 fn verify_200_numbers_out_of_range_or_of_the_wrong_type_are_malformed() {
-    for body in [
-        r#"{"amount":-1250000}"#,
-        r#"{"amount":18446744073709551616}"#,
-        r#"{"amount":1250000.5}"#,
-        r#"{"amount":1250000.0}"#,
-        r#"{"amount":1.25e6}"#,
-        r#"{"amount":"1250000"}"#,
-        r#"{"amount":null}"#,
-        r#"{"amount":true}"#,
-        r#"{"cardNumber":"603799******1234"}"#,
+    for (body, rule) in [
+        (r#"{"amount":-1250000}"#, "u64"),
+        (r#"{"amount":18446744073709551616}"#, "u64"),
+        (r#"{"amount":1250000.5}"#, "u64"),
+        (r#"{"amount":1250000.0}"#, "u64"),
+        (r#"{"amount":1.25e6}"#, "u64"),
+        (r#"{"amount":"1250000"}"#, "u64"),
+        (r#"{"amount":null}"#, "u64"),
+        (r#"{"amount":true}"#, "u64"),
+        (
+            r#"{"cardNumber":"603799******1234"}"#,
+            "missing field `amount`",
+        ),
         // serde's derived structs take an array of the fields in order; PayPing sends objects.
-        "[1250000]",
-        r#"[1250000,"603799******1234","ab"]"#,
+        ("[1250000]", "JSON object"),
+        (r#"[1250000,"603799******1234","ab"]"#, "JSON object"),
         // A duplicate key is ambiguous: which amount was verified?
-        r#"{"amount":1250000,"amount":1}"#,
-        r#"{"amount":1,"amount":1250000}"#,
-        r#"{"amount":12500"#,
-        "<html><body>OK</body></html>",
-        "",
+        (r#"{"amount":1250000,"amount":1}"#, "`amount`"),
+        (r#"{"amount":1,"amount":1250000}"#, "`amount`"),
+        (r#"{"amount":12500"#, "EOF"),
+        ("<html><body>OK</body></html>", "expected value"),
+        ("", "empty"),
     ] {
         let error = verify().parse_response(answer(200, body)).unwrap_err();
-        assert_malformed(&error, 200, body.as_bytes());
+        assert_malformed(&error, 200, body.as_bytes(), rule);
     }
 }
 
@@ -1338,24 +1347,25 @@ fn report_200_with_nothing_is_unpaid() {
 
 #[test]
 fn report_200_of_the_wrong_shape_is_malformed() {
-    for body in [
-        r#"{"isPaid":"true"}"#,
-        r#"{"isPaid":1}"#,
-        r#"{"amount":-1}"#,
-        r#"{"amount":18446744073709551616}"#,
-        r#"{"amount":1250000.5}"#,
-        r#"{"amount":"1250000"}"#,
-        r#"{"clientRefId":42}"#,
-        r#"{"reqDate":0}"#,
-        r#"{"amount":1250000,"isPaid":tr"#,
-        "[]",
-        "[1250000,true]",
-        r#"{"isPaid":false,"isPaid":true}"#,
-        "",
-        NGINX_502,
+    for (body, rule) in [
+        (r#"{"isPaid":"true"}"#, "boolean"),
+        (r#"{"isPaid":1}"#, "boolean"),
+        (r#"{"amount":-1}"#, "u64"),
+        (r#"{"amount":18446744073709551616}"#, "u64"),
+        (r#"{"amount":1250000.5}"#, "u64"),
+        (r#"{"amount":"1250000"}"#, "u64"),
+        (r#"{"clientRefId":42}"#, "expected a string"),
+        (r#"{"reqDate":0}"#, "expected a string"),
+        (r#"{"amount":1250000,"isPaid":tr"#, "EOF"),
+        ("[]", "object"),
+        ("[1250000,true]", "object"),
+        (r#"{"isPaid":false,"isPaid":true}"#, "`isPaid`"),
+        ("", "empty"),
+        // "not a JSON object" or, from a one-pass reader, serde's "expected value".
+        (NGINX_502, "JSON object|expected value"),
     ] {
         let error = report().parse_response(answer(200, body)).unwrap_err();
-        assert_malformed(&error, 200, body.as_bytes());
+        assert_malformed(&error, 200, body.as_bytes(), rule);
     }
 }
 

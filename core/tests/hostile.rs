@@ -6,7 +6,9 @@
 //! one-line reason. Read it as documentation; run it as a test.
 //!
 //! Each row is `name: input => expected pattern, "why"`. The pattern is matched with
-//! `matches!`, so a row pins the variant and the fields that matter, never just `is_err`.
+//! `matches!`, so a row pins the variant and the fields that matter, never just `is_err`; a
+//! `MalformedResponse` row names its rule in the reason (`because`), so a body that also
+//! breaks another rule cannot pass it for the wrong reason.
 //!
 //! The rules the rows add up to:
 //! - **Callbacks** are capped at [`MAX_CALLBACK_BYTES`], must be well-formed
@@ -339,6 +341,12 @@ fn nested(depth: usize) -> String {
     format!(r#"{{"1":{}{}}}"#, "[".repeat(depth), "]".repeat(depth))
 }
 
+/// Whether an error's reason names the rule a row is about (a row that fails for another
+/// reason proves nothing about its rule).
+fn because(reason: &str, rule: &str) -> bool {
+    reason.contains(rule)
+}
+
 fn id_kept(id: &Option<ghesta_core::RequestId>) -> bool {
     id.as_ref().map(|id| id.as_str()) == Some(REQUEST_ID)
 }
@@ -561,31 +569,31 @@ fn create_answers() {
     use Step::Create as S;
     check(rows! {
         "empty 200":
-            answer(S, 200, "") => G(Err(Error::MalformedResponse { status, request_id, .. })) if status.as_u16() == 200 && id_kept(request_id),
+            answer(S, 200, "") => G(Err(Error::MalformedResponse { status, reason, request_id, .. })) if status.as_u16() == 200 && because(reason, "empty") && id_kept(request_id),
             "no code, no payment; the request id is kept for support"
         "200 with an error body":
-            answer(S, 200, ALREADY) => G(Err(Error::MalformedResponse { .. })),
+            answer(S, 200, ALREADY) => G(Err(Error::MalformedResponse { reason, .. })) if because(reason, "error codes"),
             "a success status does not make an error object a payment code"
         "200 with a code and an error code":
-            answer(S, 200, r#"{"code":"82a4f72","25":"retry"}"#) => G(Err(Error::MalformedResponse { .. })),
+            answer(S, 200, r#"{"code":"82a4f72","25":"retry"}"#) => G(Err(Error::MalformedResponse { reason, .. })) if because(reason, "error codes"),
             "an answer that says two things is read as neither"
         "200 with an empty code":
-            answer(S, 200, r#"{"code":""}"#) => G(Err(Error::MalformedResponse { .. })),
+            answer(S, 200, r#"{"code":""}"#) => G(Err(Error::MalformedResponse { reason, .. })) if because(reason, "empty"),
             "an empty code names nothing"
         "200 with a numeric code":
-            answer(S, 200, r#"{"code":82}"#) => G(Err(Error::MalformedResponse { .. })),
+            answer(S, 200, r#"{"code":82}"#) => G(Err(Error::MalformedResponse { reason, .. })) if because(reason, "expected a string"),
             "the spec's code is a string"
         "200 with a NUL in the code":
-            answer(S, 200, r#"{"code":"82a\u0000f72"}"#) => G(Err(Error::MalformedResponse { .. })),
+            answer(S, 200, r#"{"code":"82a\u0000f72"}"#) => G(Err(Error::MalformedResponse { reason, .. })) if because(reason, "control"),
             "JSON escapes get the same character rules as form values"
         "200 with a dot-segment code":
-            answer(S, 200, r#"{"code":".."}"#) => G(Err(Error::MalformedResponse { .. })),
+            answer(S, 200, r#"{"code":".."}"#) => G(Err(Error::MalformedResponse { reason, .. })) if because(reason, "`..`"),
             "it would turn the redirect into the parent directory"
         "200 with the code twice":
-            answer(S, 200, r#"{"code":"82a4f72","code":"evil"}"#) => G(Err(Error::MalformedResponse { .. })),
+            answer(S, 200, r#"{"code":"82a4f72","code":"evil"}"#) => G(Err(Error::MalformedResponse { reason, .. })) if because(reason, "`code`"),
             "duplicate keys are ambiguous in JSON too"
         "200 with the code in an array":
-            answer(S, 200, r#"["82a4f72"]"#) => G(Err(Error::MalformedResponse { .. })),
+            answer(S, 200, r#"["82a4f72"]"#) => G(Err(Error::MalformedResponse { reason, .. })) if because(reason, "JSON object"),
             "only the documented object shape is read"
         "200 HTML page":
             answer(S, 200, NGINX_502) => G(Err(Error::MalformedResponse { snippet, .. })) if snippet.as_str().starts_with("<html>"),
@@ -600,13 +608,13 @@ fn create_answers() {
             answer(S, 400, NGINX_502) => G(Err(Error::MalformedResponse { status, .. })) if status.as_u16() == 400,
             "a 400 must carry PayPing's error object to say what was wrong"
         "400 with an empty object":
-            answer(S, 400, "{}") => G(Err(Error::MalformedResponse { .. })),
+            answer(S, 400, "{}") => G(Err(Error::MalformedResponse { reason, .. })) if because(reason, "empty error object"),
             "a refusal that names no reason is not a rejection we can act on"
         "400 field validation":
             answer(S, 400, r#"{"amount":"مبلغ نامعتبر است"}"#) => G(Err(Error::Rejected(r))) if r.entries()[0].key == ErrorKey::Field("amount".into()),
             "model validation names the field"
         "400 nested past JSON's depth limit":
-            answer(S, 400, &nested(10_000)) => G(Err(Error::MalformedResponse { .. })),
+            answer(S, 400, &nested(10_000)) => G(Err(Error::MalformedResponse { reason, .. })) if because(reason, "recursion limit"),
             "deep nesting is refused at serde_json's recursion limit, never a stack overflow"
         "401 with an empty body":
             answer(S, 401, "") => G(Err(Error::Unauthorized { .. })),
@@ -629,37 +637,37 @@ fn verify_answers() {
             answer(S, 200, r#"{"amount":250000,"cardNumber":"603799******1234","cardHashPan":"ab"}"#) => G(Ok(VerifyOutcome::Verified(_))),
             "the only proof of payment"
         "empty 200":
-            answer(S, 200, "") => G(Err(Error::MalformedResponse { .. })),
+            answer(S, 200, "") => G(Err(Error::MalformedResponse { reason, .. })) if because(reason, "empty"),
             "no amount, no proof; retrying is safe (a second verify answers 15)"
         "200 with an error body":
-            answer(S, 200, ALREADY) => G(Err(Error::MalformedResponse { .. })),
+            answer(S, 200, ALREADY) => G(Err(Error::MalformedResponse { reason, .. })) if because(reason, "error codes"),
             "code 15 under a 200 is not the documented already-verified answer"
         "200 with an amount and an error code":
-            answer(S, 200, r#"{"amount":250000,"47":"مبلغ نادرست"}"#) => G(Err(Error::MalformedResponse { .. })),
+            answer(S, 200, r#"{"amount":250000,"47":"مبلغ نادرست"}"#) => G(Err(Error::MalformedResponse { reason, .. })) if because(reason, "error codes"),
             "a success that also says amount mismatch is no success"
         "negative amount":
-            answer(S, 200, r#"{"amount":-250000}"#) => G(Err(Error::MalformedResponse { .. })),
+            answer(S, 200, r#"{"amount":-250000}"#) => G(Err(Error::MalformedResponse { reason, .. })) if because(reason, "u64"),
             "amounts are unsigned"
         "fractional amount":
-            answer(S, 200, r#"{"amount":250000.5}"#) => G(Err(Error::MalformedResponse { .. })),
+            answer(S, 200, r#"{"amount":250000.5}"#) => G(Err(Error::MalformedResponse { reason, .. })) if because(reason, "floating point"),
             "amounts are whole Toman"
         "integral float amount":
-            answer(S, 200, r#"{"amount":250000.0}"#) => G(Err(Error::MalformedResponse { .. })),
+            answer(S, 200, r#"{"amount":250000.0}"#) => G(Err(Error::MalformedResponse { reason, .. })) if because(reason, "floating point"),
             "the spec's amount is an integer; a float is not rounded into one"
         "exponent amount":
-            answer(S, 200, r#"{"amount":2.5e5}"#) => G(Err(Error::MalformedResponse { .. })),
+            answer(S, 200, r#"{"amount":2.5e5}"#) => G(Err(Error::MalformedResponse { reason, .. })) if because(reason, "floating point"),
             "same rule for exponent notation"
         "string amount":
-            answer(S, 200, r#"{"amount":"250000"}"#) => G(Err(Error::MalformedResponse { .. })),
+            answer(S, 200, r#"{"amount":"250000"}"#) => G(Err(Error::MalformedResponse { reason, .. })) if because(reason, "u64"),
             "a string is not the integer the spec documents"
         "amount beyond 64 bits":
-            answer(S, 200, r#"{"amount":18446744073709551616}"#) => G(Err(Error::MalformedResponse { .. })),
+            answer(S, 200, r#"{"amount":18446744073709551616}"#) => G(Err(Error::MalformedResponse { reason, .. })) if because(reason, "u64"),
             "never wrapped or saturated into a number that could match"
         "amount at u64::MAX":
             answer(S, 200, r#"{"amount":18446744073709551615}"#) => G(Err(Error::AmountMismatch { received: u64::MAX, .. })),
             "read exactly, and it is not the stored amount"
         "amount in Persian digits":
-            answer(S, 200, r#"{"amount":۲۵۰۰۰۰}"#) => G(Err(Error::MalformedResponse { .. })),
+            answer(S, 200, r#"{"amount":۲۵۰۰۰۰}"#) => G(Err(Error::MalformedResponse { reason, .. })) if because(reason, "expected value"),
             "not JSON; digits are never converted in an answer"
         "another amount":
             answer(S, 200, r#"{"amount":25000}"#) => G(Err(Error::AmountMismatch { received: 25000, request_id, .. })) if id_kept(request_id),
@@ -668,13 +676,13 @@ fn verify_answers() {
             answer(S, 200, r#"{"amount":2500000}"#) => G(Err(Error::AmountMismatch { received: 2_500_000, .. })),
             "units are never guessed: the configured unit must match"
         "no amount":
-            answer(S, 200, r#"{"cardNumber":"603799******1234"}"#) => G(Err(Error::MalformedResponse { .. })),
+            answer(S, 200, r#"{"cardNumber":"603799******1234"}"#) => G(Err(Error::MalformedResponse { reason, .. })) if because(reason, "missing field `amount`"),
             "the amount is what proves the payment"
         "amount twice":
-            answer(S, 200, r#"{"amount":250000,"amount":1}"#) => G(Err(Error::MalformedResponse { .. })),
+            answer(S, 200, r#"{"amount":250000,"amount":1}"#) => G(Err(Error::MalformedResponse { reason, .. })) if because(reason, "`amount`"),
             "which amount was paid is ambiguous"
         "mixed-case amount key":
-            answer(S, 200, r#"{"Amount":250000}"#) => G(Err(Error::MalformedResponse { .. })),
+            answer(S, 200, r#"{"Amount":250000}"#) => G(Err(Error::MalformedResponse { reason, .. })) if because(reason, "`amount`"),
             "answers are read exactly as documented (lower camel case)"
         "NUL in the card number":
             answer(S, 200, r#"{"amount":250000,"cardNumber":"6037\u0000"}"#) => G(Ok(VerifyOutcome::Verified(v))) if v.card_number().is_none(),
@@ -698,16 +706,16 @@ fn verify_answers() {
             answer(S, 400, r#"{"1":"لغو شد"}"#) => G(Err(e)) if e.code() == Some(PayPingCode::CancelledByBuyer) && !e.is_retryable(),
             "the buyer cancelled; retrying cannot help"
         "400 code 25":
-            answer(S, 400, r#"{"25":"موقتا در دسترس نیست"}"#) => G(Err(e)) if e.is_retryable(),
+            answer(S, 400, r#"{"25":"موقتا در دسترس نیست"}"#) => G(Err(e @ Error::Rejected(r))) if r.code() == Some(PayPingCode::TemporarilyUnavailable) && e.is_retryable(),
             "PayPing says try again"
         "400 undocumented code":
             answer(S, 400, r#"{"999":"new"}"#) => G(Err(e)) if e.code() == Some(PayPingCode::Other(999)),
             "unknown codes are kept, not dropped"
         "400 array":
-            answer(S, 400, "[15]") => G(Err(Error::MalformedResponse { .. })),
+            answer(S, 400, "[15]") => G(Err(Error::MalformedResponse { reason, .. })) if because(reason, "expected an object"),
             "the error body is an object"
         "503 JSON":
-            answer(S, 503, r#"{"message":"down"}"#) => G(Err(e)) if e.is_retryable(),
+            answer(S, 503, r#"{"message":"down"}"#) => G(Err(e @ Error::Unavailable { status, .. })) if status.as_u16() == 503 && e.is_retryable(),
             "unavailable: retry later"
         "404":
             answer(S, 404, "") => G(Err(Error::NotFound { .. })),
@@ -726,25 +734,25 @@ fn cancel_and_report_answers() {
             answer(Cancel, 204, "") => Got::Cancelled(Ok(_)),
             "no content means the same"
         "cancel 200 with an error body":
-            answer(Cancel, 200, r#"{"26":"کد پرداخت یافت نشد"}"#) => Got::Cancelled(Err(Error::MalformedResponse { .. })),
+            answer(Cancel, 200, r#"{"26":"کد پرداخت یافت نشد"}"#) => Got::Cancelled(Err(Error::MalformedResponse { reason, .. })) if because(reason, "error codes"),
             "an error object under a 200 did not cancel anything"
         "cancel 201":
             answer(Cancel, 201, "") => Got::Cancelled(Err(Error::UnexpectedStatus { .. })),
             "only the documented statuses succeed"
         "report amount beyond 64 bits":
-            answer(Report, 200, r#"{"amount":18446744073709551616,"isPaid":true}"#) => Got::Report(Err(Error::MalformedResponse { .. })),
+            answer(Report, 200, r#"{"amount":18446744073709551616,"isPaid":true}"#) => Got::Report(Err(Error::MalformedResponse { reason, .. })) if because(reason, "u64"),
             "never wrapped into a number that could match"
         "report amount negative":
-            answer(Report, 200, r#"{"amount":-1,"isPaid":true}"#) => Got::Report(Err(Error::MalformedResponse { .. })),
+            answer(Report, 200, r#"{"amount":-1,"isPaid":true}"#) => Got::Report(Err(Error::MalformedResponse { reason, .. })) if because(reason, "u64"),
             "amounts are unsigned"
         "report amount as a string":
-            answer(Report, 200, r#"{"amount":"250000","isPaid":true}"#) => Got::Report(Err(Error::MalformedResponse { .. })),
+            answer(Report, 200, r#"{"amount":"250000","isPaid":true}"#) => Got::Report(Err(Error::MalformedResponse { reason, .. })) if because(reason, "u64"),
             "the spec's amount is an integer"
         "report isPaid as a string":
-            answer(Report, 200, r#"{"amount":250000,"isPaid":"true"}"#) => Got::Report(Err(Error::MalformedResponse { .. })),
+            answer(Report, 200, r#"{"amount":250000,"isPaid":"true"}"#) => Got::Report(Err(Error::MalformedResponse { reason, .. })) if because(reason, "boolean"),
             "a string is not a boolean; \"false\" would read as true in a lenient parser"
         "report 200 with an error body":
-            answer(Report, 200, ALREADY) => Got::Report(Err(Error::MalformedResponse { .. })),
+            answer(Report, 200, ALREADY) => Got::Report(Err(Error::MalformedResponse { reason, .. })) if because(reason, "error codes"),
             "an error object is not a report saying \"unpaid\""
         "report amount out of range":
             answer(Report, 200, r#"{"amount":5,"isPaid":true}"#) => Got::Report(Ok(r)) if r.amount().is_none() && r.wire_amount() == Some(5) && !r.confirms(&pending()),

@@ -3,17 +3,31 @@
 //!
 //! Input shape: the status on the first line, `name: value` lines, an empty line, the body.
 //!
-//! Holds: no panic; a success only for the statuses each exchange documents; verify never
-//! succeeds for another amount than the stored one, and "already verified" only comes from
-//! a 400 naming code 15 alone; every error keeps the status and the request id, bounded.
+//! Holds, each against the body as serde_json reads it (never against what the SDK stored):
+//! no panic; a created payment comes from a 200 object naming one string code, the code the
+//! redirect carries, and no error code; a verified payment from a 200 object naming the
+//! stored amount (250,000 Toman, or 2,500,000 for a Rial record) exactly once and no error
+//! code; an amount mismatch from a 200 naming that other amount; "already verified" from a
+//! 400 object naming code 15 and nothing else; a cancel only from 200 or 204 without error
+//! codes; a report from a 200 object, and it confirms the record only when it says paid,
+//! for the stored amount, for no other order; every error keeps the status and request id,
+//! and its message stays bounded.
 #![no_main]
 
 use ghesta_core::http::{self, HeaderMap, StatusCode};
 use ghesta_core::{
-    CancelPayment, Config, CreatePayment, Exchange, Pending, ReportPayment, VerifyOutcome,
+    CancelPayment, Config, CreatePayment, Error, Exchange, Pending, ReportPayment, VerifyOutcome,
     VerifyPayment,
 };
+use ghesta_fuzz::{entries, names_error_code, only};
 use libfuzzer_sys::fuzz_target;
+use percent_encoding::percent_decode_str;
+use serde_json::Value;
+
+/// The stored payment's amount on the wire, written out here rather than read back from
+/// the SDK: 250,000 Toman.
+const TOMAN: u64 = 250_000;
+const RIAL: u64 = 2_500_000;
 
 fn response<'a>(
     status: StatusCode,
@@ -26,9 +40,22 @@ fn response<'a>(
     response
 }
 
+/// The body's entries (the values of `checked` read), for a result the SDK may only give
+/// from a JSON object without error codes.
+fn object(body: &[u8], checked: &[&str], what: &str) -> Vec<(String, Value)> {
+    let entries =
+        entries(body, checked).unwrap_or_else(|| panic!("{what} from a body that is no object"));
+    assert!(
+        !names_error_code(&entries),
+        "{what} from a body naming an error code"
+    );
+    entries
+}
+
 fn verify(
     config: &Config,
     pending: &Pending,
+    wire: u64,
     status: StatusCode,
     headers: &HeaderMap,
     body: &[u8],
@@ -40,20 +67,26 @@ fn verify(
     };
     let exchange = VerifyPayment::new(config, pending, &callback).expect("matching callback");
     match exchange.parse_response(response(status, headers, body)) {
-        Ok(VerifyOutcome::Verified(v)) => {
+        Ok(VerifyOutcome::Verified(_)) => {
             assert_eq!(status, StatusCode::OK);
-            assert_eq!(v.amount(), pending.amount());
-            assert_eq!(v.code(), pending.code());
+            let object = object(body, &["amount"], "a verified payment");
+            let amount = only(&object, "amount").and_then(Value::as_u64);
+            assert_eq!(amount, Some(wire), "verified for {object:?}");
         }
-        Ok(VerifyOutcome::AlreadyVerified(v)) => {
+        Ok(VerifyOutcome::AlreadyVerified(_)) => {
             assert_eq!(status, StatusCode::BAD_REQUEST);
-            let object: serde_json::Map<String, serde_json::Value> =
-                serde_json::from_slice(body).expect("code 15 came from a JSON object");
-            assert!(
-                object.keys().all(|k| k.trim().parse::<u32>() == Ok(15)),
-                "{object:?}"
+            let object = entries(body, &[]).expect("code 15 came from a JSON object");
+            assert_eq!(object.len(), 1, "15 and nothing else: {object:?}");
+            assert_eq!(object[0].0.trim().parse::<u32>(), Ok(15), "{object:?}");
+        }
+        Err(Error::AmountMismatch { received, .. }) => {
+            assert_eq!(status, StatusCode::OK);
+            let object = object(body, &["amount"], "an amount mismatch");
+            assert_eq!(
+                only(&object, "amount").and_then(Value::as_u64),
+                Some(received)
             );
-            assert_eq!(v.amount(), pending.amount());
+            assert_ne!(received, wire);
         }
         Err(e) => ghesta_fuzz::check_error(&e, status, headers),
     }
@@ -73,27 +106,31 @@ fuzz_target!(|data: &[u8]| {
     let config = ghesta_fuzz::production();
     let pending = ghesta_fuzz::pending(&config);
 
-    let payment = pending_payment();
-    let create = CreatePayment::new(&config, payment, std::time::SystemTime::UNIX_EPOCH);
+    let create = CreatePayment::new(&config, new_payment(), std::time::SystemTime::UNIX_EPOCH);
     match create.parse_response(response(status, &headers, body)) {
         Ok(created) => {
             assert_eq!(status, StatusCode::OK);
-            assert!(
-                created
-                    .redirect_url()
-                    .as_str()
-                    .starts_with("https://payping.ir/installment/")
-            );
-            assert_eq!(created.amount(), pending.amount());
+            let object = object(body, &["code"], "a created payment");
+            let code = only(&object, "code").and_then(Value::as_str);
+            assert_eq!(code, Some(created.code().as_str()), "{object:?}");
+            // The buyer is sent to the installment page of the code PayPing gave.
+            let url = created.redirect_url().as_str();
+            let segment = url
+                .strip_prefix("https://payping.ir/installment/")
+                .and_then(|rest| rest.strip_suffix("?type=ghesta"))
+                .unwrap_or_else(|| panic!("not the installment page: {url}"));
+            let decoded = percent_decode_str(segment).decode_utf8().expect("UTF-8");
+            assert_eq!(Some(&*decoded), code, "{url}");
         }
         Err(e) => ghesta_fuzz::check_error(&e, status, &headers),
     }
 
-    verify(&config, &pending, status, &headers, body);
+    verify(&config, &pending, TOMAN, status, &headers, body);
     let sandbox = ghesta_fuzz::sandbox();
     verify(
         &sandbox,
         &ghesta_fuzz::pending(&sandbox),
+        RIAL,
         status,
         &headers,
         body,
@@ -101,9 +138,10 @@ fuzz_target!(|data: &[u8]| {
 
     let cancel = CancelPayment::new(&config, &pending);
     match cancel.parse_response(response(status, &headers, body)) {
-        Ok(done) => {
+        Ok(_) => {
             assert!(matches!(status.as_u16(), 200 | 204));
-            assert_eq!(done.code(), pending.code());
+            let codes = entries(body, &[]).is_some_and(|e| names_error_code(&e));
+            assert!(!codes, "cancelled by a body naming an error code");
         }
         Err(e) => ghesta_fuzz::check_error(&e, status, &headers),
     }
@@ -112,21 +150,25 @@ fuzz_target!(|data: &[u8]| {
     match report.parse_response(response(status, &headers, body)) {
         Ok(details) => {
             assert_eq!(status, StatusCode::OK);
-            if let Some(amount) = details.amount() {
-                assert_eq!(Some(u64::from(amount.toman())), details.wire_amount());
-            }
+            let object = object(body, &["amount", "isPaid", "clientRefId"], "a report");
             if details.confirms(&pending) {
-                assert!(details.is_paid());
+                assert_eq!(only(&object, "isPaid"), Some(&Value::Bool(true)));
+                assert_eq!(only(&object, "amount").and_then(Value::as_u64), Some(TOMAN));
+                let mut orders = object.iter().filter(|(k, _)| k == "clientRefId");
+                assert!(
+                    orders.all(|(_, v)| v.as_str() == Some("order-7")),
+                    "{object:?}"
+                );
             }
         }
         Err(e) => ghesta_fuzz::check_error(&e, status, &headers),
     }
 });
 
-fn pending_payment() -> ghesta_core::NewPayment {
+fn new_payment() -> ghesta_core::NewPayment {
     use ghesta_core::{Amount, ClientRefId, Mobile, NewPayment, ReturnUrl};
     NewPayment::new(
-        Amount::from_toman(250_000).expect("in range"),
+        Amount::from_toman(TOMAN).expect("in range"),
         ReturnUrl::new("https://shop.example/ghesta/callback").expect("https"),
         ClientRefId::new("order-7").expect("short"),
         Mobile::new("09123456789").expect("a mobile"),

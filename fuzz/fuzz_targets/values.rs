@@ -41,7 +41,7 @@ fn check_amount(n: u64) -> Option<Amount> {
     let rial = Amount::from_rial(n);
     assert_eq!(
         rial.is_ok(),
-        n % 10 == 0 && Amount::from_toman(n / 10).is_ok()
+        n.is_multiple_of(10) && Amount::from_toman(n / 10).is_ok()
     );
     for amount in [&toman, &rial].into_iter().flatten() {
         assert!((MIN_TOMAN..=MAX_TOMAN).contains(&amount.toman()));

@@ -106,26 +106,112 @@ pub fn pending(config: &Config) -> Pending {
         .expect("a documented create answer")
 }
 
-/// What must hold for any callback result: an accepted callback re-encodes with
-/// [`Callback::to_form`] and parses (as a form and as a query) to the same value; a refusal
-/// maps to one of the four statuses a shop answers with and its message stays bounded.
-pub fn check_callback(result: &Result<Callback, CallbackError>) {
-    match result {
-        Ok(callback) => {
-            let form = callback.to_form();
-            assert!(form.len() <= MAX_CALLBACK_BYTES, "to_form outgrew the cap");
-            assert_eq!(Callback::from_form(form.as_bytes()).as_ref(), Ok(callback));
-            assert_eq!(Callback::from_query(&form).as_ref(), Ok(callback));
-            let _ = callback.to_string();
+/// The top-level entries of a JSON object, in order and with repeats (serde_json's `Map`
+/// would merge them), read by serde_json alone: the oracle an answer's result is checked
+/// against. `None` when the body is not one JSON object. Only the values of the keys in
+/// `checked` are read; others are `Null` (skipped unread, as the SDK skips them).
+pub fn entries(body: &[u8], checked: &[&str]) -> Option<Vec<(String, serde_json::Value)>> {
+    struct Entries<'c>(&'c [&'c str]);
+    impl<'de> serde::de::Visitor<'de> for Entries<'_> {
+        type Value = Vec<(String, serde_json::Value)>;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a JSON object")
         }
-        Err(e) => {
-            assert!(
-                matches!(e.status().as_u16(), 400 | 405 | 413 | 415),
-                "{e:?}"
-            );
-            assert!(e.to_string().len() <= 2048, "unbounded message: {e}");
+        fn visit_map<A: serde::de::MapAccess<'de>>(
+            self,
+            mut map: A,
+        ) -> Result<Self::Value, A::Error> {
+            let mut entries = Vec::new();
+            while let Some(key) = map.next_key::<String>()? {
+                // Only the values checked are read: like any JSON reader, the SDK skips the
+                // others without decoding their strings.
+                let value = if self.0.contains(&key.as_str()) {
+                    map.next_value()?
+                } else {
+                    map.next_value::<serde::de::IgnoredAny>()?;
+                    serde_json::Value::Null
+                };
+                entries.push((key, value));
+            }
+            Ok(entries)
         }
     }
+    let mut de = serde_json::Deserializer::from_slice(body);
+    let entries = serde::Deserializer::deserialize_map(&mut de, Entries(checked)).ok()?;
+    de.end().ok()?;
+    Some(entries)
+}
+
+/// The one value of `key` (spelled exactly), when the object names it exactly once.
+pub fn only<'a>(
+    entries: &'a [(String, serde_json::Value)],
+    key: &str,
+) -> Option<&'a serde_json::Value> {
+    let mut found = entries.iter().filter(|(k, _)| k == key).map(|(_, v)| v);
+    match (found.next(), found.next()) {
+        (Some(value), None) => Some(value),
+        _ => None,
+    }
+}
+
+/// Whether an object names one of PayPing's error codes: a key that is a decimal number
+/// without sign, padding or leading zero, of at most 9 digits. No documented success body
+/// has one. (Keys the SDK reads more strictly only make it refuse more.)
+pub fn names_error_code(entries: &[(String, serde_json::Value)]) -> bool {
+    entries.iter().any(|(key, _)| {
+        let digits = key.as_bytes();
+        matches!(digits.first(), Some(b'1'..=b'9'))
+            && digits.len() <= 9
+            && digits.iter().all(u8::is_ascii_digit)
+    })
+}
+
+/// What must hold for an accepted callback, read from `form` (the body or query it came
+/// from) by serde_urlencoded alone: every `%` starts a two-hex-digit escape; each of
+/// PayPing's five keys appears at most once in any case; the code, clientrefid and (when
+/// completed) refid and card fields are the form's; a completed callback has a non-blank
+/// refid and a cancelled one none. And it round-trips: `to_form()` parses back to it.
+pub fn check_accepted(form: &[u8], callback: &Callback) {
+    let escapes_well_formed = form.iter().enumerate().all(|(i, b)| {
+        *b != b'%'
+            || form
+                .get(i + 1..i + 3)
+                .is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit))
+    });
+    assert!(escapes_well_formed, "a malformed escape was accepted");
+    let pairs: Vec<(String, String)> =
+        serde_urlencoded::from_bytes(form).expect("an accepted callback is a form");
+    let field = |name: &str| -> Option<&str> {
+        let mut found = pairs.iter().filter(|(k, _)| k.eq_ignore_ascii_case(name));
+        let first = found.next();
+        assert!(found.next().is_none(), "{name} given twice was accepted");
+        first.map(|(_, v)| v.as_str()).filter(|v| !v.is_empty())
+    };
+    assert_eq!(field("code"), Some(callback.code().as_str()));
+    assert_eq!(
+        field("clientrefid"),
+        callback.client_ref_id().map(|c| c.as_str())
+    );
+    let ref_id = field("refid").filter(|r| !r.trim().is_empty());
+    match callback {
+        Callback::Completed(c) => {
+            assert_eq!(ref_id, Some(c.ref_id().as_str()));
+            assert_eq!(field("cardnumber"), c.card_number().map(|v| v.as_str()));
+            assert_eq!(field("cardhashpan"), c.card_hash().map(|v| v.as_str()));
+        }
+        Callback::Cancelled(_) => assert_eq!(ref_id, None),
+    }
+    let again = callback.to_form();
+    assert!(again.len() <= MAX_CALLBACK_BYTES, "to_form outgrew the cap");
+    assert_eq!(Callback::from_form(again.as_bytes()).as_ref(), Ok(callback));
+}
+
+/// What must hold for a refused callback: its message stays bounded whatever the input.
+pub fn check_refused(error: &CallbackError) {
+    assert!(
+        error.to_string().len() <= 2048,
+        "unbounded message: {error}"
+    );
 }
 
 /// What must hold for any error read from an answer: it keeps the answer's status and

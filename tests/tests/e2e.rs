@@ -4,16 +4,24 @@
 //! one client shared by many threads.
 //!
 //! Faults are asserted by the error's variant, never by elapsed time: the short timeouts
-//! only keep the suite quick.
+//! only keep the suite quick. Amounts are checked against what the sandbox holds and what
+//! its answers said on the wire, never against the SDK's own result (which carries the
+//! amount the shop stored).
 
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use ghesta_blocking::{Client, ClientBuilder, Error, RetryPolicy, TransportError};
+use ghesta_blocking::{
+    Client, ClientBuilder, Error, HttpSettings, RetryPolicy, Transport, TransportError,
+    UreqTransport,
+};
 use ghesta_core::{
-    Amount, BaseUrl, Callback, CancelledCallback, ClientRefId, CompletedCallback, Config, Mobile,
-    NewPayment, PayPingCode, Pending, ReturnUrl, Token, VerifyOutcome,
+    Amount, BaseUrl, Callback, CancelledCallback, ClientRefId, CompletedCallback, Config,
+    HttpRequest, HttpResponse, Mobile, NewPayment, PayPingCode, Pending, ReturnUrl, Token,
+    VerifyOutcome,
 };
 use ghesta_sandbox::{CallbackForm, Fault, Options, PaymentState, Route, Sandbox, Times};
+use serde_json::Value;
 
 const TOMAN: u32 = 250_000;
 
@@ -71,6 +79,38 @@ fn payment(order: &str) -> NewPayment {
     )
 }
 
+/// The verify answers a client received, as serde_json reads them from the wire: the oracle
+/// a verified amount is checked against (never the SDK's own `Verified`, which holds the
+/// amount the shop stored).
+#[derive(Clone, Default)]
+struct VerifyAnswers(Arc<Mutex<Vec<Value>>>);
+
+impl VerifyAnswers {
+    fn bodies(&self) -> Vec<Value> {
+        self.0.lock().unwrap().clone()
+    }
+}
+
+/// A client whose transport records each 200 verify answer after passing its body through
+/// `rewrite` (a proxy between the shop and PayPing that changes what PayPing said).
+fn client_recording(sb: &Sandbox, answers: &VerifyAnswers, rewrite: fn(&mut Value)) -> Client {
+    let ureq = UreqTransport::new(&HttpSettings::default().with_timeout(Duration::from_secs(10)));
+    let answers = answers.clone();
+    let transport = move |request: HttpRequest| -> Result<HttpResponse, TransportError> {
+        let verify = request.uri().path() == "/v2/pay/verify";
+        let mut response = ureq.send(request)?;
+        if verify && response.status() == 200 {
+            let mut body: Value =
+                serde_json::from_slice(response.body()).expect("the sandbox answers JSON");
+            rewrite(&mut body);
+            *response.body_mut() = serde_json::to_vec(&body).unwrap();
+            answers.0.lock().unwrap().push(body);
+        }
+        Ok(response)
+    };
+    builder(sb).transport(transport).build()
+}
+
 fn create(client: &Client, order: &str) -> Pending {
     client.create(payment(order)).expect("create")
 }
@@ -124,7 +164,8 @@ fn rejected_code(result: Result<VerifyOutcome, Error>) -> PayPingCode {
 #[test]
 fn approved_payment_is_verified_once() {
     let sb = start();
-    let client = client(&sb);
+    let answers = VerifyAnswers::default();
+    let client = client_recording(&sb, &answers, |_| {});
     let pending = create(&client, "order-1");
     assert_eq!(
         pending.redirect_url().as_str(),
@@ -148,18 +189,50 @@ fn approved_payment_is_verified_once() {
     let VerifyOutcome::Verified(paid) = client.verify(&pending, &callback).unwrap() else {
         panic!("expected Verified");
     };
-    assert_eq!(paid.amount().toman(), TOMAN);
+    // Verified only because the answer named the amount the sandbox holds for the payment.
+    let snapshot = sb.payment(pending.code().as_str()).unwrap();
+    assert_eq!(answers.bodies().len(), 1);
+    assert_eq!(answers.bodies()[0]["amount"], snapshot.amount);
     assert_eq!(paid.ref_id(), callback.ref_id());
     assert_eq!(
         paid.card_number().map(|c| c.as_str()),
         form.get("cardnumber")
     );
     assert!(paid.request_id().is_some());
-    let snapshot = sb.payment(pending.code().as_str()).unwrap();
     assert_eq!(snapshot.state, PaymentState::Verified);
     assert_eq!(snapshot.verify_count, 1);
     assert_eq!(snapshot.client_ref_id.as_deref(), Some("order-1"));
     assert_eq!(snapshot.amount, TOMAN);
+}
+
+/// A proxy between the shop and PayPing (or a PayPing bug) answers verify with 200 for
+/// another amount: the shop gets an amount mismatch naming the number on the wire, never a
+/// verified payment, although the sandbox did verify.
+#[test]
+fn a_verify_answer_for_another_amount_is_never_verified() {
+    let sb = start();
+    let answers = VerifyAnswers::default();
+    let client = client_recording(&sb, &answers, |body| {
+        body["amount"] = Value::from(body["amount"].as_u64().unwrap() * 10);
+    });
+    let (pending, callback) = approved(&sb, &client, "order-x10");
+    let result = client.verify(&pending, &callback);
+    let answered = answers.bodies()[0]["amount"].as_u64().unwrap();
+    match result {
+        Err(Error::PayPing(ghesta_core::Error::AmountMismatch { received, .. })) => {
+            assert_eq!(received, answered);
+        }
+        other => panic!("expected an amount mismatch, got {other:?}"),
+    }
+    assert_eq!(
+        u64::from(sb.payment(pending.code().as_str()).unwrap().amount) * 10,
+        answered
+    );
+    assert_eq!(
+        answers.bodies().len(),
+        1,
+        "an amount mismatch is never retried"
+    );
 }
 
 #[test]
@@ -207,9 +280,7 @@ fn second_verify_is_already_verified() {
     else {
         panic!("expected AlreadyVerified");
     };
-    assert_eq!(earlier.code(), pending.code());
     assert_eq!(earlier.ref_id(), callback.ref_id());
-    assert_eq!(earlier.amount().toman(), TOMAN);
     let snapshot = sb.payment(pending.code().as_str()).unwrap();
     assert_eq!(snapshot.verify_count, 2);
     assert_eq!(snapshot.state, PaymentState::Verified);
@@ -382,7 +453,16 @@ fn verify_under(fault: Fault) -> (Sandbox, Error) {
 #[test]
 fn delay_past_the_timeout_is_a_timeout() {
     // The sandbox wakes delayed requests when it is dropped, so the delay can be long.
-    let (_sb, err) = verify_under(Fault::Delay(Duration::from_secs(30)));
+    // A client that ignored its timeout would still fail, after the delay: the verify must
+    // end within a generous bound of SHORT_TIMEOUT (20 times), far below the delay.
+    const BOUND: Duration = Duration::from_secs(10);
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(verify_under(Fault::Delay(Duration::from_secs(30))));
+    });
+    let (_sb, err) = rx
+        .recv_timeout(BOUND)
+        .unwrap_or_else(|_| panic!("verify outlived its {SHORT_TIMEOUT:?} timeout by {BOUND:?}"));
     assert!(
         matches!(err, Error::Transport(TransportError::Timeout { .. })),
         "{err:?}"
@@ -554,7 +634,7 @@ fn a_lost_verify_answer_is_recovered_as_already_verified() {
     else {
         panic!("expected AlreadyVerified after the lost answer");
     };
-    assert_eq!(earlier.amount().toman(), TOMAN);
+    assert_eq!(earlier.ref_id(), callback.ref_id());
     let seen = sb.requests_seen();
     assert_eq!(seen.verify, 2);
     assert_eq!(seen.report, 0, "no confirmation asked for");
@@ -624,9 +704,7 @@ fn eight_threads_share_one_client_for_400_payments() {
                 for i in 0..EACH {
                     let (pending, callback) = approved(sb, &client, &format!("order-{t}-{i}"));
                     match client.verify(&pending, &callback) {
-                        Ok(VerifyOutcome::Verified(paid)) => {
-                            assert_eq!(paid.amount().toman(), TOMAN)
-                        }
+                        Ok(VerifyOutcome::Verified(_)) => {}
                         other => panic!("thread {t} payment {i}: {other:?}"),
                     }
                 }
@@ -637,6 +715,7 @@ fn eight_threads_share_one_client_for_400_payments() {
     assert_eq!(payments.len(), THREADS * EACH);
     for p in &payments {
         assert_eq!(p.state, PaymentState::Verified, "{p:?}");
+        assert_eq!(p.amount, TOMAN, "{p:?}");
         assert_eq!(p.verify_count, 1, "{p:?}");
     }
     let mut orders: Vec<_> = payments.iter().map(|p| p.client_ref_id.clone()).collect();
