@@ -1320,3 +1320,138 @@ fn documented_answers_and_forms_reach_every_outcome() {
         "outcomes missing from OUTCOMES: {unlisted:?}"
     );
 }
+
+// ---------------------------------------------------------------------------------------
+// Issue 9's rules, each a property whose oracle is the rule written out here: a key twice
+// in any case, a padded identifier, a stored record naming another page.
+
+/// A 200 (or `status`) answer with `body`.
+fn ok_answer(status: StatusCode, body: &[u8]) -> http::Response<Vec<u8>> {
+    let mut response = http::Response::new(body.to_vec());
+    *response.status_mut() = status;
+    response
+}
+
+/// A spelling of `key` that differs from it in case somewhere.
+fn case_twin(key: &'static str) -> impl Strategy<Value = String> {
+    any_case(key).prop_filter("differs in case", move |k| k != key)
+}
+
+/// Whitespace PayPing never puts around an identifier (controls are refused for another
+/// reason, so only printable spaces here).
+fn padding() -> impl Strategy<Value = &'static str> {
+    prop_oneof![Just(" "), Just("\u{a0}"), Just("\u{3000}"), Just("  ")]
+}
+
+proptest! {
+    #![proptest_config(cases())]
+
+    /// `{"amount": X, "Amount": Y}` (in either order, any case) says two amounts: never a
+    /// verified payment, whatever the two numbers are; and `{"code":..,"Code":..}` never a
+    /// created one.
+    #[test]
+    fn a_case_twin_of_a_documented_key_is_never_read(
+        twin in prop_oneof![case_twin("amount"), case_twin("cardNumber"), case_twin("cardHashPan")],
+        other in any::<u32>(),
+        twin_first in any::<bool>(),
+        code_twin in case_twin("code"),
+    ) {
+        let config = config();
+        let pending = pending(&config);
+        let exact = format!(r#""amount":{}"#, 250_000);
+        let twin_pair = format!(r#""{twin}":{other}"#);
+        let body = if twin_first {
+            format!("{{{twin_pair},{exact}}}")
+        } else {
+            format!("{{{exact},{twin_pair}}}")
+        };
+        let verify = VerifyPayment::from_ref_id(&config, &pending, RefId::new("555").unwrap()).unwrap();
+        let outcome = verify.parse_response(ok_answer(StatusCode::OK, body.as_bytes()));
+        prop_assert!(outcome.is_err(), "{} was read: {:?}", body, outcome);
+
+        let body = format!(r#"{{"code":"82a4f72","{code_twin}":"evil"}}"#);
+        let created = CreatePayment::new(&config, NewPayment::new(
+            pending.amount(),
+            ReturnUrl::new("https://shop.example/cb").unwrap(),
+            pending.client_ref_id().clone(),
+            Mobile::new("09123456789").unwrap(),
+        ), SystemTime::UNIX_EPOCH).parse_response(ok_answer(StatusCode::OK, body.as_bytes()));
+        prop_assert!(created.is_err(), "{} was read", body);
+    }
+
+    /// A code, refId or clientRefId with whitespace around it is refused wherever it is
+    /// read, never trimmed, never read as a cancellation.
+    #[test]
+    fn padded_identifiers_are_refused_everywhere(
+        id in ident(16),
+        before in padding(),
+        after in padding(),
+        at_start in any::<bool>(),
+        at_end in any::<bool>(),
+    ) {
+        prop_assume!(at_start || at_end);
+        let padded = format!(
+            "{}{id}{}",
+            if at_start { before } else { "" },
+            if at_end { after } else { "" }
+        );
+        prop_assert!(PaymentCode::new(padded.as_str()).is_err());
+        prop_assert!(RefId::new(padded.as_str()).is_err());
+        prop_assert!(ClientRefId::new(padded.as_str()).is_err());
+        let form = |code: &str, refid: &str, order: &str| {
+            serde_urlencoded::to_string([("code", code), ("refid", refid), ("clientrefid", order)]).unwrap()
+        };
+        for body in [
+            form(&padded, "555", "order-7"),
+            form("82a4f72", &padded, "order-7"),
+            form("82a4f72", "555", &padded),
+        ] {
+            let read = Callback::from_form(body.as_bytes());
+            prop_assert!(read.is_err(), "{} was read as {:?}", body, read);
+        }
+        let config = config();
+        let answer_body = serde_json::to_vec(&serde_json::json!({ "code": padded })).unwrap();
+        let created = CreatePayment::new(&config, NewPayment::new(
+            Amount::from_toman(250_000).unwrap(),
+            ReturnUrl::new("https://shop.example/cb").unwrap(),
+            ClientRefId::new("order-7").unwrap(),
+            Mobile::new("09123456789").unwrap(),
+        ), SystemTime::UNIX_EPOCH).parse_response(ok_answer(StatusCode::OK, &answer_body));
+        prop_assert!(created.is_err(), "a padded code made a record");
+    }
+
+    /// A stored record (0.1.0's shape: no gateway) loads only when its redirect is a page
+    /// the SDK gives for its own code: Ghesta's installment page on payping.ir, PayPing's
+    /// v2 card page on api.payping.ir (https, no path prefix, exactly their query), or
+    /// either page on a loopback sandbox under any prefix. The oracle is that sentence.
+    #[test]
+    fn a_stored_record_loads_only_with_its_own_page(
+        scheme in prop_oneof![Just("https"), Just("http")],
+        host in prop_oneof![
+            Just("payping.ir"), Just("api.payping.ir"), Just("evil.example"),
+            Just("payping.ir.evil.example"), Just("127.0.0.1:9"), Just("payping.ir:8443"),
+        ],
+        prefix in prop_oneof![Just(""), Just("/x")],
+        page in prop_oneof![Just("/installment/"), Just("/v2/pay/gotoipg/"), Just("/v3/pay/start/")],
+        own_code in any::<bool>(),
+        query in prop_oneof![Just("?type=ghesta"), Just(""), Just("?type=ghesta&next=x")],
+    ) {
+        let record = pending(&config());
+        let segment = if own_code { record.code().as_str() } else { "someone-else" };
+        let url = format!("{scheme}://{host}{prefix}{page}{segment}{query}");
+        let mut stored: Value = serde_json::to_value(&record).unwrap();
+        stored["redirect_url"] = url.clone().into();
+        stored.as_object_mut().unwrap().remove("gateway");
+
+        let ghesta_page = page == "/installment/" && query == "?type=ghesta";
+        let card_page = page == "/v2/pay/gotoipg/" && query.is_empty();
+        let own_page = own_code && (ghesta_page || card_page);
+        let on_payping = scheme == "https" && prefix.is_empty()
+            && ((host == "payping.ir" && ghesta_page) || (host == "api.payping.ir" && card_page));
+        let on_loopback = host == "127.0.0.1:9";
+        let should_load = own_page && (on_payping || on_loopback);
+
+        let loaded = serde_json::from_value::<Pending>(stored);
+        prop_assert_eq!(loaded.is_ok(), should_load, "{} -> {:?}", url, loaded.err());
+    }
+}

@@ -11,15 +11,20 @@
 //! 400 object naming code 15 and nothing else; a cancel only from 200 or 204 without error
 //! codes; a report from a 200 object, and it confirms the record only when it says paid,
 //! for the stored amount, for no other order; every error keeps the status and request id,
-//! and its message stays bounded.
+//! and its message stays bounded. No success is read from a body with a key twice in any
+//! case (`amount` beside `Amount`), a padded code, or an error-code key that is not a
+//! canonical decimal. v3's verify of a v3 record: verified only from a 200 naming the stored
+//! amount (and, when it names one, the record's code); already verified only from a 409
+//! whose `metaData.code` is 110 and whose earlier record names no other amount or code;
+//! "in progress" only from 202 or 502.
 #![no_main]
 
 use ghesta_core::http::{self, HeaderMap, StatusCode};
 use ghesta_core::{
-    CancelPayment, Config, CreatePayment, Error, Exchange, Pending, ReportPayment, VerifyOutcome,
-    VerifyPayment,
+    CancelPayment, Config, CreatePayment, Error, Exchange, Gateway, Pending, RefId, ReportPayment,
+    VerifyOutcome, VerifyPayment,
 };
-use ghesta_fuzz::{entries, names_error_code, only};
+use ghesta_fuzz::{any_case, count_any_case, entries, is_unpadded, names_error_code, only};
 use libfuzzer_sys::fuzz_target;
 use percent_encoding::percent_decode_str;
 use serde_json::Value;
@@ -72,12 +77,15 @@ fn verify(
             let object = object(body, &["amount"], "a verified payment");
             let amount = only(&object, "amount").and_then(Value::as_u64);
             assert_eq!(amount, Some(wire), "verified for {object:?}");
+            // A reader that ignores case must not see a second amount.
+            assert_eq!(count_any_case(&object, "amount"), 1, "{object:?}");
         }
         Ok(VerifyOutcome::AlreadyVerified(_)) => {
             assert_eq!(status, StatusCode::BAD_REQUEST);
             let object = entries(body, &[]).expect("code 15 came from a JSON object");
             assert_eq!(object.len(), 1, "15 and nothing else: {object:?}");
-            assert_eq!(object[0].0.trim().parse::<u32>(), Ok(15), "{object:?}");
+            // Exactly `15`: `015` or ` 15 ` is a field name, never "already verified".
+            assert_eq!(object[0].0, "15", "{object:?}");
         }
         Err(Error::AmountMismatch { received, .. }) => {
             assert_eq!(status, StatusCode::OK);
@@ -89,6 +97,49 @@ fn verify(
             assert_ne!(received, wire);
         }
         Err(e) => ghesta_fuzz::check_error(&e, status, headers),
+    }
+}
+
+/// v3's verify of the stored v3 record (code `P1`, 250,000 Toman): a verified payment only
+/// from a 200 object naming the stored amount once in any case and no other code; already
+/// verified only from a 409 whose `metaData.code` is 110, and whose earlier record, when it
+/// names an amount or a code, names the stored ones; "in progress" only from 202 or 502.
+fn verify_v3(status: StatusCode, headers: &HeaderMap, body: &[u8]) {
+    let config = ghesta_fuzz::production().with_gateway(Gateway::PayPingV3);
+    let pending = ghesta_fuzz::pending_v3();
+    let exchange = VerifyPayment::from_ref_id(&config, &pending, RefId::new("7781").expect("id"))
+        .expect("an integer refId");
+    let json = || serde_json::from_slice::<Value>(body).ok();
+    match exchange.parse_response(response(status, headers, body)) {
+        Ok(VerifyOutcome::Verified(_)) => {
+            assert_eq!(status, StatusCode::OK);
+            let object =
+                entries(body, &["amount", "code"]).expect("a verified record is an object");
+            assert_eq!(count_any_case(&object, "amount"), 1, "{object:?}");
+            assert_eq!(only(&object, "amount").and_then(Value::as_u64), Some(TOMAN));
+            assert!(count_any_case(&object, "code") <= 1, "{object:?}");
+            if let Some(code) = only(&object, "code") {
+                assert_eq!(code.as_str(), Some("P1"), "{object:?}");
+            }
+        }
+        Ok(VerifyOutcome::AlreadyVerified(_)) => {
+            assert_eq!(status, StatusCode::CONFLICT);
+            let problem = json().expect("a 409 problem is JSON");
+            let meta = any_case(&problem, "metaData").expect("metaData");
+            assert_eq!(any_case(meta, "code").and_then(Value::as_u64), Some(110));
+            if let Some(earlier) = any_case(meta, "message").filter(|m| m.is_object()) {
+                if let Some(amount) = any_case(earlier, "amount") {
+                    assert_eq!(amount.as_u64(), Some(TOMAN), "{earlier}");
+                }
+                if let Some(code) = any_case(earlier, "code") {
+                    assert_eq!(code.as_str(), Some("P1"), "{earlier}");
+                }
+            }
+        }
+        Err(Error::VerifyInProgress { .. }) => {
+            assert!(matches!(status.as_u16(), 202 | 502), "{status}");
+        }
+        Err(e) => ghesta_fuzz::check_v3_error(&e, status, headers, body),
     }
 }
 
@@ -112,6 +163,8 @@ fuzz_target!(|data: &[u8]| {
             assert_eq!(status, StatusCode::OK);
             let object = object(body, &["code"], "a created payment");
             let code = only(&object, "code").and_then(Value::as_str);
+            assert_eq!(count_any_case(&object, "code"), 1, "{object:?}");
+            assert!(code.is_some_and(is_unpadded), "{object:?}");
             assert_eq!(code, Some(created.code().as_str()), "{object:?}");
             // The buyer is sent to the installment page of the code PayPing gave.
             let url = created.redirect_url().as_str();
@@ -135,6 +188,8 @@ fuzz_target!(|data: &[u8]| {
         &headers,
         body,
     );
+
+    verify_v3(status, &headers, body);
 
     let cancel = CancelPayment::new(&config, &pending);
     match cancel.parse_response(response(status, &headers, body)) {

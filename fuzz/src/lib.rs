@@ -12,7 +12,8 @@ use std::time::SystemTime;
 use ghesta_core::http::{self, HeaderMap, HeaderName, HeaderValue};
 use ghesta_core::{
     Amount, AmountUnit, BaseUrl, Callback, CallbackError, ClientRefId, Config, CreatePayment,
-    Error, Exchange, MAX_CALLBACK_BYTES, Mobile, NewPayment, Pending, RequestId, ReturnUrl, Token,
+    Error, Exchange, Gateway, MAX_CALLBACK_BYTES, Mobile, NewPayment, Pending, Protocol, RequestId,
+    ReturnUrl, Token,
 };
 
 /// The most header lines a target builds; more say nothing new and only slow a run.
@@ -106,6 +107,49 @@ pub fn pending(config: &Config) -> Pending {
         .expect("a documented create answer")
 }
 
+/// The record a shop holds after creating a reversible 250,000 Toman payment for `order-7`
+/// on PayPing v3, code `P1`.
+pub fn pending_v3() -> Pending {
+    let config = production().with_gateway(Gateway::PayPingV3);
+    let payment = NewPayment::new(
+        Amount::from_toman(250_000).expect("in range"),
+        ReturnUrl::new("https://shop.example/ghesta/callback").expect("https"),
+        ClientRefId::new("order-7").expect("short"),
+        Mobile::new("09123456789").expect("a mobile"),
+    )
+    .with_reversible(true);
+    let create = CreatePayment::new(&config, payment, SystemTime::UNIX_EPOCH);
+    let answer = http::Response::new(&br#"{"paymentCode":"P1"}"#[..]);
+    create
+        .parse_response(answer)
+        .expect("a documented v3 create answer")
+}
+
+/// How many keys of `entries` equal `key` without regard to ASCII case: more than one is
+/// an answer that says two things, which the SDK must never read as a success.
+pub fn count_any_case(entries: &[(String, serde_json::Value)], key: &str) -> usize {
+    entries
+        .iter()
+        .filter(|(k, _)| k.eq_ignore_ascii_case(key))
+        .count()
+}
+
+/// The value of `key` in a JSON object, matched without regard to ASCII case, when exactly
+/// one key matches.
+pub fn any_case<'a>(value: &'a serde_json::Value, key: &str) -> Option<&'a serde_json::Value> {
+    let object = value.as_object()?;
+    let mut found = object.iter().filter(|(k, _)| k.eq_ignore_ascii_case(key));
+    match (found.next(), found.next()) {
+        (Some((_, v)), None) => Some(v),
+        _ => None,
+    }
+}
+
+/// Whether an identifier is one PayPing could send: not blank, not padded with whitespace.
+pub fn is_unpadded(id: &str) -> bool {
+    !id.trim().is_empty() && id.trim() == id
+}
+
 /// The top-level entries of a JSON object, in order and with repeats (serde_json's `Map`
 /// would merge them), read by serde_json alone: the oracle an answer's result is checked
 /// against. `None` when the body is not one JSON object. Only the values of the keys in
@@ -167,10 +211,13 @@ pub fn names_error_code(entries: &[(String, serde_json::Value)]) -> bool {
 }
 
 /// What must hold for an accepted callback, read from `form` (the body or query it came
-/// from) by serde_urlencoded alone: every `%` starts a two-hex-digit escape; each of
-/// PayPing's five keys appears at most once in any case; the code, clientrefid and (when
-/// completed) refid and card fields are the form's; a completed callback has a non-blank
-/// refid and a cancelled one none. And it round-trips: `to_form()` parses back to it.
+/// from) by serde_urlencoded alone: every `%` starts a two-hex-digit escape; each of the
+/// protocols' keys appears at most once in any case, and never keys of both protocols; the
+/// identifiers are never blank or padded; v2: the code, clientrefid and (when completed)
+/// refid and card fields are the form's, a completed callback has a refid and a cancelled
+/// one none; v3: `status` is 1 (completed) or 0 (cancelled), `data` (read by serde_json) is
+/// an object naming the code once (in any case) and, when completed, the refId as an integer
+/// and the amount it claims. And it round-trips: `to_form()` parses back to it.
 pub fn check_accepted(form: &[u8], callback: &Callback) {
     let escapes_well_formed = form.iter().enumerate().all(|(i, b)| {
         *b != b'%'
@@ -181,25 +228,65 @@ pub fn check_accepted(form: &[u8], callback: &Callback) {
     assert!(escapes_well_formed, "a malformed escape was accepted");
     let pairs: Vec<(String, String)> =
         serde_urlencoded::from_bytes(form).expect("an accepted callback is a form");
+    let present = |name: &str| pairs.iter().any(|(k, _)| k.eq_ignore_ascii_case(name));
     let field = |name: &str| -> Option<&str> {
         let mut found = pairs.iter().filter(|(k, _)| k.eq_ignore_ascii_case(name));
         let first = found.next();
         assert!(found.next().is_none(), "{name} given twice was accepted");
         first.map(|(_, v)| v.as_str()).filter(|v| !v.is_empty())
     };
-    assert_eq!(field("code"), Some(callback.code().as_str()));
-    assert_eq!(
-        field("clientrefid"),
-        callback.client_ref_id().map(|c| c.as_str())
-    );
-    let ref_id = field("refid").filter(|r| !r.trim().is_empty());
-    match callback {
-        Callback::Completed(c) => {
-            assert_eq!(ref_id, Some(c.ref_id().as_str()));
-            assert_eq!(field("cardnumber"), c.card_number().map(|v| v.as_str()));
-            assert_eq!(field("cardhashpan"), c.card_hash().map(|v| v.as_str()));
+    let v2_keys = ["code", "refid", "clientrefid", "cardnumber", "cardhashpan"];
+    let v3_keys = ["status", "errorcode", "data"];
+    let has_v2 = v2_keys.iter().any(|k| present(k));
+    let has_v3 = v3_keys.iter().any(|k| present(k));
+    assert!(!(has_v2 && has_v3), "a form of both protocols was accepted");
+    assert!(is_unpadded(callback.code().as_str()), "a padded code");
+    if let Some(id) = callback.client_ref_id() {
+        assert!(is_unpadded(id.as_str()), "a padded clientRefId");
+    }
+    if let Callback::Completed(c) = callback {
+        assert!(is_unpadded(c.ref_id().as_str()), "a padded refId");
+    }
+    match callback.protocol() {
+        Protocol::V2 => {
+            assert!(has_v2 && !has_v3);
+            assert_eq!(field("code"), Some(callback.code().as_str()));
+            assert_eq!(
+                field("clientrefid"),
+                callback.client_ref_id().map(|c| c.as_str())
+            );
+            match callback {
+                Callback::Completed(c) => {
+                    assert_eq!(field("refid"), Some(c.ref_id().as_str()));
+                    assert_eq!(field("cardnumber"), c.card_number().map(|v| v.as_str()));
+                    assert_eq!(field("cardhashpan"), c.card_hash().map(|v| v.as_str()));
+                }
+                Callback::Cancelled(_) => assert_eq!(field("refid"), None),
+            }
         }
-        Callback::Cancelled(_) => assert_eq!(ref_id, None),
+        _ => {
+            assert!(has_v3 && !has_v2);
+            let data: serde_json::Value =
+                serde_json::from_str(field("data").expect("v3 data")).expect("data is JSON");
+            let code = any_case(&data, "paymentCode").and_then(|v| v.as_str());
+            assert_eq!(code, Some(callback.code().as_str()), "{data}");
+            match callback {
+                Callback::Completed(c) => {
+                    assert_eq!(field("status"), Some("1"));
+                    assert_eq!(field("errorcode"), None, "paid beside an error code");
+                    let ref_id = any_case(&data, "paymentRefId").and_then(|v| v.as_u64());
+                    assert_eq!(
+                        ref_id.map(|n| n.to_string()).as_deref(),
+                        Some(c.ref_id().as_str())
+                    );
+                    assert_eq!(
+                        any_case(&data, "amount").and_then(|v| v.as_u64()),
+                        c.amount()
+                    );
+                }
+                Callback::Cancelled(_) => assert_eq!(field("status"), Some("0")),
+            }
+        }
     }
     let again = callback.to_form();
     assert!(again.len() <= MAX_CALLBACK_BYTES, "to_form outgrew the cap");
@@ -212,6 +299,30 @@ pub fn check_refused(error: &CallbackError) {
         error.to_string().len() <= 2048,
         "unbounded message: {error}"
     );
+}
+
+/// What must hold for any error read from a v3 answer: it keeps the answer's status (a
+/// mismatch is a 200 or a 409), its request id is the header's or a `paypingTraceId` the
+/// body names, and its message stays bounded whatever the body was.
+pub fn check_v3_error(error: &Error, status: http::StatusCode, headers: &HeaderMap, body: &[u8]) {
+    if let Some(id) = error.request_id() {
+        let from_header = RequestId::from_headers(headers).is_some_and(|h| h == *id);
+        let in_body = body
+            .windows(id.as_str().len().max(1))
+            .any(|w| w == id.as_str().as_bytes());
+        assert!(from_header || in_body, "an id from nowhere: {error:?}");
+    }
+    match error {
+        Error::AmountMismatch { .. } | Error::CodeMismatch { .. } => {
+            assert!(matches!(status.as_u16(), 200 | 409), "{error:?}");
+        }
+        _ => assert_eq!(error.status(), Some(status), "{error:?}"),
+    }
+    assert!(
+        !matches!(error, Error::Invalid(_) | Error::CallbackMismatch { .. }),
+        "an answer cannot make an input error: {error:?}"
+    );
+    assert!(error.to_string().len() <= 128 * 1024, "unbounded message");
 }
 
 /// What must hold for any error read from an answer: it keeps the answer's status and
