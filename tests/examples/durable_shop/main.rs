@@ -1,0 +1,248 @@
+//! A shop a crash cannot hurt: orders and their `Pending` records in SQLite, every order
+//! settled exactly once whichever path settles it, and a sweeper that recovers the payments
+//! whose callback never came.
+//!
+//! ```text
+//! cargo run -p ghesta-sandbox --example durable_shop              # the demo, embedded sandbox
+//! cargo run -p ghesta-sandbox --example durable_shop -- --serve   # keep serving
+//! ```
+//!
+//! The demo starts the sandbox and the shop on 127.0.0.1 and plays two buyers: one whose
+//! callback arrives, and one who pays and closes the tab (the callback is never delivered).
+//! The sweeper finds the second order overdue, asks PayPing's report, verifies with its
+//! refId, and ships it. It exits 0 only if both orders were paid and shipped once.
+//!
+//! Options: `--db PATH` keeps the orders in PATH across runs (default: a new temporary
+//! file); `--recover-after SECS` (or `CHECKOUT_RECOVER_AFTER_SECS`) is how long after the
+//! redirect an unpaid order is recovered (default 120; the demo uses 1); `--listen ADDR`
+//! (or `CHECKOUT_LISTEN`); `--gateway ghesta|v2|v3` (or `CHECKOUT_GATEWAY`).
+//!
+//! With `PAYPING_API_URL` (and `PAYPING_GATEWAY_URL`, `PAYPING_TOKEN`) set it starts no
+//! sandbox. Without `--serve` it creates one order there, prints the page to pay on, and
+//! exits 0 once the order is paid, by its callback (`CHECKOUT_RETURN_URL` is the public
+//! return URL) or, if that never comes, by the sweeper. With `--serve` it serves until
+//! killed, printing one line per event: `listening on http://ADDR`, `created ORDER CODE
+//! URL`, `verifying ORDER`, `paid ORDER via callback|sweeper ref REF`, `ship ORDER`,
+//! `cancelled ORDER`, `expired ORDER`, `already settled ORDER`.
+
+mod shop;
+mod store;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use ghesta_blocking::Client;
+use ghesta_core::{BaseUrl, Config, ENV_API_URL, Gateway, Token};
+use ghesta_sandbox::{Options, Sandbox};
+
+use shop::{Say, Settings, Shop};
+use store::{Result, State, Store};
+
+struct Args {
+    serve: bool,
+    db: Option<PathBuf>,
+    recover_after: Option<Duration>,
+    listen: Option<std::net::SocketAddr>,
+    gateway: Option<Gateway>,
+}
+
+fn main() -> ExitCode {
+    let args = match parse_args() {
+        Ok(Some(args)) => args,
+        Ok(None) => return ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("durable_shop: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match run(args) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(e) => {
+            eprintln!("durable_shop: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn parse_args() -> Result<Option<Args>> {
+    let env = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+    let mut args = Args {
+        serve: false,
+        db: None,
+        recover_after: env("CHECKOUT_RECOVER_AFTER_SECS")
+            .map(|s| s.trim().parse().map(Duration::from_secs))
+            .transpose()?,
+        listen: env("CHECKOUT_LISTEN").map(|s| s.parse()).transpose()?,
+        gateway: env("CHECKOUT_GATEWAY").map(|s| s.parse()).transpose()?,
+    };
+    let mut given = std::env::args().skip(1);
+    while let Some(arg) = given.next() {
+        let mut value = || given.next().ok_or_else(|| format!("{arg} needs a value"));
+        match arg.as_str() {
+            "--serve" => args.serve = true,
+            "--db" => args.db = Some(PathBuf::from(value()?)),
+            "--recover-after" => {
+                args.recover_after = Some(Duration::from_secs(value()?.parse()?));
+            }
+            "--listen" => args.listen = Some(value()?.parse()?),
+            "--gateway" => args.gateway = Some(value()?.parse()?),
+            "-h" | "--help" => {
+                println!(
+                    "usage: durable_shop [--serve] [--db PATH] [--recover-after SECS] \
+                     [--listen ADDR] [--gateway ghesta|v2|v3]"
+                );
+                return Ok(None);
+            }
+            other => return Err(format!("unknown argument {other:?}").into()),
+        }
+    }
+    Ok(Some(args))
+}
+
+/// A temporary database that is removed when dropped.
+struct TempDb(PathBuf);
+
+impl Drop for TempDb {
+    fn drop(&mut self) {
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", self.0.display()));
+        }
+    }
+}
+
+fn run(args: Args) -> Result<bool> {
+    let say = Say::default();
+    let live = std::env::var_os(ENV_API_URL).is_some();
+    let sandbox = if live {
+        None
+    } else {
+        Some(Sandbox::start(Options::default())?)
+    };
+    let mut config = match &sandbox {
+        None => Config::from_env()?,
+        Some(sb) => Config::new(Token::new(sb.token())?)
+            .with_api_url(BaseUrl::api(sb.base_url())?)
+            .with_gateway_url(BaseUrl::gateway(sb.base_url())?),
+    };
+    if let Some(gateway) = args.gateway {
+        config = config.with_gateway(gateway);
+    }
+    let temp = TempDb(std::env::temp_dir().join(format!(
+        "durable-shop-{}-{}.sqlite",
+        std::process::id(),
+        Instant::now().elapsed().as_nanos()
+    )));
+    let db = args.db.clone().unwrap_or_else(|| temp.0.clone());
+    let demo = !live && !args.serve;
+    let settings = Settings {
+        db: db.clone(),
+        listen: args.listen.unwrap_or_else(|| ([127, 0, 0, 1], 0).into()),
+        return_url: std::env::var("CHECKOUT_RETURN_URL").ok(),
+        recover_after: args.recover_after.unwrap_or(if demo {
+            Duration::from_secs(1)
+        } else {
+            Duration::from_secs(120)
+        }),
+    };
+    let shop = Shop::start(Client::new(config), settings, say.clone())?;
+    say.line(format_args!("listening on {}", shop.url()));
+    if args.serve {
+        loop {
+            std::thread::park();
+        }
+    }
+    match &sandbox {
+        Some(sb) => demo_run(sb, &shop, &db),
+        None => live_run(&shop, &db, &say),
+    }
+}
+
+/// How long the demo waits for an order to settle: every step is local; this only keeps a
+/// broken run from hanging.
+const SETTLE_TIMEOUT: Duration = Duration::from_secs(60);
+
+fn demo_run(sandbox: &Sandbox, shop: &Shop, db: &Path) -> Result<bool> {
+    let agent = agent();
+    let store = Store::open(db)?;
+    let mut ok = true;
+    for (order, deliver) in [("order-1", true), ("order-2", false)] {
+        let code = checkout(&agent, shop, order)?;
+        let form = sandbox.approve(&code)?;
+        if deliver {
+            sandbox.deliver(&form)?;
+        } else {
+            println!("(the buyer of {order} paid and closed the tab: no callback)");
+        }
+        ok &= wait_paid_once(&store, order)?;
+    }
+    Ok(ok)
+}
+
+fn live_run(shop: &Shop, db: &Path, say: &Say) -> Result<bool> {
+    let order = format!("order-{}", std::process::id());
+    let redirect = checkout_redirect(&agent(), shop, &order)?;
+    say.line(format_args!("pay at: {redirect}"));
+    let store = Store::open(db)?;
+    // The verify window is 10 minutes after payment; a quarter of an hour covers paying.
+    let deadline = Instant::now() + Duration::from_secs(15 * 60);
+    while Instant::now() < deadline {
+        match store.get(&order)? {
+            Some((State::Paid, _)) => return Ok(store.shipments(&order)? == 1),
+            Some((State::Pending, _)) => std::thread::sleep(Duration::from_millis(500)),
+            other => {
+                say.line(format_args!("order {order} ended {:?}", other.map(|o| o.0)));
+                return Ok(false);
+            }
+        }
+    }
+    Ok(false)
+}
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .max_redirects(0)
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(30)))
+        .build()
+        .into()
+}
+
+/// The buyer opens the checkout link: the shop creates the payment and sends them on.
+fn checkout_redirect(agent: &ureq::Agent, shop: &Shop, order: &str) -> Result<String> {
+    let answer = agent
+        .get(&format!("{}/checkout/{order}", shop.url()))
+        .call()?;
+    if answer.status() != 303 {
+        return Err(format!("checkout answered {}", answer.status()).into());
+    }
+    Ok(answer
+        .headers()
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .ok_or("no location")?
+        .to_owned())
+}
+
+/// The payment code the shop created for `order` (the last segment of its page).
+fn checkout(agent: &ureq::Agent, shop: &Shop, order: &str) -> Result<String> {
+    let redirect = checkout_redirect(agent, shop, order)?;
+    let page = redirect.split('?').next().unwrap_or("");
+    let segment = page.rsplit('/').next().ok_or("no code in the page")?;
+    Ok(percent_encoding::percent_decode_str(segment)
+        .decode_utf8()?
+        .into_owned())
+}
+
+/// Waits until `order` is paid, and says whether it shipped exactly once.
+fn wait_paid_once(store: &Store, order: &str) -> Result<bool> {
+    let deadline = Instant::now() + SETTLE_TIMEOUT;
+    while Instant::now() < deadline {
+        if let Some((State::Paid, _)) = store.get(order)? {
+            return Ok(store.shipments(order)? == 1);
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Ok(false)
+}
