@@ -181,14 +181,14 @@ impl RedirectUrl {
     /// The page v3's create answer named (`url`), when it is safe to send a buyer to: a
     /// valid https URL (http only on loopback) on PayPing's domain, or under the configured
     /// API or gateway base. `None` otherwise, and the caller builds the start page.
-    pub(crate) fn from_answer(config: &Config, url: &str) -> Option<Self> {
-        let uri = crate::url::parse_secure(url, Field::RedirectUrl).ok()?;
+    pub(crate) fn from_answer(config: &Config, url: String) -> Option<Self> {
+        let uri = crate::url::parse_secure(&url, Field::RedirectUrl).ok()?;
         let under = |base: &BaseUrl| {
             url.strip_prefix(base.as_str())
                 .is_some_and(|rest| rest.starts_with('/'))
         };
         (on_payping_host(&uri) || under(config.api_url()) || under(config.gateway_url()))
-            .then(|| Self(url.to_owned()))
+            .then_some(Self(url))
     }
 
     /// Ghesta's installment page: `{gateway}/installment/{code}?type=ghesta`.
@@ -464,7 +464,7 @@ mod tests {
             (sandbox, "http://127.0.0.1:10/pp/v3/pay/start/X", false),
         ] {
             assert_eq!(
-                RedirectUrl::from_answer(&config, url).is_some(),
+                RedirectUrl::from_answer(&config, url.to_owned()).is_some(),
                 taken,
                 "{url}"
             );
