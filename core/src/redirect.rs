@@ -83,11 +83,19 @@ fn page_of(gateway: Gateway) -> (Page, &'static str) {
 /// Whether `uri` is https on PayPing's own domain (`payping.ir` or a host under it), on the
 /// default port.
 fn on_payping_host(uri: &http::Uri) -> bool {
-    let host = uri.host().unwrap_or("").to_ascii_lowercase();
+    // Compared without regard to case where it lies: a lowercased copy cost an allocation
+    // on every v3 create answer.
+    const DOMAIN: &[u8] = b"payping.ir";
+    let host = uri.host().unwrap_or("").as_bytes();
+    let on_domain = host.eq_ignore_ascii_case(DOMAIN)
+        || host
+            .len()
+            .checked_sub(DOMAIN.len() + 1)
+            .is_some_and(|dot| host[dot] == b'.' && host[dot + 1..].eq_ignore_ascii_case(DOMAIN));
     uri.scheme_str()
         .is_some_and(|s| s.eq_ignore_ascii_case("https"))
         && uri.port_u16().is_none_or(|p| p == 443)
-        && (host == "payping.ir" || host.ends_with(".payping.ir"))
+        && on_domain
 }
 
 impl RedirectUrl {
@@ -450,6 +458,9 @@ mod tests {
             (config(), "https://ipg.payping.ir/X?token=1", true),
             (config(), "https://evil.example/v3/pay/start/X", false),
             (config(), "https://payping.ir.evil.example/X", false),
+            (config(), "https://API.PayPing.IR/v3/pay/start/X", true),
+            (config(), "https://PAYPING.IR/X", true),
+            (config(), "https://evilpayping.ir/X", false),
             (config(), "http://api.payping.ir/v3/pay/start/X", false),
             (config(), "https://api.payping.ir:444/X", false),
             (config(), "https://user@api.payping.ir/X", false),
