@@ -43,7 +43,7 @@ const fn no_case_twins(keys: &[&str]) -> bool {
             let (a, b) = (keys[i].as_bytes(), keys[j].as_bytes());
             if a.len() == b.len() {
                 let mut k = 0;
-                while k < a.len() && a[k].to_ascii_lowercase() == b[k].to_ascii_lowercase() {
+                while k < a.len() && a[k].eq_ignore_ascii_case(&b[k]) {
                     k += 1;
                 }
                 if k == a.len() {
