@@ -31,8 +31,9 @@ use criterion::{BatchSize, Criterion};
 use ghesta_core::http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE};
 use ghesta_core::http::{self, HeaderValue, Method, StatusCode};
 use ghesta_core::{
-    Amount, Callback, ClientRefId, Config, CreatePayment, Description, Exchange, Mobile,
-    NewPayment, PayerName, PaymentCode, Pending, RedirectUrl, ReturnUrl, Token, VerifyPayment,
+    Amount, Callback, ClientRefId, Config, CreatePayment, Description, Exchange, Gateway, Mobile,
+    NewPayment, PayerName, PaymentCode, Pending, RedirectUrl, ReturnUrl, Token, VerifyOutcome,
+    VerifyPayment,
 };
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde::{Deserialize, Serialize};
@@ -577,6 +578,400 @@ fn steps(c: &mut Criterion, benchmarking: bool) -> Vec<Row> {
                 utf8_percent_encode(black_box(CODE), SEGMENT)
             )
         }),
+    ));
+
+    rows.extend(v3_steps(c, benchmarking));
+    rows
+}
+
+// ---------------------------------------------------------------------------------------
+// PayPing v3: the same checkout over `/v3/pay`, each step beside a baseline that does the
+// same work by hand, checks included.
+
+const V3_CODE: &str = "01K2YQYESEQGNMCVFPQ9VC96YF";
+const V3_REF_ID: u64 = 3_248_573_921;
+const V3_START_PAGE: &str = "https://api.payping.ir/v3/pay/start/";
+const V3_CREATE_ANSWER: &[u8] = br#"{"paymentCode":"01K2YQYESEQGNMCVFPQ9VC96YF","url":"https://api.payping.ir/v3/pay/start/01K2YQYESEQGNMCVFPQ9VC96YF","amount":1250000,"gatewayAmount":1262500,"payerWage":12500,"businessWage":0,"paypingVat":0}"#;
+/// A 200 verify: the whole record, as PayPing's schema lists it.
+const V3_VERIFY_ANSWER: &[u8] = br#"{"amount":1250000,"cardNumber":"603799******1234","cardHashPan":"9F86D081884C7D659A2FEAA0C55AD015A3BF4F1B2B0B822CD15D6C15B0F00A08","clientRefId":"order-1042","paymentRefId":3248573921,"code":"01K2YQYESEQGNMCVFPQ9VC96YF","payedDate":"2026-11-30T05:03:00Z","payerWage":0,"businessWage":0,"gatewayAmount":1250000,"paypingVat":0}"#;
+/// A 409 with code 110: verified before, the earlier record in PascalCase as PayPing's
+/// documentation shows it.
+const V3_ALREADY_ANSWER: &[u8] = br#"{"type":"https://tools.ietf.org/html/rfc9110#section-15.5.10","title":"Conflict","status":409,"paypingTraceId":"0HN50ATIAS006:00000002","metaData":{"code":110,"message":{"Amount":1250000,"CardNumber":"603799******1234","CardHashPan":"9F86D081884C7D659A2FEAA0C55AD015A3BF4F1B2B0B822CD15D6C15B0F00A08","Code":"01K2YQYESEQGNMCVFPQ9VC96YF","PaymentRefId":3248573921,"PayedDate":"2026-11-30T05:03:00Z"}}}"#;
+
+/// v3's callback form: `status`, `errorCode` and `data`, a JSON string (251 bytes).
+fn v3_callback_form() -> Vec<u8> {
+    let data = serde_json::json!({
+        "clientRefId": CLIENT_REF_ID,
+        "paymentCode": V3_CODE,
+        "paymentRefId": V3_REF_ID,
+        "amount": TOMAN,
+        "gatewayAmount": TOMAN + 12_500,
+        "cardNumber": "603799******1234",
+        "cardHashPan": "9F86D081884C7D659A2FEAA0C55AD015A3BF4F1B2B0B822CD15D6C15B0F00A08",
+    });
+    serde_urlencoded::to_string([
+        ("status", "1"),
+        ("errorCode", ""),
+        ("data", &data.to_string()),
+    ])
+    .expect("form")
+    .into_bytes()
+}
+
+/// The SDK's text rules, by hand: non-empty, unpadded, bounded, no control characters.
+fn plain_text_ok(value: &str, max: usize) -> bool {
+    !value.is_empty()
+        && value.trim() == value
+        && value.len() <= max
+        && !value.bytes().any(|b| b.is_ascii_control())
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PlainV3VerifyBody<'a> {
+    payment_ref_id: u64,
+    payment_code: &'a str,
+    amount: u64,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)] // read, as the SDK reads it
+struct PlainV3Created {
+    payment_code: String,
+    url: Option<String>,
+    amount: Option<u64>,
+    gateway_amount: Option<u64>,
+    payer_wage: Option<u64>,
+    business_wage: Option<u64>,
+    payping_vat: Option<u64>,
+}
+
+/// The fields of a verified record the SDK keeps or checks (amount, code, card fields,
+/// payment date); the others are skipped on both sides.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)] // read, as the SDK reads it
+struct PlainV3Record {
+    amount: u64,
+    code: Option<String>,
+    card_number: Option<String>,
+    card_hash_pan: Option<String>,
+    payed_date: Option<String>,
+}
+
+/// The 409's earlier record: PascalCase as documented, camelCase as the schema says.
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+#[allow(dead_code)] // read, as the SDK reads it
+struct PlainV3Earlier {
+    #[serde(alias = "amount")]
+    amount: Option<u64>,
+    #[serde(alias = "code")]
+    code: Option<String>,
+    #[serde(alias = "cardNumber")]
+    card_number: Option<String>,
+    #[serde(alias = "cardHashPan")]
+    card_hash_pan: Option<String>,
+    #[serde(alias = "payedDate")]
+    payed_date: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)] // read, as the SDK reads it
+struct PlainV3Problem {
+    title: Option<String>,
+    payping_trace_id: Option<String>,
+    meta_data: Option<PlainV3Meta>,
+}
+
+#[derive(Deserialize)]
+struct PlainV3Meta {
+    code: Option<u32>,
+    message: Option<PlainV3Earlier>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PlainV3Form {
+    status: String,
+    error_code: String,
+    data: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)] // read, as the SDK reads it
+struct PlainV3Data {
+    client_ref_id: Option<String>,
+    payment_code: String,
+    payment_ref_id: u64,
+    amount: Option<u64>,
+    gateway_amount: Option<u64>,
+    card_number: Option<String>,
+    card_hash_pan: Option<String>,
+}
+
+/// What the hand-written v3 callback keeps: the data, and the refId as text.
+#[allow(dead_code)] // kept, as the SDK keeps it
+struct PlainV3Callback {
+    data: PlainV3Data,
+    ref_id: String,
+}
+
+/// The v3 callback by hand: the form, its status and error code checked, `data` read as
+/// JSON, its values checked as the SDK checks them.
+fn plain_v3_callback(form: &[u8]) -> PlainV3Callback {
+    let form: PlainV3Form = serde_urlencoded::from_bytes(form).expect("form");
+    assert!(form.status == "1" && form.error_code.is_empty(), "paid");
+    let data: PlainV3Data = serde_json::from_str(&form.data).expect("data");
+    assert!(plain_text_ok(&data.payment_code, 128));
+    assert!(
+        data.client_ref_id
+            .as_deref()
+            .is_none_or(|id| plain_text_ok(id, 128))
+    );
+    assert!(
+        data.card_number
+            .as_deref()
+            .is_none_or(|v| plain_text_ok(v, 64))
+    );
+    assert!(
+        data.card_hash_pan
+            .as_deref()
+            .is_none_or(|v| plain_text_ok(v, 128))
+    );
+    assert_ne!(data.payment_ref_id, 0);
+    let ref_id = data.payment_ref_id.to_string();
+    PlainV3Callback { data, ref_id }
+}
+
+fn v3_steps(c: &mut Criterion, benchmarking: bool) -> Vec<Row> {
+    let config = config().with_gateway(Gateway::PayPingV3);
+    let authorization = HeaderValue::try_from(format!("Bearer {TOKEN}")).expect("header");
+    let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+    let order = plain_order();
+    let create = CreatePayment::new(&config, new_payment(), now);
+    let pending: Pending = create
+        .parse_response(answer(200, V3_CREATE_ANSWER))
+        .expect("pending");
+    assert_eq!(pending.code().as_str(), V3_CODE);
+    let form = v3_callback_form();
+    let Ok(Callback::Completed(callback)) = Callback::from_form(&form) else {
+        panic!("the typical v3 callback must parse as completed");
+    };
+    let verify = VerifyPayment::new(&config, &pending, &callback).expect("verify");
+    assert!(matches!(
+        verify.parse_response(answer(409, V3_ALREADY_ANSWER)),
+        Ok(VerifyOutcome::AlreadyVerified(_))
+    ));
+    let plain_pending = PlainPending {
+        code: V3_CODE.to_owned(),
+        client_ref_id: CLIENT_REF_ID.to_owned(),
+        amount: TOMAN,
+    };
+    let plain_callback = plain_v3_callback(&form);
+    let create_body = |order: &PlainOrder| {
+        let body = PlainCreateBody {
+            amount: order.amount,
+            payer_identity: &order.mobile,
+            payer_name: &order.payer_name,
+            description: &order.description,
+            return_url: &order.return_url,
+            client_ref_id: &order.client_ref_id,
+        };
+        plain_request(&authorization, "https://api.payping.ir/v3/pay", &body)
+    };
+    let none = || ();
+    let mut rows = Vec::new();
+
+    // v3 1. Create: the exchange built from the shop's order, then its request.
+    rows.push(step(
+        c,
+        benchmarking,
+        "v3_create_request",
+        (new_payment, |payment| {
+            let exchange = CreatePayment::new(&config, payment, now);
+            let request = exchange.to_request().expect("request");
+            (exchange, request)
+        }),
+        (
+            || order.clone(),
+            |order: PlainOrder| {
+                let request = create_body(&order);
+                (order, request)
+            },
+        ),
+    ));
+
+    // v3 2. Create's answer: code checked, the amount PayPing created compared with the one
+    //    sent, the page it named trusted only over https on PayPing's host (else the start
+    //    page built), fees, a copy of the clientRefId and the request id kept.
+    rows.push(step(
+        c,
+        benchmarking,
+        "v3_parse_create",
+        (
+            || answer(200, V3_CREATE_ANSWER),
+            |response| create.parse_response(response).expect("pending"),
+        ),
+        (
+            || answer(200, V3_CREATE_ANSWER),
+            |response: http::Response<&[u8]>| {
+                assert_eq!(response.status(), StatusCode::OK);
+                let parsed: PlainV3Created = serde_json::from_slice(response.body()).expect("json");
+                assert!(plain_text_ok(&parsed.payment_code, 128));
+                assert!(parsed.amount.is_none_or(|a| a == order.amount));
+                let trusted = |url: &str| {
+                    url.parse::<http::Uri>().is_ok_and(|uri| {
+                        uri.scheme_str() == Some("https")
+                            && uri
+                                .host()
+                                .is_some_and(|h| h == "payping.ir" || h.ends_with(".payping.ir"))
+                    })
+                };
+                let redirect = match parsed.url.as_deref() {
+                    Some(url) if trusted(url) => url.to_owned(),
+                    _ => format!(
+                        "{V3_START_PAGE}{}",
+                        utf8_percent_encode(&parsed.payment_code, SEGMENT)
+                    ),
+                };
+                let client_ref_id = order.client_ref_id.clone();
+                (parsed, client_ref_id, redirect, plain_request_id(&response))
+            },
+        ),
+    ));
+
+    // v3 3. Verify: the exchange built from the stored record and the callback (code,
+    //    clientRefId and amount checked against each other, the refId a whole number),
+    //    then its request.
+    rows.push(step(
+        c,
+        benchmarking,
+        "v3_verify_request",
+        (none, |()| {
+            let exchange = VerifyPayment::new(&config, &pending, &callback).expect("verify");
+            let request = exchange.to_request().expect("request");
+            (exchange, request)
+        }),
+        (none, |()| {
+            let data = &plain_callback.data;
+            assert!(
+                data.payment_code == plain_pending.code
+                    && data.client_ref_id.as_deref() == Some(&*plain_pending.client_ref_id)
+                    && data.amount.is_none_or(|a| a == plain_pending.amount)
+            );
+            let payment_ref_id: u64 = plain_callback.ref_id.parse().expect("integer");
+            assert_ne!(payment_ref_id, 0);
+            let body = PlainV3VerifyBody {
+                payment_ref_id,
+                payment_code: &plain_pending.code,
+                amount: plain_pending.amount,
+            };
+            plain_request(
+                &authorization,
+                "https://api.payping.ir/v3/pay/verify",
+                &body,
+            )
+        }),
+    ));
+
+    // v3 4. Verify's 200: the record's amount and code compared with the stored ones, card
+    //    fields checked and kept, the payment date kept, the ids beside them.
+    rows.push(step(
+        c,
+        benchmarking,
+        "v3_parse_verify",
+        (
+            || answer(200, V3_VERIFY_ANSWER),
+            |response| verify.parse_response(response).expect("verified"),
+        ),
+        (
+            || answer(200, V3_VERIFY_ANSWER),
+            |response: http::Response<&[u8]>| {
+                assert_eq!(response.status(), StatusCode::OK);
+                let record: PlainV3Record = serde_json::from_slice(response.body()).expect("json");
+                assert_eq!(record.amount, plain_pending.amount);
+                assert!(
+                    record
+                        .code
+                        .as_deref()
+                        .is_none_or(|c| c == plain_pending.code)
+                );
+                let card = record
+                    .card_number
+                    .as_deref()
+                    .filter(|v| plain_text_ok(v, 64))
+                    .map(str::to_owned);
+                let hash = record
+                    .card_hash_pan
+                    .as_deref()
+                    .filter(|v| plain_text_ok(v, 128))
+                    .map(str::to_owned);
+                let ids = (plain_pending.code.clone(), plain_callback.ref_id.clone());
+                (record, card, hash, ids, plain_request_id(&response))
+            },
+        ),
+    ));
+
+    // v3 5. Verify's 409 with code 110: verified before. The earlier record (PascalCase)
+    //    checked like a 200's, its card fields and date kept, the trace id preferred.
+    rows.push(step(
+        c,
+        benchmarking,
+        "v3_parse_409",
+        (
+            || answer(409, V3_ALREADY_ANSWER),
+            |response| verify.parse_response(response).expect("already verified"),
+        ),
+        (
+            || answer(409, V3_ALREADY_ANSWER),
+            |response: http::Response<&[u8]>| {
+                assert_eq!(response.status(), StatusCode::CONFLICT);
+                let problem: PlainV3Problem =
+                    serde_json::from_slice(response.body()).expect("json");
+                let meta = problem.meta_data.expect("metaData");
+                assert_eq!(meta.code, Some(110));
+                let earlier = meta.message.expect("earlier record");
+                assert_eq!(earlier.amount, Some(plain_pending.amount));
+                assert!(
+                    earlier
+                        .code
+                        .as_deref()
+                        .is_none_or(|c| c == plain_pending.code)
+                );
+                let card = earlier
+                    .card_number
+                    .as_deref()
+                    .filter(|v| plain_text_ok(v, 64))
+                    .map(str::to_owned);
+                let hash = earlier
+                    .card_hash_pan
+                    .as_deref()
+                    .filter(|v| plain_text_ok(v, 128))
+                    .map(str::to_owned);
+                let request_id = problem
+                    .payping_trace_id
+                    .clone()
+                    .or_else(|| plain_request_id(&response));
+                let ids = (plain_pending.code.clone(), plain_callback.ref_id.clone());
+                (earlier, card, hash, ids, request_id, problem.title)
+            },
+        ),
+    ));
+
+    // v3 6. The callback form: status and errorCode checked, `data` read as JSON, its
+    //    values checked; the SDK also refuses duplicates, bad escapes and case twins.
+    rows.push(step(
+        c,
+        benchmarking,
+        "v3_callback",
+        (none, |()| {
+            Callback::from_form(black_box(&form)).expect("callback")
+        }),
+        (none, |()| plain_v3_callback(black_box(&form))),
     ));
 
     rows

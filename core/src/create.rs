@@ -235,7 +235,7 @@ impl Exchange for CreatePayment {
                 // PayPing's own page, when it named one we can trust; else the start page.
                 let redirect = read
                     .url
-                    .and_then(|url| RedirectUrl::from_answer(&self.config, &url))
+                    .and_then(|url| RedirectUrl::from_answer(&self.config, url))
                     .unwrap_or_else(|| RedirectUrl::payping_v3(&self.config, &read.code));
                 let fees = Some(read.fees).filter(|f| !f.is_empty());
                 (read.code, redirect, fees)

@@ -83,11 +83,19 @@ fn page_of(gateway: Gateway) -> (Page, &'static str) {
 /// Whether `uri` is https on PayPing's own domain (`payping.ir` or a host under it), on the
 /// default port.
 fn on_payping_host(uri: &http::Uri) -> bool {
-    let host = uri.host().unwrap_or("").to_ascii_lowercase();
+    // Compared without regard to case where it lies: a lowercased copy cost an allocation
+    // on every v3 create answer.
+    const DOMAIN: &[u8] = b"payping.ir";
+    let host = uri.host().unwrap_or("").as_bytes();
+    let on_domain = host.eq_ignore_ascii_case(DOMAIN)
+        || host
+            .len()
+            .checked_sub(DOMAIN.len() + 1)
+            .is_some_and(|dot| host[dot] == b'.' && host[dot + 1..].eq_ignore_ascii_case(DOMAIN));
     uri.scheme_str()
         .is_some_and(|s| s.eq_ignore_ascii_case("https"))
         && uri.port_u16().is_none_or(|p| p == 443)
-        && (host == "payping.ir" || host.ends_with(".payping.ir"))
+        && on_domain
 }
 
 impl RedirectUrl {
@@ -181,14 +189,14 @@ impl RedirectUrl {
     /// The page v3's create answer named (`url`), when it is safe to send a buyer to: a
     /// valid https URL (http only on loopback) on PayPing's domain, or under the configured
     /// API or gateway base. `None` otherwise, and the caller builds the start page.
-    pub(crate) fn from_answer(config: &Config, url: &str) -> Option<Self> {
-        let uri = crate::url::parse_secure(url, Field::RedirectUrl).ok()?;
+    pub(crate) fn from_answer(config: &Config, url: String) -> Option<Self> {
+        let uri = crate::url::parse_secure(&url, Field::RedirectUrl).ok()?;
         let under = |base: &BaseUrl| {
             url.strip_prefix(base.as_str())
                 .is_some_and(|rest| rest.starts_with('/'))
         };
         (on_payping_host(&uri) || under(config.api_url()) || under(config.gateway_url()))
-            .then(|| Self(url.to_owned()))
+            .then_some(Self(url))
     }
 
     /// Ghesta's installment page: `{gateway}/installment/{code}?type=ghesta`.
@@ -450,6 +458,9 @@ mod tests {
             (config(), "https://ipg.payping.ir/X?token=1", true),
             (config(), "https://evil.example/v3/pay/start/X", false),
             (config(), "https://payping.ir.evil.example/X", false),
+            (config(), "https://API.PayPing.IR/v3/pay/start/X", true),
+            (config(), "https://PAYPING.IR/X", true),
+            (config(), "https://evilpayping.ir/X", false),
             (config(), "http://api.payping.ir/v3/pay/start/X", false),
             (config(), "https://api.payping.ir:444/X", false),
             (config(), "https://user@api.payping.ir/X", false),
@@ -464,7 +475,7 @@ mod tests {
             (sandbox, "http://127.0.0.1:10/pp/v3/pay/start/X", false),
         ] {
             assert_eq!(
-                RedirectUrl::from_answer(&config, url).is_some(),
+                RedirectUrl::from_answer(&config, url.to_owned()).is_some(),
                 taken,
                 "{url}"
             );

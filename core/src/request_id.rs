@@ -28,7 +28,13 @@ impl RequestId {
     /// v3's `paypingTraceId`, which PayPing support asks for, when the body had a usable
     /// one; else the header's id.
     pub(crate) fn prefer_trace_id(trace_id: Option<String>, header: Option<Self>) -> Option<Self> {
-        trace_id.map(|id| Self(id.trim().to_owned())).or(header)
+        // Moved when already trimmed (as PayPing sends it): a copy per error answer saved.
+        trace_id
+            .map(|id| match id.trim() {
+                trimmed if trimmed.len() == id.len() => Self(id),
+                trimmed => Self(trimmed.to_owned()),
+            })
+            .or(header)
     }
 
     /// The id as text.
@@ -79,5 +85,19 @@ mod tests {
             http::HeaderValue::from_str(&"a".repeat(500)).unwrap(),
         );
         assert_eq!(RequestId::from_headers(&h), None);
+    }
+
+    #[test]
+    fn the_trace_id_is_preferred_and_trimmed() {
+        let header = Some(RequestId("header-id".to_owned()));
+        let id = |trace: Option<&str>| {
+            RequestId::prefer_trace_id(trace.map(str::to_owned), header.clone()).map(|id| id.0)
+        };
+        assert_eq!(
+            id(Some("0HN50ATIAS006:00000002")).as_deref(),
+            Some("0HN50ATIAS006:00000002")
+        );
+        assert_eq!(id(Some("  0HN50:2 \t")).as_deref(), Some("0HN50:2"));
+        assert_eq!(id(None).as_deref(), Some("header-id"));
     }
 }

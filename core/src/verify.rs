@@ -242,13 +242,14 @@ impl VerifyPayment {
                     .amount
                     .ok_or_else(|| answer.malformed("missing field `amount`"))?;
                 self.check_record(amount, record.code.as_deref(), &request_id)?;
+                let kept = record.into_kept();
                 Ok(VerifyOutcome::Verified(Verified {
                     code: self.code.clone(),
                     ref_id: self.ref_id.clone(),
                     amount: self.amount,
-                    card_number: record.card_number(),
-                    card_hash: record.card_hash(),
-                    paid_at: record.paid_at(),
+                    card_number: kept.card_number,
+                    card_hash: kept.card_hash,
+                    paid_at: kept.paid_at,
                     request_id,
                 }))
             }
@@ -267,14 +268,17 @@ impl VerifyPayment {
                         self.check_record(self.wire_amount(), record.code.as_deref(), &request_id)?;
                     }
                 }
+                let kept = earlier
+                    .map(wire::v3::record::Record::into_kept)
+                    .unwrap_or_default();
                 Ok(VerifyOutcome::AlreadyVerified(AlreadyVerified {
                     code: self.code.clone(),
                     ref_id: self.ref_id.clone(),
                     amount: self.amount,
                     message: message.unwrap_or_default(),
-                    card_number: earlier.as_ref().and_then(|r| r.card_number()),
-                    card_hash: earlier.as_ref().and_then(|r| r.card_hash()),
-                    paid_at: earlier.as_ref().and_then(|r| r.paid_at()),
+                    card_number: kept.card_number,
+                    card_hash: kept.card_hash,
+                    paid_at: kept.paid_at,
                     request_id,
                 }))
             }

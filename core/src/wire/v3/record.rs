@@ -1,7 +1,10 @@
 //! The verified payment record v3 answers with: a 200 verify's body, and the earlier result
 //! a 409 (code 110, already verified) carries in `metaData.message`.
 
-use serde::de::MapAccess;
+use std::fmt;
+
+use serde::Deserialize;
+use serde::de::{IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 use crate::text::{CardHash, CardNumber};
 use crate::wire::json::Fields;
@@ -14,9 +17,9 @@ pub(crate) struct Record {
     /// The payment code the record is for.
     pub(crate) code: Option<String>,
     // Read loosely: once PayPing has verified, a mangled card field must not hide it.
-    card_number: Option<serde_json::Value>,
-    card_hash_pan: Option<serde_json::Value>,
-    payed_date: Option<serde_json::Value>,
+    card_number: LooseText,
+    card_hash_pan: LooseText,
+    payed_date: LooseText,
 }
 
 const KEYS: &[&str] = &["amount", "code", "cardNumber", "cardHashPan", "payedDate"];
@@ -59,29 +62,148 @@ impl Fields for AnyCaseRecord {
     }
 }
 
-impl Record {
+/// What a record says beside its amount and code, each kept only when valid.
+#[derive(Default)]
+pub(crate) struct Kept {
     /// The masked card number, if PayPing sent a valid one.
-    pub(crate) fn card_number(&self) -> Option<CardNumber> {
-        text(&self.card_number).and_then(|s| CardNumber::new(s).ok())
-    }
-
+    pub(crate) card_number: Option<CardNumber>,
     /// The card hash, if PayPing sent a valid one.
-    pub(crate) fn card_hash(&self) -> Option<CardHash> {
-        text(&self.card_hash_pan).and_then(|s| CardHash::new(s).ok())
-    }
-
+    pub(crate) card_hash: Option<CardHash>,
     /// When the buyer paid (`payedDate`, as sent), if it is short printable text.
-    pub(crate) fn paid_at(&self) -> Option<String> {
-        text(&self.payed_date)
-            .filter(|s| s.len() <= 64 && !s.chars().any(char::is_control))
-            .map(str::to_owned)
+    pub(crate) paid_at: Option<String>,
+}
+
+impl Record {
+    /// The card fields and payment date, moved out of the record (no copy).
+    pub(crate) fn into_kept(self) -> Kept {
+        Kept {
+            card_number: self.card_number.0.and_then(|s| CardNumber::new(s).ok()),
+            card_hash: self.card_hash_pan.0.and_then(|s| CardHash::new(s).ok()),
+            paid_at: self
+                .payed_date
+                .0
+                .filter(|s| s.len() <= 64 && !s.chars().any(char::is_control)),
+        }
     }
 }
 
-/// The string in a JSON value, if it is one.
-fn text(value: &Option<serde_json::Value>) -> Option<&str> {
-    match value {
-        Some(serde_json::Value::String(s)) => Some(s),
-        _ => None,
+/// A JSON value kept only when it is a string: any other value (a number, `null`, an
+/// object) is read whole, checked as JSON, and dropped. The string is read straight into
+/// its `String`, with no `serde_json::Value` between.
+#[derive(Default)]
+struct LooseText(Option<String>);
+
+impl<'de> Deserialize<'de> for LooseText {
+    fn deserialize<D: serde::Deserializer<'de>>(de: D) -> Result<Self, D::Error> {
+        de.deserialize_any(Loose)
+    }
+}
+
+struct Loose;
+
+impl<'de> Visitor<'de> for Loose {
+    type Value = LooseText;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<LooseText, E> {
+        Ok(LooseText(Some(v.to_owned())))
+    }
+
+    fn visit_string<E: serde::de::Error>(self, v: String) -> Result<LooseText, E> {
+        Ok(LooseText(Some(v)))
+    }
+
+    fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<LooseText, E> {
+        Ok(LooseText(None))
+    }
+
+    fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<LooseText, E> {
+        Ok(LooseText(None))
+    }
+
+    fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<LooseText, E> {
+        Ok(LooseText(None))
+    }
+
+    fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<LooseText, E> {
+        Ok(LooseText(None))
+    }
+
+    fn visit_unit<E: serde::de::Error>(self) -> Result<LooseText, E> {
+        Ok(LooseText(None))
+    }
+
+    fn visit_none<E: serde::de::Error>(self) -> Result<LooseText, E> {
+        Ok(LooseText(None))
+    }
+
+    fn visit_some<D: serde::Deserializer<'de>>(self, de: D) -> Result<LooseText, D::Error> {
+        de.deserialize_any(Loose)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<LooseText, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(LooseText(None))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<LooseText, A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(LooseText(None))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::json;
+
+    fn kept(body: &str) -> Kept {
+        json::read::<Record>(body.as_bytes())
+            .unwrap_or_else(|e| panic!("{body}: {e}"))
+            .into_kept()
+    }
+
+    #[test]
+    fn string_fields_are_kept_as_sent() {
+        let kept = kept(
+            r#"{"amount":1,"cardNumber":"603799******1234","cardHashPan":"9f86","payedDate":"2026-11-30T05:03:00Z"}"#,
+        );
+        assert_eq!(kept.card_number.unwrap().as_str(), "603799******1234");
+        assert_eq!(kept.card_hash.unwrap().as_str(), "9f86");
+        assert_eq!(kept.paid_at.as_deref(), Some("2026-11-30T05:03:00Z"));
+    }
+
+    #[test]
+    fn a_field_of_another_type_is_read_and_dropped_never_an_error() {
+        for value in [
+            "6037991234",
+            "-1",
+            "1.5",
+            "true",
+            "null",
+            "[1,[2]]",
+            r#"{"a":{"b":1}}"#,
+        ] {
+            let body = format!(
+                r#"{{"amount":1,"cardNumber":{value},"cardHashPan":{value},"payedDate":{value}}}"#
+            );
+            let kept = kept(&body);
+            assert!(
+                kept.card_number.is_none() && kept.card_hash.is_none() && kept.paid_at.is_none(),
+                "{body}"
+            );
+        }
+    }
+
+    #[test]
+    fn invalid_text_is_dropped_and_broken_json_refused() {
+        let short = kept(r#"{"amount":1,"cardNumber":"","payedDate":"a\u0001b"}"#);
+        assert!(short.card_number.is_none() && short.paid_at.is_none());
+        let long = format!(r#"{{"amount":1,"payedDate":"{}"}}"#, "1".repeat(65));
+        assert!(kept(&long).paid_at.is_none());
+        assert!(json::read::<Record>(br#"{"amount":1,"cardNumber":[1,}"#).is_err());
     }
 }
