@@ -222,6 +222,26 @@ async fn refusals_are_not_retried(sb: Sandbox, gateway: Gateway) {
     assert_eq!(sb.requests_seen().get(Route::Verify), 1);
 }
 
+/// An answer over the transport's cap is refused at the cap, not read whole.
+async fn oversized_answer(sb: Sandbox, gateway: Gateway) {
+    let config = config(&sb, gateway);
+    let pending = shop::create(&config, order("order-big"))
+        .await
+        .expect("create");
+    sb.inject(
+        Route::Report,
+        Fault::OversizedBody(1024 * 1024),
+        Times::Once,
+    );
+    let error = shop::report(&config, &pending, QUICK)
+        .await
+        .expect_err("over the cap");
+    assert!(
+        matches!(error, ShopError::Send(SendError::TooLarge)),
+        "{error:?}"
+    );
+}
+
 // ---------------------------------------------------------------------------------------
 // PayPing v2 (Ghesta's installment gateway). v3: the same calls with Gateway::PayPingV3.
 
@@ -253,4 +273,9 @@ fn v2_no_retry_past_the_verify_deadline() {
 #[test]
 fn v2_refusals_are_not_retried() {
     on_tokio(|sb| refusals_are_not_retried(sb, Gateway::Ghesta));
+}
+
+#[test]
+fn v2_an_oversized_answer_is_refused_at_the_cap() {
+    on_tokio(|sb| oversized_answer(sb, Gateway::Ghesta));
 }
