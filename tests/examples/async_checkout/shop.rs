@@ -189,7 +189,10 @@ pub(crate) async fn exchange<E: Exchange>(
             Some(asked) => asked.max(wait),
             None => wait,
         };
-        if deadline.is_some_and(|deadline| SystemTime::now() + pause >= deadline) {
+        // A retry that would start after the deadline cannot verify: PayPing has voided
+        // the payment by then. The error comes back now, while there is time to act on it.
+        let resume = SystemTime::now().checked_add(pause);
+        if deadline.is_some_and(|deadline| resume.is_none_or(|resume| resume >= deadline)) {
             return Err(error.into());
         }
         tokio::time::sleep(pause).await;
