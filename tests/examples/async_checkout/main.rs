@@ -1,0 +1,131 @@
+//! The whole checkout with ghesta-core alone, on tokio, every request sent by hyper's client.
+//!
+//! ```text
+//! cargo run -p ghesta-sandbox --example async_checkout
+//! ```
+//!
+//! It starts the PayPing sandbox on 127.0.0.1 (before the runtime: the sandbox runs its own),
+//! then, on a tokio runtime: creates a payment, answers the redirect, opens the payment page,
+//! plays the buyer approving, reads the callback form, verifies it and reads PayPing's
+//! report; then a second order whose buyer cancels, and the shop withdraws its code. It
+//! exits 0 only if all of that went as expected.
+//!
+//! What an async shop writes is `shop.rs`: [`shop::send`], the transport (the core's
+//! `http::Request<Vec<u8>>` over hyper, bounded in time and size, redirects not followed),
+//! and [`shop::exchange`], a retry loop asking the core's error whether a retry can help
+//! (`Error::is_retryable`, `Error::retry_after`) within `Config::verify_deadline`. No
+//! `ghesta-blocking`, and no blocking call on the runtime.
+
+mod buyer;
+mod shop;
+
+use std::process::ExitCode;
+use std::time::SystemTime;
+
+use ghesta_core::http::{StatusCode, header};
+use ghesta_core::{
+    Amount, BaseUrl, Callback, ClientRefId, Config, Gateway, Mobile, NewPayment, ReturnUrl, Token,
+    VerifyOutcome,
+};
+use ghesta_sandbox::{Options, Sandbox};
+
+use crate::buyer::Choice;
+use crate::shop::Retry;
+
+fn main() -> ExitCode {
+    let outcome = Sandbox::start(Options::default())
+        .map_err(Into::into)
+        .and_then(|sandbox| {
+            println!("sandbox at {}", sandbox.base_url());
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            runtime.block_on(checkout(&sandbox, Gateway::Ghesta))
+        });
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("async_checkout: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn checkout(sandbox: &Sandbox, gateway: Gateway) -> Result<(), Box<dyn std::error::Error>> {
+    let config = Config::new(Token::new(sandbox.token())?)
+        .with_api_url(BaseUrl::api(sandbox.base_url())?)
+        .with_gateway_url(BaseUrl::gateway(sandbox.base_url())?)
+        .with_gateway(gateway);
+
+    // 1. Create, and store the record.
+    let pending = shop::create(
+        &config,
+        NewPayment::new(
+            Amount::from_toman(250_000)?,
+            ReturnUrl::new("http://127.0.0.1:9/ghesta/callback")?,
+            ClientRefId::new("order-1")?,
+            Mobile::new("09123456789")?,
+        ),
+    )
+    .await?;
+    println!("created {}", pending.code());
+
+    // 2. Redirect the buyer; the browser follows the 303 to the payment page.
+    let redirect = shop::redirect(&pending);
+    let location = redirect
+        .headers()
+        .get(header::LOCATION)
+        .ok_or("the redirect has no Location")?
+        .to_str()?;
+    let page = buyer::open(location).await?;
+    if redirect.status() != StatusCode::SEE_OTHER || page != StatusCode::OK {
+        return Err(format!("redirect {} to a page answering {page}", redirect.status()).into());
+    }
+    println!("redirected to {location}");
+
+    // 3. The buyer pays; PayPing's form arrives at the return URL.
+    let form = buyer::choose(sandbox.base_url(), pending.code().as_str(), Choice::Approve).await?;
+    let received_at = SystemTime::now();
+    let Callback::Completed(callback) = shop::callback(&form)? else {
+        return Err("the approved payment came back cancelled".into());
+    };
+
+    // 4. Verify before the deadline, retrying what the core says is worth retrying.
+    match shop::verify(&config, &pending, &callback, received_at, Retry::default()).await? {
+        VerifyOutcome::Verified(paid) => println!(
+            "verified {} Toman, card {}",
+            paid.amount().toman(),
+            paid.card_number().map_or("?", |c| c.as_str())
+        ),
+        VerifyOutcome::AlreadyVerified(_) => return Err("the first verify said already".into()),
+    }
+
+    // 5. PayPing's report agrees.
+    let report = shop::report(&config, &pending, Retry::default()).await?;
+    if !report.confirms(&pending) {
+        return Err("the report does not confirm the payment".into());
+    }
+    println!("report: paid at {}", report.paid_at().unwrap_or("?"));
+
+    // Another order, whose buyer gives up: nothing to verify; the shop withdraws the code.
+    let pending = shop::create(
+        &config,
+        NewPayment::new(
+            Amount::from_toman(90_000)?,
+            ReturnUrl::new("http://127.0.0.1:9/ghesta/callback")?,
+            ClientRefId::new("order-2")?,
+            Mobile::new("09123456789")?,
+        ),
+    )
+    .await?;
+    let form = buyer::choose(sandbox.base_url(), pending.code().as_str(), Choice::Cancel).await?;
+    let Callback::Cancelled(_) = shop::callback(&form)? else {
+        return Err("the cancelled payment came back completed".into());
+    };
+    let cancelled = shop::cancel(&config, &pending, Retry::default()).await?;
+    println!(
+        "order-2: the buyer cancelled; code {} withdrawn",
+        cancelled.code()
+    );
+    Ok(())
+}
