@@ -9,6 +9,10 @@
 //!    of the timed part of both sides.
 //! 2. **Paired round trip**: the same two sides alternating call for call, so load from
 //!    other work on a shared machine hits both alike; medians and their ratio.
+//! 1. and 2. again on **PayPing v3** (criterion group `round_trip_v3`): the client configured
+//!    with `Gateway::PayPingV3`, and the raw agent sending v3's bodies by hand, reading the
+//!    `data` JSON inside the callback form and checking the verify answer's code and amount
+//!    as the SDK does.
 //! 3. **Connections**: TCP connections the sandbox accepted for 1,000 sequential calls
 //!    through one client, and through one raw agent.
 //! 4. **Throughput**: calls per second with 1, 2 and 4 threads sharing one client, and one
@@ -34,8 +38,8 @@ use ghesta_blocking::{
     DEFAULT_USER_AGENT,
 };
 use ghesta_core::{
-    Amount, BaseUrl, Callback, ClientRefId, Config, Mobile, NewPayment, Pending, ReturnUrl, Token,
-    VerifyOutcome,
+    Amount, BaseUrl, Callback, ClientRefId, Config, Gateway, Mobile, NewPayment, Pending,
+    ReturnUrl, Token, VerifyOutcome,
 };
 use ghesta_sandbox::{CallbackForm, Options, Sandbox};
 use serde::{Deserialize, Serialize};
@@ -56,9 +60,14 @@ fn order() -> String {
 // The SDK side
 
 fn client(sandbox: &Sandbox) -> Client {
+    client_on(sandbox, Gateway::default())
+}
+
+fn client_on(sandbox: &Sandbox, gateway: Gateway) -> Client {
     let config = Config::new(Token::new(sandbox.token()).expect("token"))
         .with_api_url(BaseUrl::api(sandbox.base_url()).expect("api url"))
-        .with_gateway_url(BaseUrl::gateway(sandbox.base_url()).expect("gateway url"));
+        .with_gateway_url(BaseUrl::gateway(sandbox.base_url()).expect("gateway url"))
+        .with_gateway(gateway);
     Client::new(config) // every default, as a shop would build it
 }
 
@@ -95,7 +104,51 @@ struct Raw {
     agent: ureq::Agent,
     create_url: String,
     verify_url: String,
+    create_v3_url: String,
+    verify_v3_url: String,
     authorization: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CreateV3Answer {
+    payment_code: String,
+    #[allow(dead_code)] // read, as the SDK reads it
+    url: Option<String>,
+}
+
+/// v3's callback form: `status`, `errorCode`, and `data`, a JSON string.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct FormV3 {
+    status: String,
+    data: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct DataV3 {
+    payment_code: String,
+    payment_ref_id: u64,
+    client_ref_id: String,
+    amount: u64,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct VerifyV3Body<'a> {
+    payment_ref_id: u64,
+    payment_code: &'a str,
+    amount: u64,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct VerifyV3Answer {
+    amount: u64,
+    code: String,
+    #[allow(dead_code)] // read, as the SDK reads it
+    card_number: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -151,6 +204,8 @@ impl Raw {
             agent,
             create_url: format!("{}/v2/pay", sandbox.base_url()),
             verify_url: format!("{}/v2/pay/verify", sandbox.base_url()),
+            create_v3_url: format!("{}/v3/pay", sandbox.base_url()),
+            verify_v3_url: format!("{}/v3/pay/verify", sandbox.base_url()),
             authorization: format!("Bearer {}", sandbox.token()),
         }
     }
@@ -206,6 +261,46 @@ impl Raw {
         let answer: VerifyAnswer = serde_json::from_slice(&body).expect("answer");
         assert_eq!(answer.amount, u64::from(TOMAN));
     }
+
+    fn create_v3(&self, order: &str) -> String {
+        let (status, body) = self.post(
+            &self.create_v3_url,
+            &CreateBody {
+                amount: TOMAN.into(),
+                payer_identity: MOBILE,
+                return_url: RETURN_URL,
+                client_ref_id: order,
+            },
+        );
+        assert_eq!(status, 200);
+        serde_json::from_slice::<CreateV3Answer>(&body)
+            .expect("answer")
+            .payment_code
+    }
+
+    /// The v3 callback checked as the SDK checks it (code, order, amount), then verified
+    /// and the answer's code and amount checked.
+    fn verify_v3(&self, code: &str, order: &str, form: &CallbackForm) {
+        let form: FormV3 = serde_urlencoded::from_str(&form.body).expect("form");
+        assert_eq!(form.status, "1");
+        let data: DataV3 = serde_json::from_str(&form.data).expect("data");
+        assert!(
+            data.payment_code == code
+                && data.client_ref_id == order
+                && data.amount == u64::from(TOMAN)
+        );
+        let (status, body) = self.post(
+            &self.verify_v3_url,
+            &VerifyV3Body {
+                payment_ref_id: data.payment_ref_id,
+                payment_code: code,
+                amount: TOMAN.into(),
+            },
+        );
+        assert_eq!(status, 200);
+        let answer: VerifyV3Answer = serde_json::from_slice(&body).expect("answer");
+        assert!(answer.amount == u64::from(TOMAN) && answer.code == code);
+    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -234,30 +329,59 @@ fn raw_round_trip(sandbox: &Sandbox, raw: &Raw) -> Duration {
     created + start.elapsed()
 }
 
-fn round_trips(c: &mut Criterion, sandbox: &Sandbox, client: &Client, raw: &Raw) {
-    let mut group = c.benchmark_group("round_trip");
+fn raw_round_trip_v3(sandbox: &Sandbox, raw: &Raw) -> Duration {
+    let order = order();
+    let start = Instant::now();
+    let code = raw.create_v3(black_box(&order));
+    let created = start.elapsed();
+    let form = sandbox.approve(&code).expect("approve");
+    let start = Instant::now();
+    raw.verify_v3(&code, &order, black_box(&form));
+    created + start.elapsed()
+}
+
+/// Which protocol a round trip speaks: the client is configured for it; the raw side
+/// picks its functions by it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Wire {
+    V2,
+    V3,
+}
+
+fn raw_trip(wire: Wire, sandbox: &Sandbox, raw: &Raw) -> Duration {
+    match wire {
+        Wire::V2 => raw_round_trip(sandbox, raw),
+        Wire::V3 => raw_round_trip_v3(sandbox, raw),
+    }
+}
+
+fn round_trips(c: &mut Criterion, wire: Wire, sandbox: &Sandbox, client: &Client, raw: &Raw) {
+    let mut group = c.benchmark_group(match wire {
+        Wire::V2 => "round_trip",
+        Wire::V3 => "round_trip_v3",
+    });
     group.sample_size(40);
     group.measurement_time(Duration::from_secs(10));
     group.bench_function("sdk", |b| {
         b.iter_custom(|iters| (0..iters).map(|_| sdk_round_trip(sandbox, client)).sum())
     });
     group.bench_function("raw_ureq", |b| {
-        b.iter_custom(|iters| (0..iters).map(|_| raw_round_trip(sandbox, raw)).sum())
+        b.iter_custom(|iters| (0..iters).map(|_| raw_trip(wire, sandbox, raw)).sum())
     });
     group.finish();
 }
 
 /// Medians of `rounds` round trips of each side, alternating one for one.
-fn paired(sandbox: &Sandbox, client: &Client, raw: &Raw, rounds: usize) -> (f64, f64) {
+fn paired(wire: Wire, sandbox: &Sandbox, client: &Client, raw: &Raw, rounds: usize) -> (f64, f64) {
     let mut sdk = Vec::with_capacity(rounds);
     let mut baseline = Vec::with_capacity(rounds);
     for i in 0..rounds {
         // Alternate which goes first, so neither always follows the other.
         if i % 2 == 0 {
             sdk.push(sdk_round_trip(sandbox, client));
-            baseline.push(raw_round_trip(sandbox, raw));
+            baseline.push(raw_trip(wire, sandbox, raw));
         } else {
-            baseline.push(raw_round_trip(sandbox, raw));
+            baseline.push(raw_trip(wire, sandbox, raw));
             sdk.push(sdk_round_trip(sandbox, client));
         }
     }
@@ -355,16 +479,27 @@ fn main() {
         .warm_up_time(Duration::from_secs(2))
         .configure_from_args();
 
+    let rounds = if benchmarking { 2_000 } else { 4 };
     let sandbox = Sandbox::start(Options::default()).expect("sandbox");
     let client = client(&sandbox);
     let raw = Raw::new(&sandbox);
-    round_trips(&mut criterion, &sandbox, &client, &raw);
+    round_trips(&mut criterion, Wire::V2, &sandbox, &client, &raw);
+    let (paired_sdk, paired_raw) = paired(Wire::V2, &sandbox, &client, &raw, rounds);
+    drop((client, raw, sandbox));
+
+    // The same on PayPing v3, on a fresh sandbox.
+    let sandbox = Sandbox::start(Options::default()).expect("sandbox");
+    let client = client_on(&sandbox, Gateway::PayPingV3);
+    let raw = Raw::new(&sandbox);
+    round_trips(&mut criterion, Wire::V3, &sandbox, &client, &raw);
     criterion.final_summary();
-    let (paired_sdk, paired_raw) = paired(
-        &sandbox,
-        &client,
-        &raw,
-        if benchmarking { 2_000 } else { 4 },
+    let (paired_sdk_v3, paired_raw_v3) = paired(Wire::V3, &sandbox, &client, &raw, rounds);
+    assert!(
+        sandbox
+            .payments()
+            .iter()
+            .all(|p| p.version == ghesta_sandbox::ApiVersion::V3),
+        "the v3 part ran on v3"
     );
     drop((client, raw, sandbox));
 
@@ -416,6 +551,23 @@ fn main() {
         us(Some(paired_sdk)),
         us(Some(paired_raw)),
         ratio(Some(paired_sdk), Some(paired_raw))
+    );
+    let sdk_v3 = criterion_median(&dir, "round_trip_v3", "sdk", started);
+    let baseline_v3 = criterion_median(&dir, "round_trip_v3", "raw_ureq", started);
+    println!();
+    println!("| create + verify over keep-alive, PayPing v3 | SDK | raw ureq | ratio |");
+    println!("|---|---:|---:|---:|");
+    println!(
+        "| criterion median | {} | {} | {} |",
+        us(sdk_v3),
+        us(baseline_v3),
+        ratio(sdk_v3, baseline_v3)
+    );
+    println!(
+        "| paired median (alternating) | {} | {} | {} |",
+        us(Some(paired_sdk_v3)),
+        us(Some(paired_raw_v3)),
+        ratio(Some(paired_sdk_v3), Some(paired_raw_v3))
     );
     println!();
     println!("| TCP connections for {calls} sequential calls | SDK | raw ureq |");

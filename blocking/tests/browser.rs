@@ -1,6 +1,7 @@
 //! A real browser through the whole checkout: headless Chromium opens the demo shop's
-//! checkout, is redirected to the sandbox's installment page, presses a button, and the
-//! page's auto-submitting form brings it back to the shop, which verifies.
+//! checkout, is redirected to the sandbox's gateway page (Ghesta's installment page on v2,
+//! PayPing's start page on v3), presses a button, and the page's auto-submitting form
+//! brings it back to the shop, which verifies.
 //!
 //! Needs Debian's `chromium` (at `/usr/bin/chromium`, or `GHESTA_CHROMIUM`), so it is
 //! `#[ignore]`d: `cargo test --workspace` lists it as ignored, never as passed. Run it with
@@ -11,7 +12,8 @@
 //!
 //! as CI does (`.ci/run` installs Chromium first). Once asked for, it runs or fails: a
 //! missing Chromium is a failure, never a silent pass.
-//! `GHESTA_BROWSER_SCREENSHOT=/tmp/page.png` saves a screenshot of the installment page.
+//! `GHESTA_BROWSER_SCREENSHOT=/tmp/page.png` saves a screenshot of each gateway page
+//! (`/tmp/page.png` for Ghesta's, `/tmp/page-v3.png` for v3's).
 
 #[path = "../examples/checkout/shop.rs"]
 mod shop;
@@ -22,8 +24,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use ghesta_blocking::Client;
-use ghesta_core::{BaseUrl, Config, Token};
-use ghesta_sandbox::{Options, PaymentState, Sandbox};
+use ghesta_core::{BaseUrl, Config, Gateway, Token};
+use ghesta_sandbox::{ApiVersion, Options, PaymentState, Sandbox};
 use headless_chrome::protocol::cdp::Page::CaptureScreenshotFormatOption;
 use headless_chrome::{Browser, LaunchOptions, Tab};
 
@@ -98,12 +100,14 @@ fn launch(path: PathBuf, profile: &Profile) -> Browser {
     Browser::new(options).expect("Chromium starts")
 }
 
-/// The sandbox, a client for it, and the demo shop in front of both.
-fn sandbox_and_shop() -> (Sandbox, Shop) {
+/// The sandbox, a client for it creating payments on `gateway`, and the demo shop in front
+/// of both.
+fn sandbox_and_shop(gateway: Gateway) -> (Sandbox, Shop) {
     let sandbox = Sandbox::start(Options::default()).expect("sandbox starts");
     let config = Config::new(Token::new(sandbox.token()).unwrap())
         .with_api_url(BaseUrl::api(sandbox.base_url()).unwrap())
-        .with_gateway_url(BaseUrl::gateway(sandbox.base_url()).unwrap());
+        .with_gateway_url(BaseUrl::gateway(sandbox.base_url()).unwrap())
+        .with_gateway(gateway);
     let shop = Shop::start(
         Client::new(config),
         ShopOptions {
@@ -124,19 +128,30 @@ fn text(tab: &Tab, selector: &str) -> String {
         .unwrap_or_else(|e| panic!("no text in {selector}: {e}"))
 }
 
-/// Opens the order's checkout in the browser and waits for the installment page.
-fn open_installment_page(tab: &Tab, sandbox: &Sandbox, shop: &Shop, order: &str) -> String {
+/// Opens the order's checkout in the browser and waits for the gateway's page.
+fn open_gateway_page(
+    tab: &Tab,
+    sandbox: &Sandbox,
+    shop: &Shop,
+    gateway: Gateway,
+    order: &str,
+) -> String {
     tab.navigate_to(&shop.checkout_url(order))
         .expect("navigate to the checkout");
     // The shop answers 303 to the sandbox; the page is there once its buttons are.
     tab.wait_for_element("#approve")
-        .expect("the installment page shows Approve");
+        .expect("the gateway page shows Approve");
     let url = tab.get_url();
-    let prefix = format!("{}/installment/", sandbox.base_url());
+    let (path, query) = match gateway {
+        Gateway::PayPingV3 => ("/v3/pay/start/", ""),
+        Gateway::PayPingV2 => ("/v2/pay/gotoipg/", ""),
+        _ => ("/installment/", "?type=ghesta"),
+    };
+    let prefix = format!("{}{path}", sandbox.base_url());
     let code = url
         .strip_prefix(&prefix)
-        .and_then(|rest| rest.strip_suffix("?type=ghesta"))
-        .unwrap_or_else(|| panic!("not redirected to the installment page: {url}"))
+        .and_then(|rest| rest.strip_suffix(query))
+        .unwrap_or_else(|| panic!("not redirected to the {gateway} page: {url}"))
         .to_owned();
     assert_eq!(text(tab, "#code"), code);
     assert_eq!(
@@ -153,20 +168,41 @@ fn open_installment_page(tab: &Tab, sandbox: &Sandbox, shop: &Shop, order: &str)
 #[test]
 #[ignore = "needs Debian's chromium: cargo test -p ghesta-blocking --test browser -- --include-ignored (CI runs it)"]
 fn chromium_pays_and_cancels_through_the_installment_page() {
+    pays_and_cancels(Gateway::Ghesta);
+}
+
+#[test]
+#[ignore = "needs Debian's chromium: cargo test -p ghesta-blocking --test browser -- --include-ignored (CI runs it)"]
+fn chromium_pays_and_cancels_through_the_v3_start_page() {
+    pays_and_cancels(Gateway::PayPingV3);
+}
+
+/// One payment approved and one cancelled, by clicks on the gateway's page.
+fn pays_and_cancels(gateway: Gateway) {
     let path = chromium().unwrap_or_else(|why| panic!("the browser test cannot run: {why}"));
-    let (sandbox, shop) = sandbox_and_shop();
+    let (sandbox, shop) = sandbox_and_shop(gateway);
     let profile = Profile::new();
     let browser = launch(path, &profile);
     let tab = browser.new_tab().expect("a tab");
     tab.set_default_timeout(PAGE_TIMEOUT);
 
     // 1. Approve.
-    let code = open_installment_page(&tab, &sandbox, &shop, "order-browser-1");
+    let code = open_gateway_page(&tab, &sandbox, &shop, gateway, "order-browser-1");
     let screenshot = tab
         .capture_screenshot(CaptureScreenshotFormatOption::Png, None, None, true)
-        .expect("a screenshot of the installment page");
+        .expect("a screenshot of the gateway page");
     assert!(screenshot.starts_with(b"\x89PNG"), "not a PNG");
     if let Some(file) = std::env::var_os("GHESTA_BROWSER_SCREENSHOT") {
+        // One file per gateway: `page.png` becomes `page-v3.png` for v3.
+        let file = PathBuf::from(file);
+        let file = match gateway {
+            Gateway::Ghesta => file,
+            other => file.with_file_name(format!(
+                "{}-{other}.{}",
+                file.file_stem().and_then(OsStr::to_str).unwrap_or("page"),
+                file.extension().and_then(OsStr::to_str).unwrap_or("png")
+            )),
+        };
         std::fs::write(&file, &screenshot).expect("write the screenshot");
     }
     tab.find_element("#approve")
@@ -192,9 +228,14 @@ fn chromium_pays_and_cancels_through_the_installment_page() {
     let snapshot = sandbox.payment(&code).unwrap();
     assert_eq!(snapshot.state, PaymentState::Verified);
     assert_eq!(snapshot.verify_count, 1);
+    let version = match gateway {
+        Gateway::PayPingV3 => ApiVersion::V3,
+        _ => ApiVersion::V2,
+    };
+    assert_eq!(snapshot.version, version, "created on {gateway}'s API");
 
     // 2. Cancel.
-    let code = open_installment_page(&tab, &sandbox, &shop, "order-browser-2");
+    let code = open_gateway_page(&tab, &sandbox, &shop, gateway, "order-browser-2");
     tab.find_element("#cancel")
         .unwrap()
         .click()

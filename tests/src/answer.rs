@@ -88,8 +88,8 @@ impl Answer {
 pub(crate) enum Routed<C> {
     /// A known path and method: counted and faulted under this route, then called.
     Call(Route, C),
-    /// A known path asked with another method: 405 with `Allow` this one.
-    WrongMethod(Method),
+    /// A known path asked with another method: 405 with this `Allow`.
+    WrongMethod(String),
     /// Not a path of this face.
     Unknown,
 }
@@ -100,7 +100,7 @@ impl<C> Routed<C> {
         if *method == allowed {
             Routed::Call(route, call)
         } else {
-            Routed::WrongMethod(allowed)
+            Routed::WrongMethod(allowed.as_str().to_owned())
         }
     }
 }

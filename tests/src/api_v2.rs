@@ -12,7 +12,7 @@ use serde_json::{Map, Value};
 use crate::answer::{Answer, Routed};
 use crate::faults::Route;
 use crate::shared::Shared;
-use crate::state::{ApiError, NewPayment, PaymentState};
+use crate::state::{ApiError, ApiVersion, NewPayment, PaymentState};
 use crate::util::{lock, rfc3339};
 
 const MIN_AMOUNT: u64 = 100;
@@ -66,7 +66,7 @@ pub(crate) fn answer(
 }
 
 /// Parses a JSON object body, or the 400 answer for a body that is not one.
-fn parse_object(body: Option<&[u8]>) -> Result<Map<String, Value>, Answer> {
+pub(crate) fn parse_object(body: Option<&[u8]>) -> Result<Map<String, Value>, Answer> {
     let bad = |msg: &str| Answer::fields(vec![("body", msg.to_owned())]);
     let body = body.ok_or_else(|| bad("بدنه درخواست بیش از حد بزرگ است"))?;
     match serde_json::from_slice::<Value>(body) {
@@ -77,7 +77,7 @@ fn parse_object(body: Option<&[u8]>) -> Result<Map<String, Value>, Answer> {
 }
 
 /// A member by name, ignoring ASCII case (as PayPing's model binding does); null is absent.
-fn member<'a>(obj: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
+pub(crate) fn member<'a>(obj: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
     obj.iter()
         .find(|(k, _)| k.eq_ignore_ascii_case(name))
         .map(|(_, v)| v)
@@ -145,6 +145,11 @@ struct Report<'a> {
     ipg_name: &'a str,
     is_blocked: bool,
     name: Option<&'a str>,
+    /// The refId (v3's paymentRefId) once the buyer paid: text for a v2 payment, a number
+    /// for a v3 one, as each protocol writes it.
+    ref_id: Option<Value>,
+    payment_status: u8,
+    is_refund: bool,
 }
 
 #[derive(Serialize)]
@@ -170,6 +175,8 @@ fn create(shared: &Shared, token: &str, body: Option<&[u8]>, now: SystemTime) ->
         payer_name: optional_string(&obj, "payerName", &mut errors),
         description: optional_string(&obj, "description", &mut errors),
         client_ref_id: optional_string(&obj, "clientRefId", &mut errors),
+        version: ApiVersion::V2,
+        reversible: false,
     };
     if !errors.is_empty() {
         return Answer::fields(errors);
@@ -219,6 +226,16 @@ fn report(shared: &Shared, code: &str) -> Answer {
     };
     let s = &p.snap;
     let paid = s.paid_at.is_some();
+    let ref_id = s
+        .ref_id
+        .as_deref()
+        .filter(|_| paid)
+        .map(|r| match s.version {
+            ApiVersion::V3 => r
+                .parse::<u64>()
+                .map_or_else(|_| Value::from(r), Value::from),
+            _ => Value::from(r),
+        });
     Answer::json(
         200,
         &Report {
@@ -236,9 +253,31 @@ fn report(shared: &Shared, code: &str) -> Answer {
             client_ref_id: s.client_ref_id.as_deref(),
             invoice_no: if paid { s.ref_id.as_deref() } else { None },
             wage: 0,
-            ipg_name: "Ghesta",
+            ipg_name: match s.version {
+                ApiVersion::V3 => "PayPing",
+                _ => "Ghesta",
+            },
             is_blocked: false,
             name: s.payer_name.as_deref(),
+            ref_id,
+            payment_status: payment_status(s),
+            is_refund: s.state == PaymentState::Refunded,
         },
     )
+}
+
+/// The report's `paymentStatus`: 0 created, 1 verified (a refund keeps it, with `isRefund`),
+/// 2 the buyer opened the gateway, 3 cancelled (by the buyer or the shop) or failed at the
+/// gateway, 4 paid but voided (not verified in time), 5 paid and waiting for the shop.
+fn payment_status(s: &crate::PaymentSnapshot) -> u8 {
+    match s.state {
+        PaymentState::Created if s.opened => 2,
+        PaymentState::Created => 0,
+        PaymentState::Verified | PaymentState::Refunded => 1,
+        PaymentState::CancelledByBuyer
+        | PaymentState::CancelledByShop
+        | PaymentState::Failed { .. } => 3,
+        PaymentState::Expired => 4,
+        PaymentState::Paid => 5,
+    }
 }

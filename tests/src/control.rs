@@ -30,6 +30,10 @@ struct PaymentView<'a> {
     payer_identity: Option<&'a str>,
     payer_name: Option<&'a str>,
     description: Option<&'a str>,
+    version: &'static str,
+    reversible: bool,
+    opened: bool,
+    verified_at: Option<String>,
 }
 
 impl<'a> PaymentView<'a> {
@@ -51,6 +55,10 @@ impl<'a> PaymentView<'a> {
             payer_identity: p.payer_identity.as_deref(),
             payer_name: p.payer_name.as_deref(),
             description: p.description.as_deref(),
+            version: p.version.name(),
+            reversible: p.reversible,
+            opened: p.opened,
+            verified_at: p.verified_at.map(rfc3339),
         }
     }
 }
@@ -280,7 +288,7 @@ fn parse_fault(body: Option<&[u8]>) -> Result<FaultRule, String> {
     let spec: FaultSpec = serde_json::from_slice(body).map_err(|e| e.to_string())?;
     let route = Route::from_name(&spec.route).ok_or_else(|| {
         format!(
-            "unknown route {:?}: use create, verify, cancel, report or gateway",
+            "unknown route {:?}: use create, verify, cancel, report, gateway or refund",
             spec.route
         )
     })?;
@@ -294,14 +302,17 @@ fn parse_fault(body: Option<&[u8]>) -> Result<FaultRule, String> {
         "truncated_body" => Fault::TruncatedBody,
         "oversized_body" => Fault::OversizedBody(spec.bytes.unwrap_or(1024 * 1024)),
         "malformed_json" => Fault::MalformedJson,
+        "in_progress" => Fault::InProgress {
+            status: spec.status.unwrap_or(202),
+        },
         other => {
             return Err(format!(
                 "unknown kind {other:?}: use delay, status, html_bad_gateway, close_mid_answer, \
-                 truncated_body, oversized_body or malformed_json"
+                 truncated_body, oversized_body, malformed_json or in_progress"
             ));
         }
     };
-    if let Fault::Status(s) = fault {
+    if let Fault::Status(s) | Fault::InProgress { status: s } = fault {
         if !(200..=599).contains(&s) {
             return Err(format!("status {s} is not between 200 and 599"));
         }

@@ -10,31 +10,34 @@ use crate::answer::{Answer, HTML, JSON};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Route {
-    /// `POST /v2/pay`.
+    /// `POST /v2/pay`, `POST /v3/pay`.
     Create,
-    /// `POST /v2/pay/verify`.
+    /// `POST /v2/pay/verify`, `POST /v3/pay/verify`.
     Verify,
-    /// `DELETE /v2/pay/{code}`.
+    /// `DELETE /v2/pay/{code}`, `DELETE /v3/pay`.
     Cancel,
     /// `GET /v1/report/{code}`.
     Report,
     /// The buyer's pages: `GET /installment/{code}`, `GET /v2/pay/gotoipg/{code}`,
-    /// `POST /installment/{code}/{approve|cancel|fail}`.
+    /// `GET /v3/pay/start/{code}`, `POST /installment/{code}/{approve|cancel|fail}`.
     Gateway,
+    /// `POST /v3/pay/reverse` (v3's refund).
+    Refund,
 }
 
 impl Route {
     /// Every route, in a fixed order.
-    pub const ALL: [Route; 5] = [
+    pub const ALL: [Route; 6] = [
         Route::Create,
         Route::Verify,
         Route::Cancel,
         Route::Report,
         Route::Gateway,
+        Route::Refund,
     ];
 
     /// The name used by the HTTP control endpoints: `create`, `verify`, `cancel`, `report`,
-    /// `gateway`.
+    /// `gateway`, `refund`.
     pub fn name(self) -> &'static str {
         match self {
             Route::Create => "create",
@@ -42,6 +45,7 @@ impl Route {
             Route::Cancel => "cancel",
             Route::Report => "report",
             Route::Gateway => "gateway",
+            Route::Refund => "refund",
         }
     }
 
@@ -57,6 +61,7 @@ impl Route {
             Route::Cancel => 2,
             Route::Report => 3,
             Route::Gateway => 4,
+            Route::Refund => 5,
         }
     }
 }
@@ -84,6 +89,13 @@ pub enum Fault {
     /// Process the request, then answer 200 with broken JSON (a prefix of the real answer,
     /// or `{"code": ` when it has no body).
     MalformedJson,
+    /// PayPing v3's "verification still in progress": answer this status (202, or 502 as
+    /// PayPing also does) with problem details of code 155; the request is NOT processed.
+    /// With [`Times::N`], verify answers it `n` times, then serves.
+    InProgress {
+        /// 202 or 502 (any status is sent as given).
+        status: u16,
+    },
 }
 
 /// How many matching requests a fault applies to.
@@ -133,6 +145,11 @@ pub(crate) fn take(rules: &mut Vec<FaultRule>, route: Route) -> Option<Fault> {
         }
     }
     Some(fault)
+}
+
+/// The "still in progress" answer: `status` with v3 problem details of code 155.
+pub(crate) fn in_progress(status: u16, trace_id: &str) -> Answer {
+    crate::api_v3::problem(status, 155, "/v3/pay/verify", trace_id, None)
 }
 
 /// Pads an answer to `size` bytes: a `"padding"` member in the JSON object (an HTML comment

@@ -3,7 +3,6 @@
 
 use hyper::Method;
 
-use crate::DEFAULT_FAILURE_CODE;
 use crate::SandboxError;
 use crate::answer::{Answer, Routed};
 use crate::faults::Route;
@@ -26,10 +25,11 @@ pub(crate) enum Call {
 }
 
 /// The gateway's routes: `GET /installment/{code}` (Ghesta's address for the page),
-/// `GET /v2/pay/gotoipg/{code}` (PayPing's), `POST /installment/{code}/{approve|cancel|fail}`.
+/// `GET /v2/pay/gotoipg/{code}` (PayPing v2's), `GET /v3/pay/start/{code}` (v3's),
+/// `POST /installment/{code}/{approve|cancel|fail}` (the buttons of all three).
 pub(crate) fn route(method: &Method, segments: &[&str]) -> Routed<Call> {
     let (allowed, call) = match segments {
-        ["installment", code] | ["v2", "pay", "gotoipg", code] => {
+        ["installment", code] | ["v2", "pay", "gotoipg", code] | ["v3", "pay", "start", code] => {
             (Method::GET, Call::Page((*code).to_owned()))
         }
         ["installment", code, button] => {
@@ -78,7 +78,10 @@ fn not_payable_page(state: PaymentState) -> Answer {
 }
 
 fn gateway_page(shared: &Shared, code: &str) -> Answer {
-    let store = lock(&shared.store);
+    let mut store = lock(&shared.store);
+    // The buyer reached the gateway: a v3 payment can no longer be deleted, and the
+    // report says so (status 2).
+    store.mark_opened(code);
     match store.get(code) {
         None => not_found_page(),
         Some(p) if p.snap.state != PaymentState::Created => not_payable_page(p.snap.state),
@@ -86,14 +89,16 @@ fn gateway_page(shared: &Shared, code: &str) -> Answer {
     }
 }
 
-/// The `code` query parameter of a fail action (39 when absent).
-pub(crate) fn failure_code(query: &str) -> Result<u32, String> {
+/// The `code` query parameter of a fail action (`None` when absent: the payment's
+/// version's default, [`crate::DEFAULT_FAILURE_CODE`] or [`crate::DEFAULT_V3_FAILURE_CODE`]).
+pub(crate) fn failure_code(query: &str) -> Result<Option<u32>, String> {
     let pairs: Vec<(String, String)> =
         serde_urlencoded::from_str(query).map_err(|e| e.to_string())?;
     match pairs.iter().find(|(k, _)| k == "code") {
-        None => Ok(DEFAULT_FAILURE_CODE),
+        None => Ok(None),
         Some((_, v)) => v
             .parse()
+            .map(Some)
             .map_err(|_| format!("code must be a non-negative integer, got {v:?}")),
     }
 }

@@ -1,7 +1,8 @@
 //! A stateful emulator of PayPing's payment API and Ghesta's installment gateway.
 //!
 //! Like stripe-mock, but stateful: a payment created here can be paid on a gateway page,
-//! verified once (a second verify answers code 15), expire when its verify window passes on a
+//! verified once (a second verify answers "already verified": v2's code 15, v3's 409 with
+//! code 110), refunded (v3), expire when its verify window passes on a
 //! clock you can advance, and be hit by network faults you switch on. It speaks the wire
 //! protocol only, so any PayPing client can run against it; the SDK's end-to-end suite does.
 //!
@@ -34,7 +35,14 @@
 //! [`DEFAULT_TOKEN`]), `--verify-window-secs N`, `--allow-remote` (needed to listen on a
 //! non-loopback address), `--help`.
 //!
-//! # The API it serves (as PayPing v2 does)
+//! # The API it serves
+//!
+//! One payment lifecycle ([`PaymentState`]) behind two wire faces, PayPing v2 and v3. A
+//! payment belongs to the API it was created on ([`ApiVersion`]): v2's calls do not see a
+//! v3 payment (26, 44) and v3's refuse a v2 one (124). The report and the gateway pages
+//! serve both.
+//!
+//! ## PayPing v2
 //!
 //! | method, path | what |
 //! |---|---|
@@ -44,6 +52,27 @@
 //! | `GET /v1/report/{code}` | PayPing's `PaymentDetailsViewModel` |
 //! | `GET /installment/{code}?type=ghesta`, `GET /v2/pay/gotoipg/{code}` | the buyer's gateway page with buttons `#approve`, `#cancel`, `#fail` |
 //! | `POST /installment/{code}/{approve,cancel,fail}` | the buyer's action; answers a page that auto-POSTs the callback form to `returnUrl` (button `#continue` without JavaScript) |
+//!
+//! ## PayPing v3
+//!
+//! | method, path | what |
+//! |---|---|
+//! | `POST /v3/pay` | create; JSON `amount`, `returnUrl`, `clientRefId` (required, a JSON string), `payerIdentity`, `payerName`, `description`, `isReversible`; answers `paymentCode`, `url` (the start page here), `amount`, `gatewayAmount`, `payerWage`, `businessWage`, `paypingVat` |
+//! | `GET /v3/pay/start/{paymentCode}` | the buyer's gateway page, the same buttons as v2's |
+//! | `POST /v3/pay/verify` | verify; JSON `paymentRefId` (integer), `paymentCode`, `amount`; answers the record: `amount`, `cardNumber`, `cardHashPan`, `clientRefId`, `paymentRefId`, `code`, `payedDate`, `gatewayAmount`, `payerWage`, `businessWage`, `paypingVat` |
+//! | `DELETE /v3/pay` | the shop deletes a payment code, JSON `{"paymentCode"}`; 204, empty body |
+//! | `POST /v3/pay/reverse` | refund, JSON `paymentRefId`, `paymentCode`; 200 `{"paymentCode", "paymentRefId", "amount"}` |
+//!
+//! v3's callback form is `status` (`1` paid, `0` not), `errorCode` (empty when paid or
+//! cancelled by the buyer) and `data`, a JSON string: `clientRefId`, `paymentCode`,
+//! `amount`, `gatewayAmount`, and when paid `paymentRefId` (a number), `cardNumber`,
+//! `cardHashPan`. It is POSTed to `returnUrl` as given, query string included.
+//!
+//! v3's errors are problem details, status 400 unless said otherwise:
+//! `{"type", "title", "status", "detail", "instance", "paypingTraceId", "metaData": {"code",
+//! "errors": [{"message"}]}}`, with `paypingTraceId` equal to the answer's
+//! `X-PayPingRequest-ID`. A second verify of a verified payment is 409 with `metaData.code`
+//! 110 and the earlier result (camelCase) in `metaData.message`. 401 is empty, as on v2.
 //!
 //! Every answer carries `X-PayPingRequest-ID` (except an injected [`Fault::HtmlBadGateway`],
 //! which plays a proxy in front of PayPing). JSON answers are
@@ -58,18 +87,19 @@
 //! |---|---|
 //! | `POST /__sandbox/payments/{code}/approve[?deliver=true]` | act as the buyer; answers `{"returnUrl", "fields": [[name, value], ...], "body", "delivery": null or {"status", "body"}}` |
 //! | `POST /__sandbox/payments/{code}/cancel[?deliver=true]` | same, buyer cancels |
-//! | `POST /__sandbox/payments/{code}/fail[?code=N][&deliver=true]` | same, payment fails with code N (default 39) |
-//! | `GET /__sandbox/payments`, `GET /__sandbox/payments/{code}` | payments with `state`, `refId`, `verifyCount`, `createdAt`, `paidAt`, ... |
+//! | `POST /__sandbox/payments/{code}/fail[?code=N][&deliver=true]` | same, payment fails with code N (default 39 on v2, 127 on v3) |
+//! | `GET /__sandbox/payments`, `GET /__sandbox/payments/{code}` | payments with `state`, `version`, `refId`, `verifyCount`, `createdAt`, `paidAt`, `verifiedAt`, `opened`, `reversible`, ... |
 //! | `POST /__sandbox/clock/advance?seconds=N` (or `?millis=N`), `GET /__sandbox/clock` | move the sandbox clock forward; read it |
 //! | `GET /__sandbox/connections` | `{"accepted": N}`, TCP connections accepted |
 //! | `GET /__sandbox/requests` | requests seen per route: `{"create": N, "verify": N, ...}` |
 //! | `POST /__sandbox/faults` | inject a fault, e.g. `{"route":"verify","kind":"status","status":503,"times":1}` |
 //! | `DELETE /__sandbox/faults` | remove all faults |
 //!
-//! Fault JSON: `route` is `create`, `verify`, `cancel`, `report` or `gateway`; `kind` is
-//! `delay` (with `millis`), `status` (with `status`), `html_bad_gateway`,
-//! `close_mid_answer`, `truncated_body`, `oversized_body` (with `bytes`, default 1 MiB) or
-//! `malformed_json`; `times` is a number, `"once"` (the default) or `"always"`.
+//! Fault JSON: `route` is `create`, `verify`, `cancel`, `report`, `gateway` or `refund`;
+//! `kind` is `delay` (with `millis`), `status` (with `status`), `html_bad_gateway`,
+//! `close_mid_answer`, `truncated_body`, `oversized_body` (with `bytes`, default 1 MiB),
+//! `malformed_json` or `in_progress` (v3's "verification still in progress", with
+//! `status`, default 202); `times` is a number, `"once"` (the default) or `"always"`.
 //! With `deliver=true` the sandbox POSTs the callback form to `returnUrl` itself (loopback
 //! hosts only; refused before the buyer acts otherwise) and reports the shop's answer.
 //!
@@ -126,12 +156,37 @@
 //!   created or paid payment becomes [`PaymentState::CancelledByShop`] (its gateway page then
 //!   answers 409, its verify 1); a payment already void (buyer-cancelled, failed, expired,
 //!   cancelled) answers 200 and keeps its state.
-//! - **Reports**: `isPaid` is true only once verified; `payDate`, `invoiceNo` (the refId)
-//!   and `rrn` (the masked card) are set once the buyer approved, else null; `wage` 0,
-//!   `ipgName` `"Ghesta"`, `clientId` `"sandbox"`, `platform`/`browser` null. Dates are
-//!   RFC 3339 UTC from the sandbox clock.
-//! - **Payment codes** are 13 lowercase alphanumerics, unique per sandbox (a bijective mix of
-//!   a counter and a per-instance seed). **Request ids** are `sbx-<counter>-<12 hex>`.
+//! - **Reports** (both protocols): `isPaid` is true only once verified; `payDate`,
+//!   `invoiceNo` and `refId` (the refId; a number for a v3 payment's paymentRefId) and
+//!   `rrn` (the masked card) are set once the buyer approved, else null; `paymentStatus` is
+//!   0 created, 2 the buyer opened its gateway page, 5 paid and waiting for the shop's
+//!   verify, 1 verified (also once refunded, with `isRefund` true), 3 cancelled by the
+//!   buyer or the shop or failed at the gateway, 4 paid but voided (not verified within the
+//!   window); `wage` 0, `ipgName` `"Ghesta"` (v2) or `"PayPing"` (v3), `clientId`
+//!   `"sandbox"`, `platform`/`browser` null. Dates are RFC 3339 UTC from the sandbox clock.
+//! - **Payment codes**: v2's are 13 lowercase alphanumerics; v3's 26 characters of
+//!   Crockford base32, upper case, ULID-like (the creation time in milliseconds, then 80
+//!   bits); both unique per sandbox (a bijective mix of a counter and a per-instance seed).
+//!   **Request ids** are `sbx-<counter>-<12 hex>`.
+//! - **v3 create**: `clientRefId` is required and must be a JSON string, `isReversible` a
+//!   boolean; anything invalid is code 101 with one message per field. Fees: the merchant
+//!   pays a 1% `businessWage` plus 10% `paypingVat` on it; `payerWage` 0, so
+//!   `gatewayAmount` is the amount.
+//! - **v3 verify checks, in order**: 401; field validation (101); unknown code, or another
+//!   merchant's, 122; a v2 payment 124; the buyer has not acted 121; `paymentRefId` not the
+//!   payment's 133; cancelled by the buyer 127; failed 121; cancelled by the shop, expired or
+//!   refunded 131; already verified 409/110; verify window passed 131 (and the payment
+//!   becomes [`PaymentState::Expired`]); amount differs 137 (state unchanged); otherwise 200
+//!   and [`PaymentState::Verified`].
+//! - **v3 delete** (`DELETE /v3/pay`): 122, 124 as verify; a payment whose gateway page the
+//!   buyer never opened becomes [`PaymentState::CancelledByShop`] (204, again 204); once the
+//!   buyer reached the gateway (opened the page, or acted), 129. The 129 keeps `metaData`
+//!   so a client can tell it from other refusals.
+//! - **v3 reverse**: 122, 124 as verify; `paymentRefId` not the payment's 133; not created
+//!   reversible 134; not verified (or refunded already) 131; more than 30 minutes after
+//!   verify on the sandbox clock 135; otherwise [`PaymentState::Refunded`].
+//! - **v3 buyer failure** defaults to `errorCode` 127 ([`DEFAULT_V3_FAILURE_CODE`]); a buyer
+//!   cancel sends `status` 0 and an empty `errorCode`.
 //! - **Cards**: `603799******NNNN` and a 64-hex-digit `cardHashPan`, derived from the refId.
 //! - **Gateway pages** of a payment no longer in [`PaymentState::Created`] answer 409; unknown
 //!   codes 404; both are HTML.
@@ -142,6 +197,7 @@
 
 mod answer;
 mod api_v2;
+mod api_v3;
 mod control;
 mod faults;
 mod gateway;
@@ -158,7 +214,7 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 pub use faults::{Fault, Route, Times};
-pub use state::{CallbackForm, PaymentSnapshot, PaymentState};
+pub use state::{ApiVersion, CallbackForm, PaymentSnapshot, PaymentState};
 
 use server::Server;
 use shared::{Config, Shared};
@@ -170,6 +226,10 @@ pub const DEFAULT_TOKEN: &str = "sandbox-token";
 /// The failure code a buyer failure gets when none is given (PayPing's "payment failed,
 /// the money goes back to the payer").
 pub const DEFAULT_FAILURE_CODE: u32 = 39;
+
+/// The `errorCode` a v3 payment's buyer failure gets when none is given (PayPing v3's
+/// "gateway: the buyer cancelled or the time ran out").
+pub const DEFAULT_V3_FAILURE_CODE: u32 = 127;
 
 /// What can go wrong when driving the sandbox.
 #[derive(Debug, thiserror::Error)]
@@ -241,16 +301,18 @@ pub struct Delivery {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct RequestCounts {
-    /// `POST /v2/pay`.
+    /// `POST /v2/pay`, `POST /v3/pay`.
     pub create: u64,
-    /// `POST /v2/pay/verify`.
+    /// `POST /v2/pay/verify`, `POST /v3/pay/verify`.
     pub verify: u64,
-    /// `DELETE /v2/pay/{code}`.
+    /// `DELETE /v2/pay/{code}`, `DELETE /v3/pay`.
     pub cancel: u64,
     /// `GET /v1/report/{code}`.
     pub report: u64,
     /// Gateway pages and buyer actions.
     pub gateway: u64,
+    /// `POST /v3/pay/reverse`.
+    pub refund: u64,
 }
 
 impl RequestCounts {
@@ -262,6 +324,7 @@ impl RequestCounts {
             Route::Cancel => self.cancel,
             Route::Report => self.report,
             Route::Gateway => self.gateway,
+            Route::Refund => self.refund,
         }
     }
 }
@@ -432,7 +495,7 @@ impl Sandbox {
     /// The payment fails at the gateway with `error_code` (e.g. [`DEFAULT_FAILURE_CODE`]):
     /// [`PaymentState::Failed`]; the callback carries a refId whose verify answers that code.
     pub fn fail(&self, code: &str, error_code: u32) -> Result<CallbackForm, SandboxError> {
-        self.buyer(code, state::BuyerAction::Fail(error_code))
+        self.buyer(code, state::BuyerAction::Fail(Some(error_code)))
     }
 
     fn buyer(&self, code: &str, action: state::BuyerAction) -> Result<CallbackForm, SandboxError> {
@@ -498,6 +561,7 @@ impl Sandbox {
             cancel: c(Route::Cancel),
             report: c(Route::Report),
             gateway: c(Route::Gateway),
+            refund: c(Route::Refund),
         }
     }
 }

@@ -24,7 +24,17 @@ OPTIONS:
     -h, --help                print this help
 
 The first line printed is `listening on http://ADDR`. API and gateway pages are served there;
-test controls live under /__sandbox/ (see the crate documentation).";
+test controls live under /__sandbox/ (see the crate documentation).
+
+ROUTES:
+    PayPing v2                            PayPing v3
+    POST   /v2/pay                        POST   /v3/pay
+    POST   /v2/pay/verify                 POST   /v3/pay/verify
+    DELETE /v2/pay/{code}                 DELETE /v3/pay  {\"paymentCode\"}
+                                          POST   /v3/pay/reverse
+    GET    /v2/pay/gotoipg/{code}         GET    /v3/pay/start/{paymentCode}
+    GET    /installment/{code}?type=ghesta (Ghesta's page, v2)
+    GET    /v1/report/{code}              (both: refId, paymentStatus 0..5)";
 
 struct Args {
     listen: SocketAddr,

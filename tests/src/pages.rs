@@ -1,6 +1,6 @@
 //! The buyer's HTML pages: the gateway page and the page that returns the buyer to the shop.
 
-use crate::state::{CallbackForm, PaymentSnapshot};
+use crate::state::{ApiVersion, CallbackForm, PaymentSnapshot};
 use crate::util::{escape_html, group_thousands};
 
 const STYLE: &str = "body{font-family:Tahoma,Vazirmatn,sans-serif;background:#f3f5f9;color:#1f2937;\
@@ -34,8 +34,12 @@ fn opt(v: &Option<String>) -> String {
 /// The gateway page with the three buyer buttons.
 pub(crate) fn gateway(p: &PaymentSnapshot) -> String {
     let code = escape_html(&p.code);
+    let (heading, title) = match p.version {
+        ApiVersion::V3 => ("درگاه پرداخت پی‌پینگ", "درگاه پی‌پینگ (سندباکس)"),
+        _ => ("درگاه پرداخت اقساطی قسطا", "درگاه قسطا (سندباکس)"),
+    };
     let mut main = String::new();
-    main.push_str("<h1>درگاه پرداخت اقساطی قسطا</h1>\n");
+    main.push_str(&format!("<h1>{heading}</h1>\n"));
     main.push_str(
         "<p class=\"note\">سندباکس — پول واقعی جابه‌جا نمی‌شود (sandbox, no real money)</p>\n",
     );
@@ -63,7 +67,7 @@ pub(crate) fn gateway(p: &PaymentSnapshot) -> String {
         ));
     }
     main.push_str("</div>");
-    page("درگاه قسطا (سندباکس)", &main)
+    page(title, &main)
 }
 
 /// The page that sends the buyer back to the shop: an auto-submitting form.

@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::{Bytes, Incoming};
-use hyper::header::{AUTHORIZATION, HeaderName, HeaderValue};
+use hyper::header::{AUTHORIZATION, HOST, HeaderName, HeaderValue};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
@@ -28,7 +28,7 @@ use crate::faults::{self, Fault, Route};
 use crate::shared::Shared;
 use crate::util::lock;
 use crate::wire::{Cut, Wire};
-use crate::{api_v2, control, gateway, pages};
+use crate::{api_v2, api_v3, control, gateway, pages};
 
 /// Largest request body read; larger bodies answer 400 `{"body": ...}`.
 const MAX_BODY: usize = 64 * 1024;
@@ -151,14 +151,33 @@ async fn serve_connection(stream: TcpStream, shared: Arc<Shared>) {
 enum Target {
     Control,
     Call(Route, Call),
-    WrongMethod(Method),
+    WrongMethod(String),
     NotFound,
 }
 
 /// A call to one of the faces.
 enum Call {
     V2(api_v2::Call),
+    V3(api_v3::Call),
     Gateway(gateway::Call),
+}
+
+/// The first face whose route table knows the path.
+fn first_face(method: &Method, segments: &[&str]) -> Routed<Call> {
+    fn into<C>(routed: Routed<C>, wrap: impl FnOnce(C) -> Call) -> Routed<Call> {
+        match routed {
+            Routed::Call(route, call) => Routed::Call(route, wrap(call)),
+            Routed::WrongMethod(m) => Routed::WrongMethod(m),
+            Routed::Unknown => Routed::Unknown,
+        }
+    }
+    match into(gateway::route(method, segments), Call::Gateway) {
+        Routed::Unknown => match into(api_v3::route(method, segments), Call::V3) {
+            Routed::Unknown => into(api_v2::route(method, segments), Call::V2),
+            known => known,
+        },
+        known => known,
+    }
 }
 
 fn target(method: &Method, path: &str) -> Target {
@@ -170,16 +189,7 @@ fn target(method: &Method, path: &str) -> Target {
     if segments.iter().any(|s| s.is_empty()) {
         return Target::NotFound;
     }
-    let routed = match gateway::route(method, &segments) {
-        Routed::Unknown => match api_v2::route(method, &segments) {
-            Routed::Call(route, call) => Routed::Call(route, Call::V2(call)),
-            Routed::WrongMethod(m) => Routed::WrongMethod(m),
-            Routed::Unknown => Routed::Unknown,
-        },
-        Routed::Call(route, call) => Routed::Call(route, Call::Gateway(call)),
-        Routed::WrongMethod(m) => Routed::WrongMethod(m),
-    };
-    match routed {
+    match first_face(method, &segments) {
         Routed::Call(route, call) => Target::Call(route, call),
         Routed::WrongMethod(m) => Target::WrongMethod(m),
         Routed::Unknown => Target::NotFound,
@@ -213,7 +223,7 @@ async fn handle(
         Target::NotFound => Outcome::Answer(Answer::empty(404)),
         Target::WrongMethod(allow) => {
             let mut a = Answer::empty(405);
-            a.headers.push(("Allow", allow.as_str().to_owned()));
+            a.headers.push(("Allow", allow));
             Outcome::Answer(a)
         }
         Target::Control => {
@@ -234,8 +244,19 @@ async fn handle(
                 .and_then(|v| v.to_str().ok());
             shared.counts[route.index()].fetch_add(1, Ordering::Relaxed);
             let fault = faults::take(&mut lock(&shared.faults), route);
+            let host = head.headers.get(HOST).and_then(|v| v.to_str().ok());
             let run = || match call {
                 Call::V2(call) => api_v2::answer(shared, call, authorization, body.as_deref()),
+                Call::V3(call) => {
+                    let request = api_v3::Request {
+                        authorization,
+                        body: body.as_deref(),
+                        host,
+                        path,
+                        trace_id: &rid,
+                    };
+                    api_v3::answer(shared, call, request)
+                }
                 Call::Gateway(call) => gateway::answer(shared, call, query),
             };
             apply(fault, run, &rid).await
@@ -284,6 +305,7 @@ async fn apply(fault: Option<Fault>, run: impl FnOnce() -> Answer, rid: &str) ->
         }
         Fault::OversizedBody(size) => Outcome::Answer(faults::oversized(run(), size)),
         Fault::MalformedJson => Outcome::Answer(faults::malformed(&run())),
+        Fault::InProgress { status } => Outcome::Answer(faults::in_progress(status, rid)),
     }
 }
 

@@ -49,7 +49,7 @@ pub(crate) struct Shared {
     pub(crate) clock: Clock,
     pub(crate) faults: Mutex<Vec<FaultRule>>,
     /// Requests seen per [`crate::Route`], by [`crate::Route::index`].
-    pub(crate) counts: [AtomicU64; 5],
+    pub(crate) counts: [AtomicU64; 6],
     /// TCP connections accepted.
     pub(crate) connections: AtomicU64,
     answers: AtomicU64,

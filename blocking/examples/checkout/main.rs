@@ -3,7 +3,12 @@
 //! ```text
 //! cargo run -p ghesta-blocking --example checkout             # embedded sandbox, two payments
 //! cargo run -p ghesta-blocking --example checkout -- --serve  # click through it in a browser
+//! cargo run -p ghesta-blocking --example checkout -- --gateway v3  # the same on PayPing v3
 //! ```
+//!
+//! `--gateway ghesta|v2|v3` (or `CHECKOUT_GATEWAY`; the flag wins) chooses where new
+//! payments go: Ghesta's installment page (the default), PayPing's v2 card page, or
+//! PayPing's v3 API and start page. The steps printed are the same for each.
 //!
 //! With no settings it starts the sandbox (`ghesta-sandbox`) and a small shop (`shop.rs`) on
 //! 127.0.0.1, and plays a buyer over HTTP: one payment approved, one cancelled. It exits 0
@@ -23,7 +28,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use ghesta_blocking::Client;
-use ghesta_core::{BaseUrl, Config, ENV_API_URL, Token};
+use ghesta_core::{BaseUrl, Config, ENV_API_URL, Gateway, Token};
 use ghesta_sandbox::{Options, Sandbox};
 
 use shop::{Event, Outcome, Shop, ShopOptions};
@@ -39,28 +44,99 @@ const PERSON_TIMEOUT: Duration = Duration::from_secs(15 * 60);
 /// A buyer's mobile number for the sandbox (any valid one will do there).
 const SANDBOX_MOBILE: &str = "09123456789";
 
+/// The environment variable naming the gateway when `--gateway` is not given.
+const ENV_GATEWAY: &str = "CHECKOUT_GATEWAY";
+
 type Failure = Box<dyn std::error::Error + Send + Sync>;
 
-fn main() -> ExitCode {
-    let mut serve = false;
-    for arg in std::env::args().skip(1) {
-        match arg.as_str() {
-            "--serve" => serve = true,
-            "-h" | "--help" => {
-                println!("{}", usage());
-                return ExitCode::SUCCESS;
+/// What the command line asked for.
+struct Args {
+    serve: bool,
+    /// From `--gateway`, if given.
+    gateway: Option<Gateway>,
+}
+
+/// Reads the arguments; `Err` is the message to print before exiting 2, `Ok(None)` help.
+fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, String> {
+    let mut parsed = Args {
+        serve: false,
+        gateway: None,
+    };
+    while let Some(arg) = args.next() {
+        let (name, inline) = match arg.split_once('=') {
+            Some((name, value)) => (name.to_owned(), Some(value.to_owned())),
+            None => (arg, None),
+        };
+        match name.as_str() {
+            "--serve" if inline.is_none() => parsed.serve = true,
+            "--gateway" => {
+                let value = inline
+                    .or_else(|| args.next())
+                    .ok_or("--gateway needs ghesta, v2 or v3")?;
+                let gateway = value.parse().map_err(|e| format!("--gateway: {e}"))?;
+                parsed.gateway = Some(gateway);
             }
-            other => {
-                eprintln!("unknown argument {other:?}\n\n{}", usage());
-                return ExitCode::from(2);
-            }
+            "-h" | "--help" => return Ok(None),
+            other => return Err(format!("unknown argument {other:?}")),
         }
     }
+    Ok(Some(parsed))
+}
+
+/// The gateway: the flag, else `CHECKOUT_GATEWAY`, else Ghesta.
+fn gateway(flag: Option<Gateway>) -> Result<Gateway, String> {
+    if let Some(gateway) = flag {
+        return Ok(gateway);
+    }
+    match std::env::var(ENV_GATEWAY) {
+        Ok(value) => value.parse().map_err(|e| format!("{ENV_GATEWAY}: {e}")),
+        Err(std::env::VarError::NotPresent) => Ok(Gateway::default()),
+        Err(std::env::VarError::NotUnicode(_)) => Err(format!("{ENV_GATEWAY} is not valid UTF-8")),
+    }
+}
+
+/// How the demo names a gateway.
+fn label(gateway: Gateway) -> &'static str {
+    match gateway {
+        Gateway::PayPingV3 => "PayPing v3",
+        Gateway::PayPingV2 => "PayPing v2",
+        _ => "Ghesta",
+    }
+}
+
+/// What the buyer sees there.
+fn page_name(gateway: Gateway) -> &'static str {
+    match gateway {
+        Gateway::Ghesta => "the installment page",
+        Gateway::PayPingV2 => "PayPing's payment page",
+        _ => "PayPing's v3 start page",
+    }
+}
+
+fn main() -> ExitCode {
+    let args = match parse_args(std::env::args().skip(1)) {
+        Ok(Some(args)) => args,
+        Ok(None) => {
+            println!("{}", usage());
+            return ExitCode::SUCCESS;
+        }
+        Err(message) => {
+            eprintln!("{message}\n\n{}", usage());
+            return ExitCode::from(2);
+        }
+    };
+    let gateway = match gateway(args.gateway) {
+        Ok(gateway) => gateway,
+        Err(message) => {
+            eprintln!("{message}\n\n{}", usage());
+            return ExitCode::from(2);
+        }
+    };
     let live = std::env::var_os(ENV_API_URL).is_some();
-    let result = match (live, serve) {
-        (true, _) => live_payment(),
-        (false, true) => serve_sandbox(),
-        (false, false) => sandbox_demo(),
+    let result = match (live, args.serve) {
+        (true, _) => live_payment(gateway),
+        (false, true) => serve_sandbox(gateway),
+        (false, false) => sandbox_demo(gateway),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,
@@ -73,10 +149,12 @@ fn main() -> ExitCode {
 }
 
 fn usage() -> &'static str {
-    "usage: cargo run -p ghesta-blocking --example checkout [-- --serve]\n\n\
+    "usage: cargo run -p ghesta-blocking --example checkout [-- --serve] [--gateway G]\n\n\
      Without settings: runs one approved and one cancelled payment against an embedded\n\
      sandbox and exits 0 if both ended as they should. --serve keeps the shop and the\n\
      sandbox running for a browser.\n\n\
+     --gateway ghesta|v2|v3 (or CHECKOUT_GATEWAY): where new payments go: Ghesta's\n\
+     installment page (default), PayPing's v2 page, or PayPing's v3 API.\n\n\
      With PAYPING_API_URL, PAYPING_GATEWAY_URL and PAYPING_TOKEN set: creates one payment\n\
      there, prints the page to open, waits for the callback and verifies it.\n\
      CHECKOUT_LISTEN (default 127.0.0.1:0), CHECKOUT_RETURN_URL, CHECKOUT_MOBILE."
@@ -88,11 +166,12 @@ fn step(label: &str, text: impl std::fmt::Display) {
 }
 
 /// A client and a shop in front of a fresh embedded sandbox.
-fn sandbox_shop() -> Result<(Sandbox, Shop), Failure> {
+fn sandbox_shop(gateway: Gateway) -> Result<(Sandbox, Shop), Failure> {
     let sandbox = Sandbox::start(Options::default())?;
     let config = Config::new(Token::new(sandbox.token())?)
         .with_api_url(BaseUrl::api(sandbox.base_url())?)
-        .with_gateway_url(BaseUrl::gateway(sandbox.base_url())?);
+        .with_gateway_url(BaseUrl::gateway(sandbox.base_url())?)
+        .with_gateway(gateway);
     let shop = Shop::start(
         Client::new(config),
         ShopOptions {
@@ -105,12 +184,16 @@ fn sandbox_shop() -> Result<(Sandbox, Shop), Failure> {
 }
 
 /// The default run: one approved and one cancelled payment.
-fn sandbox_demo() -> Result<bool, Failure> {
-    let (sandbox, shop) = sandbox_shop()?;
-    println!("Ghesta checkout demo: an embedded sandbox, no token, no network\n");
+fn sandbox_demo(gateway: Gateway) -> Result<bool, Failure> {
+    let (sandbox, shop) = sandbox_shop(gateway)?;
+    println!(
+        "{} checkout demo: an embedded sandbox, no token, no network\n",
+        label(gateway)
+    );
     step("sandbox", sandbox.base_url());
     step("shop", shop.url());
-    let buyer = Buyer::new();
+    step("gateway", format!("{gateway} ({})", page_name(gateway)));
+    let buyer = Buyer::new(gateway);
 
     println!("\nPayment 1: the buyer approves");
     let paid = buyer.checkout(&sandbox, &shop, "order-1001", BuyerChoice::Approve)?;
@@ -156,17 +239,18 @@ enum BuyerChoice {
 /// can be shown.
 struct Buyer {
     agent: ureq::Agent,
+    gateway: Gateway,
 }
 
 impl Buyer {
-    fn new() -> Buyer {
+    fn new(gateway: Gateway) -> Buyer {
         let agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .max_redirects(0)
             .timeout_global(Some(STEP_TIMEOUT))
             .build()
             .new_agent();
-        Buyer { agent }
+        Buyer { agent, gateway }
     }
 
     /// GET a page; its status, `Location` and body (bounded).
@@ -195,7 +279,7 @@ impl Buyer {
     ) -> Result<Outcome, Failure> {
         print_order(order);
 
-        // The buyer presses "pay with Ghesta": the shop creates the payment and redirects.
+        // The buyer presses "pay": the shop creates the payment and redirects.
         let checkout = shop.checkout_url(order);
         let (status, location, _) = self.get(&checkout)?;
         step("checkout", format!("GET {checkout} -> {status}"));
@@ -220,17 +304,15 @@ impl Buyer {
         let redirect = location.ok_or("the shop's checkout answered no Location")?;
         step("redirect", &redirect);
 
-        // The browser follows the redirect to Ghesta's installment page.
+        // The browser follows the redirect to the gateway's page.
+        let page_name = page_name(self.gateway);
         let (status, _, page) = self.get(&redirect)?;
         if status != 200 || !page.contains("id=\"approve\"") {
-            return Err(format!(
-                "the installment page answered {status} without an Approve button"
-            )
-            .into());
+            return Err(format!("{page_name} answered {status} without an Approve button").into());
         }
         step(
             "gateway",
-            format!("GET -> {status}, the installment page with Approve and Cancel"),
+            format!("GET -> {status}, {page_name} with Approve and Cancel"),
         );
 
         // The buyer presses a button. The sandbox plays what the page does next: PayPing's
@@ -253,15 +335,7 @@ impl Buyer {
             return Err(format!("the sandbox refused the buyer's {action}: {text}").into());
         }
         let acted: serde_json::Value = serde_json::from_str(&text)?;
-        let ref_id = acted["fields"]
-            .as_array()
-            .and_then(|fields| {
-                fields
-                    .iter()
-                    .find(|pair| pair[0] == "refid")
-                    .and_then(|pair| pair[1].as_str())
-            })
-            .unwrap_or("");
+        let ref_id = sent_ref_id(&acted["fields"]);
         match choice {
             BuyerChoice::Approve => step("buyer", format!("presses Approve (refid {ref_id})")),
             BuyerChoice::Cancel => step("buyer", "presses Cancel (the callback carries no refid)"),
@@ -325,10 +399,33 @@ impl Buyer {
     }
 }
 
+/// The refId the callback form carries: v2's `refid` field, or v3's `paymentRefId` inside
+/// the `data` JSON; empty when there is none (a cancel).
+fn sent_ref_id(fields: &serde_json::Value) -> String {
+    let field = |name: &str| {
+        fields.as_array().and_then(|fields| {
+            fields
+                .iter()
+                .find(|pair| pair[0] == name)
+                .and_then(|pair| pair[1].as_str())
+        })
+    };
+    if let Some(ref_id) = field("refid") {
+        return ref_id.to_owned();
+    }
+    field("data")
+        .and_then(|data| serde_json::from_str::<serde_json::Value>(data).ok())
+        .and_then(|data| data["paymentRefId"].as_u64())
+        .map_or_else(String::new, |id| id.to_string())
+}
+
 /// `--serve`: the sandbox and the shop stay up for a person with a browser.
-fn serve_sandbox() -> Result<bool, Failure> {
-    let (sandbox, shop) = sandbox_shop()?;
-    println!("Ghesta checkout demo, serving until interrupted (Ctrl-C)\n");
+fn serve_sandbox(gateway: Gateway) -> Result<bool, Failure> {
+    let (sandbox, shop) = sandbox_shop(gateway)?;
+    println!(
+        "{} checkout demo, serving until interrupted (Ctrl-C)\n",
+        label(gateway)
+    );
     step(
         "shop",
         format!("{}/  <- open this in a browser", shop.url()),
@@ -374,8 +471,8 @@ fn print_event(event: &Event) {
 }
 
 /// With `PAYPING_API_URL` set: one payment on a real (or separately run) PayPing.
-fn live_payment() -> Result<bool, Failure> {
-    let config = Config::from_env()?;
+fn live_payment(gateway: Gateway) -> Result<bool, Failure> {
+    let config = Config::from_env()?.with_gateway(gateway);
     let listen: SocketAddr = match std::env::var("CHECKOUT_LISTEN") {
         Ok(addr) => addr
             .parse()
@@ -383,8 +480,8 @@ fn live_payment() -> Result<bool, Failure> {
         Err(_) => SocketAddr::from(([127, 0, 0, 1], 0)),
     };
     let mobile = std::env::var("CHECKOUT_MOBILE")
-        .map_err(|_| "set CHECKOUT_MOBILE to the buyer's mobile number (Ghesta needs it)")?;
-    println!("Ghesta checkout against {}\n", config.api_url());
+        .map_err(|_| "set CHECKOUT_MOBILE to the buyer's mobile number (PayPing needs it)")?;
+    println!("{} checkout against {}\n", label(gateway), config.api_url());
     let shop = Shop::start(
         Client::new(config),
         ShopOptions {
@@ -458,4 +555,46 @@ fn print_order(order: &str) {
             shop::toman(shop::PRICE_TOMAN)
         ),
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(list: &[&str]) -> Result<Option<Args>, String> {
+        parse_args(list.iter().map(|s| (*s).to_owned()))
+    }
+
+    #[test]
+    fn the_gateway_comes_from_the_flag_in_either_form() {
+        for (list, expected) in [
+            (&["--gateway", "v3"][..], Some(Gateway::PayPingV3)),
+            (&["--gateway=V2"], Some(Gateway::PayPingV2)),
+            (&["--serve", "--gateway", "ghesta"], Some(Gateway::Ghesta)),
+            (&[], None),
+        ] {
+            let parsed = args(list).unwrap().unwrap();
+            assert_eq!(parsed.gateway, expected, "{list:?}");
+        }
+        assert!(args(&["--gateway"]).is_err());
+        assert!(args(&["--gateway", "v4"]).err().unwrap().contains("v4"));
+        assert!(args(&["--serve=yes"]).is_err());
+        assert!(args(&["--help"]).unwrap().is_none());
+        // The flag wins over the environment, whatever it holds.
+        assert_eq!(gateway(Some(Gateway::PayPingV3)), Ok(Gateway::PayPingV3));
+    }
+
+    #[test]
+    fn the_ref_id_is_read_from_either_callback_form() {
+        let v2 = serde_json::json!([["code", "c"], ["refid", "555"]]);
+        assert_eq!(sent_ref_id(&v2), "555");
+        let v3 = serde_json::json!([
+            ["status", "1"],
+            ["errorCode", ""],
+            ["data", "{\"paymentCode\":\"C\",\"paymentRefId\":7781}"]
+        ]);
+        assert_eq!(sent_ref_id(&v3), "7781");
+        let cancelled = serde_json::json!([["status", "0"], ["data", "{\"paymentCode\":\"C\"}"]]);
+        assert_eq!(sent_ref_id(&cancelled), "");
+    }
 }
