@@ -145,6 +145,74 @@ pub fn any_case<'a>(value: &'a serde_json::Value, key: &str) -> Option<&'a serde
     }
 }
 
+/// The value at `path` in a JSON body, each key matched without regard to ASCII case, read
+/// the way the SDK reads: values off the path are skipped unread (a string there may even
+/// hold invalid UTF-8). `None` when the body is not JSON objects down the path, or a key on
+/// the path is missing or appears twice in any case.
+pub fn at_path(body: &[u8], path: &[&str]) -> Option<serde_json::Value> {
+    use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, Visitor};
+
+    struct Walk<'p>(&'p [&'p str]);
+    impl<'de> DeserializeSeed<'de> for Walk<'_> {
+        type Value = Option<serde_json::Value>;
+        fn deserialize<D: serde::Deserializer<'de>>(self, de: D) -> Result<Self::Value, D::Error> {
+            match self.0.split_first() {
+                None => serde::Deserialize::deserialize(de).map(Some),
+                Some(_) => de.deserialize_any(self),
+            }
+        }
+    }
+    impl<'de> Visitor<'de> for Walk<'_> {
+        type Value = Option<serde_json::Value>;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a JSON object")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let (key, rest) = self.0.split_first().expect("a path to walk");
+            let mut found = None;
+            let mut count = 0;
+            while let Some(k) = map.next_key::<String>()? {
+                if k.eq_ignore_ascii_case(key) {
+                    count += 1;
+                    found = map.next_value_seed(Walk(rest))?;
+                } else {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+            Ok(if count == 1 { found } else { None })
+        }
+        fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(
+            self,
+            mut seq: A,
+        ) -> Result<Self::Value, A::Error> {
+            while seq.next_element::<IgnoredAny>()?.is_some() {}
+            Ok(None)
+        }
+    }
+    let mut de = serde_json::Deserializer::from_slice(body);
+    let value = Walk(path).deserialize(&mut de).ok()?;
+    de.end().ok()?;
+    value
+}
+
 /// Whether an identifier is one PayPing could send: not blank, not padded with whitespace.
 pub fn is_unpadded(id: &str) -> bool {
     !id.trim().is_empty() && id.trim() == id
