@@ -52,6 +52,8 @@ pub(crate) struct Shared {
     pub(crate) counts: [AtomicU64; 5],
     /// TCP connections accepted.
     pub(crate) connections: AtomicU64,
+    /// TLS handshakes completed.
+    pub(crate) tls_handshakes: AtomicU64,
     answers: AtomicU64,
     seed: u64,
 }
@@ -70,6 +72,7 @@ impl Shared {
             faults: Mutex::new(Vec::new()),
             counts: Default::default(),
             connections: AtomicU64::new(0),
+            tls_handshakes: AtomicU64::new(0),
             answers: AtomicU64::new(0),
             seed,
         }
