@@ -3,11 +3,14 @@
 //! ```text
 //! cargo run -p ghesta-blocking --example checkout             # embedded sandbox, two payments
 //! cargo run -p ghesta-blocking --example checkout -- --serve  # click through it in a browser
+//! cargo run -p ghesta-blocking --example checkout -- --tls    # the sandbox over HTTPS
 //! ```
 //!
 //! With no settings it starts the sandbox (`ghesta-sandbox`) and a small shop (`shop.rs`) on
 //! 127.0.0.1, and plays a buyer over HTTP: one payment approved, one cancelled. It exits 0
-//! only if the first ended verified and the second cancelled without a verify.
+//! only if the first ended verified and the second cancelled without a verify. With `--tls`
+//! the sandbox serves HTTPS, as PayPing does, with a certificate made at start; the client
+//! trusts its CA through `HttpSettings::with_root_certificates_pem`.
 //!
 //! With `PAYPING_API_URL` set (and `PAYPING_GATEWAY_URL`, `PAYPING_TOKEN`; see
 //! `ghesta_core::Config::from_env`) it starts no sandbox: it creates one payment there and
@@ -22,9 +25,9 @@ use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use ghesta_blocking::Client;
+use ghesta_blocking::{Client, HttpSettings};
 use ghesta_core::{BaseUrl, Config, ENV_API_URL, Token};
-use ghesta_sandbox::{Options, Sandbox};
+use ghesta_sandbox::{Options, Sandbox, Tls};
 
 use shop::{Event, Outcome, Shop, ShopOptions};
 
@@ -42,10 +45,11 @@ const SANDBOX_MOBILE: &str = "09123456789";
 type Failure = Box<dyn std::error::Error + Send + Sync>;
 
 fn main() -> ExitCode {
-    let mut serve = false;
+    let (mut serve, mut tls) = (false, false);
     for arg in std::env::args().skip(1) {
         match arg.as_str() {
             "--serve" => serve = true,
+            "--tls" => tls = true,
             "-h" | "--help" => {
                 println!("{}", usage());
                 return ExitCode::SUCCESS;
@@ -59,8 +63,8 @@ fn main() -> ExitCode {
     let live = std::env::var_os(ENV_API_URL).is_some();
     let result = match (live, serve) {
         (true, _) => live_payment(),
-        (false, true) => serve_sandbox(),
-        (false, false) => sandbox_demo(),
+        (false, true) => serve_sandbox(tls),
+        (false, false) => sandbox_demo(tls),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,
@@ -73,10 +77,11 @@ fn main() -> ExitCode {
 }
 
 fn usage() -> &'static str {
-    "usage: cargo run -p ghesta-blocking --example checkout [-- --serve]\n\n\
+    "usage: cargo run -p ghesta-blocking --example checkout [-- --serve] [--tls]\n\n\
      Without settings: runs one approved and one cancelled payment against an embedded\n\
      sandbox and exits 0 if both ended as they should. --serve keeps the shop and the\n\
-     sandbox running for a browser.\n\n\
+     sandbox running for a browser. --tls serves the sandbox over HTTPS (a certificate\n\
+     made at start, whose CA the client trusts).\n\n\
      With PAYPING_API_URL, PAYPING_GATEWAY_URL and PAYPING_TOKEN set: creates one payment\n\
      there, prints the page to open, waits for the callback and verifies it.\n\
      CHECKOUT_LISTEN (default 127.0.0.1:0), CHECKOUT_RETURN_URL, CHECKOUT_MOBILE."
@@ -87,14 +92,24 @@ fn step(label: &str, text: impl std::fmt::Display) {
     println!("  {label:<10} {text}");
 }
 
-/// A client and a shop in front of a fresh embedded sandbox.
-fn sandbox_shop() -> Result<(Sandbox, Shop), Failure> {
-    let sandbox = Sandbox::start(Options::default())?;
+/// A client and a shop in front of a fresh embedded sandbox (over HTTPS with `tls`).
+fn sandbox_shop(tls: bool) -> Result<(Sandbox, Shop), Failure> {
+    let options = if tls {
+        Options::default().tls(Tls::Generated)
+    } else {
+        Options::default()
+    };
+    let sandbox = Sandbox::start(options)?;
     let config = Config::new(Token::new(sandbox.token())?)
         .with_api_url(BaseUrl::api(sandbox.base_url())?)
         .with_gateway_url(BaseUrl::gateway(sandbox.base_url())?);
+    let mut http = HttpSettings::default();
+    if let Some(ca) = sandbox.ca_certificate_pem() {
+        // What a shop behind a TLS-inspecting proxy does with the proxy's CA.
+        http = http.with_root_certificates_pem(ca)?;
+    }
     let shop = Shop::start(
-        Client::new(config),
+        Client::builder(config).http_settings(http).build(),
         ShopOptions {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             return_url: None,
@@ -105,12 +120,12 @@ fn sandbox_shop() -> Result<(Sandbox, Shop), Failure> {
 }
 
 /// The default run: one approved and one cancelled payment.
-fn sandbox_demo() -> Result<bool, Failure> {
-    let (sandbox, shop) = sandbox_shop()?;
+fn sandbox_demo(tls: bool) -> Result<bool, Failure> {
+    let (sandbox, shop) = sandbox_shop(tls)?;
     println!("Ghesta checkout demo: an embedded sandbox, no token, no network\n");
     step("sandbox", sandbox.base_url());
     step("shop", shop.url());
-    let buyer = Buyer::new();
+    let buyer = Buyer::new(sandbox.ca_certificate_pem())?;
 
     println!("\nPayment 1: the buyer approves");
     let paid = buyer.checkout(&sandbox, &shop, "order-1001", BuyerChoice::Approve)?;
@@ -159,14 +174,23 @@ struct Buyer {
 }
 
 impl Buyer {
-    fn new() -> Buyer {
-        let agent = ureq::Agent::config_builder()
+    /// A browser that also trusts `ca_pem` (the sandbox's, over HTTPS).
+    fn new(ca_pem: Option<&str>) -> Result<Buyer, Failure> {
+        let mut config = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .max_redirects(0)
-            .timeout_global(Some(STEP_TIMEOUT))
-            .build()
-            .new_agent();
-        Buyer { agent }
+            .timeout_global(Some(STEP_TIMEOUT));
+        if let Some(pem) = ca_pem {
+            use ureq::tls::{Certificate, RootCerts, TlsConfig};
+            let ca = Certificate::from_pem(pem.as_bytes())?;
+            let tls = TlsConfig::builder().root_certs(RootCerts::new_with_certs(&[ca]));
+            #[cfg(feature = "native-tls")]
+            let tls = tls.provider(ureq::tls::TlsProvider::NativeTls);
+            config = config.tls_config(tls.build());
+        }
+        Ok(Buyer {
+            agent: config.build().new_agent(),
+        })
     }
 
     /// GET a page; its status, `Location` and body (bounded).
@@ -326,14 +350,21 @@ impl Buyer {
 }
 
 /// `--serve`: the sandbox and the shop stay up for a person with a browser.
-fn serve_sandbox() -> Result<bool, Failure> {
-    let (sandbox, shop) = sandbox_shop()?;
+fn serve_sandbox(tls: bool) -> Result<bool, Failure> {
+    let (sandbox, shop) = sandbox_shop(tls)?;
     println!("Ghesta checkout demo, serving until interrupted (Ctrl-C)\n");
     step(
         "shop",
         format!("{}/  <- open this in a browser", shop.url()),
     );
     step("sandbox", sandbox.base_url());
+    if sandbox.ca_certificate_pem().is_some() {
+        step(
+            "note",
+            "the sandbox's certificate is signed by a CA made at start: the browser warns \
+             once (accept it, or trust the CA) before the installment page",
+        );
+    }
     println!();
     loop {
         if let Some(event) = shop.next_event(Duration::from_secs(3600)) {
