@@ -207,6 +207,7 @@ pub struct InvalidCertificate {
 }
 
 impl InvalidCertificate {
+    #[cfg_attr(not(any(feature = "rustls", feature = "native-tls")), allow(dead_code))]
     pub(crate) fn new(reason: impl fmt::Display) -> Self {
         Self {
             reason: bounded(reason),

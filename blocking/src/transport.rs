@@ -4,7 +4,9 @@ use std::time::Duration;
 
 use ghesta_core::{HttpRequest, HttpResponse};
 
-use crate::error::{InvalidCertificate, TransportError};
+#[cfg(any(feature = "rustls", feature = "native-tls"))]
+use crate::error::InvalidCertificate;
+use crate::error::TransportError;
 
 /// Sends one request and returns the whole answer, whatever its status.
 ///
@@ -95,6 +97,7 @@ pub struct HttpSettings {
 /// DER certificates trusted beside the built-in roots; `Debug` counts them rather than
 /// dumping kilobytes of DER into a log.
 #[derive(Clone, Default, PartialEq, Eq)]
+#[cfg_attr(not(any(feature = "rustls", feature = "native-tls")), allow(dead_code))]
 struct ExtraRoots(Vec<Vec<u8>>);
 
 impl std::fmt::Debug for ExtraRoots {
@@ -187,7 +190,8 @@ impl HttpSettings {
     /// the server's certificate must still be valid, current and for the URL's host.
     ///
     /// Fails when `pem` holds no certificate, or a block is not valid PEM. May be called more
-    /// than once; each call adds.
+    /// than once; each call adds. Needs a TLS feature (`rustls`, the default, or
+    /// `native-tls`).
     ///
     /// ```
     /// use ghesta_blocking::{Client, HttpSettings};
@@ -203,6 +207,7 @@ impl HttpSettings {
     /// assert!(HttpSettings::default().with_root_certificates_pem("not PEM").is_err());
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
+    #[cfg(any(feature = "rustls", feature = "native-tls"))]
     pub fn with_root_certificates_pem(
         mut self,
         pem: impl AsRef<[u8]>,
@@ -223,6 +228,7 @@ impl HttpSettings {
     }
 
     /// How many certificates [`HttpSettings::with_root_certificates_pem`] added.
+    #[cfg(any(feature = "rustls", feature = "native-tls"))]
     pub fn extra_root_certificates(&self) -> usize {
         self.extra_roots.0.len()
     }
@@ -293,6 +299,7 @@ impl UreqTransport {
             .user_agent(settings.user_agent.as_str())
             .max_idle_connections_per_host(settings.max_idle_connections_per_host)
             .max_idle_connections(settings.max_idle_connections);
+        #[cfg(any(feature = "rustls", feature = "native-tls"))]
         let builder = builder.tls_config(tls_config(&settings.extra_roots.0));
         Self {
             agent: builder.build().new_agent(),
@@ -302,10 +309,7 @@ impl UreqTransport {
 }
 
 /// The TLS stack and the roots it trusts: the built-in ones, plus `extra` when given.
-#[cfg_attr(
-    not(any(feature = "rustls", feature = "native-tls")),
-    allow(unused_variables)
-)]
+#[cfg(any(feature = "rustls", feature = "native-tls"))]
 fn tls_config(extra: &[Vec<u8>]) -> ureq::tls::TlsConfig {
     use ureq::tls::{Certificate, RootCerts, TlsConfig};
     let builder = TlsConfig::builder();
@@ -328,8 +332,6 @@ fn tls_config(extra: &[Vec<u8>]) -> ureq::tls::TlsConfig {
         .iter()
         .map(|c| c.to_vec())
         .collect();
-    #[cfg(not(any(feature = "rustls", feature = "native-tls")))]
-    let built_in: Vec<Vec<u8>> = Vec::new();
     let roots: Vec<Certificate<'static>> = built_in
         .iter()
         .chain(extra)
