@@ -19,6 +19,13 @@
 //!    raw agent; each side three times, alternating, median of each. Bounded by count
 //!    (1,500 round trips a thread) and by time (2 s a run). On a small machine the sandbox (hyper
 //!    on two runtime threads, in the same process) shares the cores and sets the ceiling.
+//! 5. **Over TLS** (criterion group `tls`, and a paired run): the sandbox serving HTTPS
+//!    with a certificate made at start, both sides trusting its CA. The round trip of 1 and 2
+//!    again (`sdk_round_trip`, `raw_ureq_round_trip`); one create on a kept-alive TLS
+//!    connection (`call_reused`) beside one that opens a new TCP connection and makes a TLS
+//!    handshake first (`call_fresh_tls`) and one that opens a new plain TCP connection
+//!    (`call_fresh_tcp`, on a plain sandbox): what keep-alive saves. And the TCP connections
+//!    and TLS handshakes for 1,000 sequential calls through one client.
 //!
 //! ```text
 //! cargo bench -p ghesta-blocking --bench client
@@ -35,13 +42,13 @@ use criterion::Criterion;
 use ghesta_blocking::{
     Client, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_IDLE_CONNECTIONS,
     DEFAULT_MAX_IDLE_CONNECTIONS_PER_HOST, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT,
-    DEFAULT_USER_AGENT,
+    DEFAULT_USER_AGENT, HttpSettings,
 };
 use ghesta_core::{
     Amount, BaseUrl, Callback, ClientRefId, Config, Gateway, Mobile, NewPayment, Pending,
     ReturnUrl, Token, VerifyOutcome,
 };
-use ghesta_sandbox::{CallbackForm, Options, Sandbox};
+use ghesta_sandbox::{CallbackForm, Options, Sandbox, Tls};
 use serde::{Deserialize, Serialize};
 
 const TOMAN: u32 = 250_000;
@@ -60,15 +67,25 @@ fn order() -> String {
 // The SDK side
 
 fn client(sandbox: &Sandbox) -> Client {
-    client_on(sandbox, Gateway::default())
+    client_with(sandbox, HttpSettings::default(), Gateway::default())
 }
 
 fn client_on(sandbox: &Sandbox, gateway: Gateway) -> Client {
+    client_with(sandbox, HttpSettings::default(), gateway)
+}
+
+/// Every default but `settings` and `gateway`; over HTTPS, the sandbox's CA is trusted
+/// beside the built-in roots, as a shop behind a TLS-inspecting proxy trusts the proxy's.
+fn client_with(sandbox: &Sandbox, mut settings: HttpSettings, gateway: Gateway) -> Client {
     let config = Config::new(Token::new(sandbox.token()).expect("token"))
         .with_api_url(BaseUrl::api(sandbox.base_url()).expect("api url"))
         .with_gateway_url(BaseUrl::gateway(sandbox.base_url()).expect("gateway url"))
         .with_gateway(gateway);
-    Client::new(config) // every default, as a shop would build it
+    if let Some(ca) = sandbox.ca_certificate_pem() {
+        settings = settings.with_root_certificates_pem(ca).expect("the CA");
+    }
+    // Every default, as a shop would build it.
+    Client::builder(config).http_settings(settings).build()
 }
 
 /// The SDK's create: validated values in, the record to store out.
@@ -190,7 +207,19 @@ struct VerifyAnswer {
 impl Raw {
     fn new(sandbox: &Sandbox) -> Self {
         // The same settings as the SDK's UreqTransport with its defaults.
-        let agent = ureq::Agent::config_builder()
+        let mut config = ureq::Agent::config_builder();
+        if let Some(ca) = sandbox.ca_certificate_pem() {
+            // Only the sandbox's CA (the SDK adds it to Mozilla's roots): the roots are read
+            // once per agent, at its first handshake, never per call.
+            use ureq::tls::{Certificate, RootCerts, TlsConfig};
+            let ca = Certificate::from_pem(ca.as_bytes()).expect("the CA");
+            config = config.tls_config(
+                TlsConfig::builder()
+                    .root_certs(RootCerts::new_with_certs(&[ca]))
+                    .build(),
+            );
+        }
+        let agent = config
             .http_status_as_error(false)
             .max_redirects(0)
             .timeout_connect(Some(DEFAULT_CONNECT_TIMEOUT))
@@ -447,6 +476,121 @@ fn throughput(threads: usize, per_thread: usize, budget: Duration, sdk: bool) ->
 }
 
 // ---------------------------------------------------------------------------------------
+// Over TLS
+
+fn tls_sandbox() -> Sandbox {
+    Sandbox::start(Options::default().tls(Tls::Generated)).expect("sandbox over TLS")
+}
+
+/// The criterion group `tls`: round trips over TLS, and one call on a kept-alive connection
+/// beside one that connects (and shakes hands) first.
+fn tls_group(c: &mut Criterion, sandbox: &Sandbox, client: &Client, raw: &Raw) {
+    // With no idle connection kept, every call opens a new one: TCP connect (and TLS
+    // handshake), the call, close.
+    let fresh = || HttpSettings::default().with_max_idle_connections_per_host(0);
+    let fresh_tls = client_with(sandbox, fresh(), Gateway::default());
+    let plain = Sandbox::start(Options::default()).expect("plain sandbox");
+    let fresh_tcp = client_with(&plain, fresh(), Gateway::default());
+    let one_call = |client: &Client| {
+        sdk_create(client, black_box(&order()));
+    };
+
+    let mut group = c.benchmark_group("tls");
+    group.sample_size(40);
+    group.bench_function("sdk_round_trip", |b| {
+        b.iter_custom(|iters| (0..iters).map(|_| sdk_round_trip(sandbox, client)).sum())
+    });
+    group.bench_function("raw_ureq_round_trip", |b| {
+        b.iter_custom(|iters| (0..iters).map(|_| raw_round_trip(sandbox, raw)).sum())
+    });
+    group.bench_function("call_reused", |b| b.iter(|| one_call(client)));
+    let (before, calls) = (sandbox.tls_handshakes(), std::cell::Cell::new(0));
+    group.bench_function("call_fresh_tls", |b| {
+        b.iter(|| {
+            calls.set(calls.get() + 1);
+            one_call(&fresh_tls)
+        })
+    });
+    // What this measures: one handshake a call.
+    assert_eq!(sandbox.tls_handshakes() - before, calls.get());
+    group.bench_function("call_fresh_tcp", |b| b.iter(|| one_call(&fresh_tcp)));
+    group.finish();
+}
+
+/// TCP connections and TLS handshakes a fresh TLS sandbox sees for `calls` sequential calls
+/// through one client.
+fn tls_connections(calls: usize) -> (u64, u64) {
+    let sandbox = tls_sandbox();
+    let client = client(&sandbox);
+    for _ in 0..calls / 2 {
+        sdk_round_trip(&sandbox, &client);
+    }
+    let seen = sandbox.requests_seen();
+    assert_eq!((seen.create + seen.verify) as usize, calls);
+    (sandbox.connections_accepted(), sandbox.tls_handshakes())
+}
+
+/// Runs the TLS part and prints its tables.
+fn tls_part(criterion: &mut Criterion, dir: &Path, started: SystemTime, benchmarking: bool) {
+    let sandbox = tls_sandbox();
+    let client = client(&sandbox);
+    let raw = Raw::new(&sandbox);
+    tls_group(criterion, &sandbox, &client, &raw);
+    let (paired_sdk, paired_raw) = paired(
+        Wire::V2,
+        &sandbox,
+        &client,
+        &raw,
+        if benchmarking { 2_000 } else { 4 },
+    );
+    drop((client, raw, sandbox));
+    let calls = if benchmarking { 1_000 } else { 10 };
+    let (connections, handshakes) = tls_connections(calls);
+
+    let median = |function| criterion_median(dir, "tls", function, started);
+    let us =
+        |ns: Option<f64>| ns.map_or_else(|| "-".to_owned(), |ns| format!("{:.1} µs", ns / 1e3));
+    println!();
+    println!("| over TLS | SDK | raw ureq | ratio |");
+    println!("|---|---:|---:|---:|");
+    println!(
+        "| create + verify, paired median (alternating) | {} | {} | {:.3} |",
+        us(Some(paired_sdk)),
+        us(Some(paired_raw)),
+        paired_sdk / paired_raw
+    );
+    println!(
+        "| create + verify, criterion median | {} | {} | {} |",
+        us(median("sdk_round_trip")),
+        us(median("raw_ureq_round_trip")),
+        median("sdk_round_trip")
+            .zip(median("raw_ureq_round_trip"))
+            .map_or_else(|| "-".to_owned(), |(a, b)| format!("{:.3}", a / b))
+    );
+    println!();
+    println!("| one create through the SDK (criterion median) | time |");
+    println!("|---|---:|");
+    println!(
+        "| kept-alive TLS connection | {} |",
+        us(median("call_reused"))
+    );
+    println!(
+        "| new TCP connection + TLS handshake | {} |",
+        us(median("call_fresh_tls"))
+    );
+    println!(
+        "| new TCP connection, plain HTTP | {} |",
+        us(median("call_fresh_tcp"))
+    );
+    println!();
+    println!(
+        "| {calls} sequential calls over TLS, one client | TCP connections | TLS handshakes |"
+    );
+    println!("|---|---:|---:|");
+    println!("| fresh sandbox | {connections} | {handshakes} |");
+}
+
+// ---------------------------------------------------------------------------------------
 // The report
 
 /// Where criterion writes its estimates: `<target>/criterion`, found from this binary's
@@ -584,4 +728,6 @@ fn main() {
             sdk / raw
         );
     }
+
+    tls_part(&mut criterion, &dir, started, benchmarking);
 }

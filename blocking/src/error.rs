@@ -195,6 +195,26 @@ impl From<std::convert::Infallible> for TransportError {
     }
 }
 
+/// A PEM given to [`HttpSettings::with_root_certificates_pem`](crate::HttpSettings::with_root_certificates_pem)
+/// holds no certificate to trust.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "the root certificate PEM cannot be used: {reason}; give one or more \
+     -----BEGIN CERTIFICATE----- blocks"
+)]
+pub struct InvalidCertificate {
+    reason: String,
+}
+
+impl InvalidCertificate {
+    #[cfg_attr(not(any(feature = "rustls", feature = "native-tls")), allow(dead_code))]
+    pub(crate) fn new(reason: impl fmt::Display) -> Self {
+        Self {
+            reason: bounded(reason),
+        }
+    }
+}
+
 /// Keeps at most [`MAX_DETAIL_BYTES`] of a message, on a character boundary.
 pub(crate) fn bounded(detail: impl fmt::Display) -> String {
     let mut s = detail.to_string();

@@ -12,7 +12,7 @@ mod retry;
 mod transport;
 
 pub use client::{Client, ClientBuilder, Recovered};
-pub use error::{Error, Result, TransportError};
+pub use error::{Error, InvalidCertificate, Result, TransportError};
 pub use retry::{
     Clock, DEFAULT_INITIAL_DELAY, DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_DELAY, Decision, RetryPolicy,
     SystemClock,

@@ -4,6 +4,8 @@ use std::time::Duration;
 
 use ghesta_core::{HttpRequest, HttpResponse};
 
+#[cfg(any(feature = "rustls", feature = "native-tls"))]
+use crate::error::InvalidCertificate;
 use crate::error::TransportError;
 
 /// Sends one request and returns the whole answer, whatever its status.
@@ -89,6 +91,19 @@ pub struct HttpSettings {
     user_agent: String,
     max_idle_connections_per_host: usize,
     max_idle_connections: usize,
+    extra_roots: ExtraRoots,
+}
+
+/// DER certificates trusted beside the built-in roots; `Debug` counts them rather than
+/// dumping kilobytes of DER into a log.
+#[derive(Clone, Default, PartialEq, Eq)]
+#[cfg_attr(not(any(feature = "rustls", feature = "native-tls")), allow(dead_code))]
+struct ExtraRoots(Vec<Vec<u8>>);
+
+impl std::fmt::Debug for ExtraRoots {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} certificate(s)", self.0.len())
+    }
 }
 
 impl Default for HttpSettings {
@@ -100,6 +115,7 @@ impl Default for HttpSettings {
             user_agent: DEFAULT_USER_AGENT.to_owned(),
             max_idle_connections_per_host: DEFAULT_MAX_IDLE_CONNECTIONS_PER_HOST,
             max_idle_connections: DEFAULT_MAX_IDLE_CONNECTIONS,
+            extra_roots: ExtraRoots::default(),
         }
     }
 }
@@ -165,6 +181,56 @@ impl HttpSettings {
     pub fn with_max_idle_connections(mut self, connections: usize) -> Self {
         self.max_idle_connections = connections;
         self
+    }
+
+    /// Also trusts the CA certificates in `pem` (one or more `-----BEGIN CERTIFICATE-----`
+    /// blocks), beside the built-in roots: Mozilla's with `rustls`, the system's with
+    /// `native-tls`. For a shop behind a proxy that inspects TLS (trust the proxy's CA), or a
+    /// sandbox served over HTTPS. Nothing else about certificate checking can be changed:
+    /// the server's certificate must still be valid, current and for the URL's host.
+    ///
+    /// Fails when `pem` holds no certificate, or a block is not valid PEM. May be called more
+    /// than once; each call adds. Needs a TLS feature (`rustls`, the default, or
+    /// `native-tls`).
+    ///
+    /// ```
+    /// use ghesta_blocking::{Client, HttpSettings};
+    /// use ghesta_core::{Config, Token};
+    ///
+    /// # let proxy_ca_pem = rcgen::generate_simple_self_signed(vec!["proxy".into()])?.cert.pem();
+    /// // e.g. std::fs::read("/etc/ssl/shop-proxy-ca.pem")?
+    /// let settings = HttpSettings::default().with_root_certificates_pem(proxy_ca_pem)?;
+    /// assert_eq!(settings.extra_root_certificates(), 1);
+    /// let client = Client::builder(Config::new(Token::new("t")?)).http_settings(settings).build();
+    /// # let _ = client;
+    ///
+    /// assert!(HttpSettings::default().with_root_certificates_pem("not PEM").is_err());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[cfg(any(feature = "rustls", feature = "native-tls"))]
+    pub fn with_root_certificates_pem(
+        mut self,
+        pem: impl AsRef<[u8]>,
+    ) -> Result<Self, InvalidCertificate> {
+        let mut found = 0;
+        for item in ureq::tls::parse_pem(pem.as_ref()) {
+            let item = item.map_err(|e| InvalidCertificate::new(format_args!("{e}")))?;
+            // A key or other block beside the certificates is not ours to trust.
+            if let ureq::tls::PemItem::Certificate(cert) = item {
+                self.extra_roots.0.push(cert.der().to_vec());
+                found += 1;
+            }
+        }
+        if found == 0 {
+            return Err(InvalidCertificate::new("it holds no CERTIFICATE block"));
+        }
+        Ok(self)
+    }
+
+    /// How many certificates [`HttpSettings::with_root_certificates_pem`] added.
+    #[cfg(any(feature = "rustls", feature = "native-tls"))]
+    pub fn extra_root_certificates(&self) -> usize {
+        self.extra_roots.0.len()
     }
 
     /// The connect timeout.
@@ -233,18 +299,45 @@ impl UreqTransport {
             .user_agent(settings.user_agent.as_str())
             .max_idle_connections_per_host(settings.max_idle_connections_per_host)
             .max_idle_connections(settings.max_idle_connections);
-        #[cfg(feature = "native-tls")]
-        let builder = builder.tls_config(
-            ureq::tls::TlsConfig::builder()
-                .provider(ureq::tls::TlsProvider::NativeTls)
-                .root_certs(ureq::tls::RootCerts::PlatformVerifier)
-                .build(),
-        );
+        #[cfg(any(feature = "rustls", feature = "native-tls"))]
+        let builder = builder.tls_config(tls_config(&settings.extra_roots.0));
         Self {
             agent: builder.build().new_agent(),
             max_response_bytes: settings.max_response_bytes,
         }
     }
+}
+
+/// The TLS stack and the roots it trusts: the built-in ones, plus `extra` when given.
+#[cfg(any(feature = "rustls", feature = "native-tls"))]
+fn tls_config(extra: &[Vec<u8>]) -> ureq::tls::TlsConfig {
+    use ureq::tls::{Certificate, RootCerts, TlsConfig};
+    let builder = TlsConfig::builder();
+    #[cfg(feature = "native-tls")]
+    let builder = builder.provider(ureq::tls::TlsProvider::NativeTls);
+    if extra.is_empty() {
+        #[cfg(feature = "native-tls")]
+        let builder = builder.root_certs(RootCerts::PlatformVerifier);
+        return builder.build();
+    }
+    // ureq trusts one set: the built-in roots are copied into it beside the extra ones.
+    #[cfg(feature = "native-tls")]
+    let built_in: Vec<Vec<u8>> = rustls_native_certs::load_native_certs()
+        .certs
+        .into_iter()
+        .map(|c| c.to_vec())
+        .collect();
+    #[cfg(all(feature = "rustls", not(feature = "native-tls")))]
+    let built_in: Vec<Vec<u8>> = webpki_root_certs::TLS_SERVER_ROOT_CERTS
+        .iter()
+        .map(|c| c.to_vec())
+        .collect();
+    let roots: Vec<Certificate<'static>> = built_in
+        .iter()
+        .chain(extra)
+        .map(|der| Certificate::from_der(der).to_owned())
+        .collect();
+    builder.root_certs(RootCerts::from(roots)).build()
 }
 
 impl Default for UreqTransport {
@@ -270,13 +363,16 @@ impl From<ureq::Error> for TransportError {
         use ureq::Error as U;
         match e {
             U::Timeout(which) => Self::timeout(format_args!("{which:?}")),
-            U::Io(io) => io.into(),
+            // rustls's failures come inside an io::Error (see `tls_failure`).
+            U::Io(io) => tls_failure(&io).unwrap_or_else(|| io.into()),
             U::BodyExceedsLimit(limit) => Self::BodyTooLarge { limit },
             U::ConnectionFailed | U::HostNotFound | U::ConnectProxyFailed(_) => Self::connect(&e),
             U::Protocol(_) | U::LargeResponseHeader(..) => Self::protocol(&e),
             U::Tls(_) | U::TlsRequired => Self::tls(&e),
             #[cfg(feature = "rustls")]
-            U::Rustls(_) => Self::tls(&e),
+            U::Rustls(r) => Self::tls(rustls_reason(&r)),
+            // OpenSSL, Schannel and Security.framework name the certificate problem
+            // themselves ("certificate has expired", "hostname mismatch", ...).
             #[cfg(feature = "native-tls")]
             U::NativeTls(_) | U::Der(_) => Self::tls(&e),
             #[cfg(any(feature = "rustls", feature = "native-tls"))]
@@ -284,6 +380,67 @@ impl From<ureq::Error> for TransportError {
             _ => Self::other(&e),
         }
     }
+}
+
+/// The TLS failure an I/O error stands for, if it does.
+///
+/// ureq's rustls connector drives the handshake with `complete_io`, which hands a rustls
+/// error over as `io::Error(InvalidData, rustls::Error)` (an untrusted certificate, a server
+/// that does not speak TLS) and a server closing mid-handshake as a bare `UnexpectedEof`.
+/// Left to the I/O classification they read as broken HTTP and a lost connection, both
+/// retried.
+#[cfg_attr(not(feature = "rustls"), allow(unused_variables))]
+fn tls_failure(io: &std::io::Error) -> Option<TransportError> {
+    #[cfg(feature = "rustls")]
+    {
+        if let Some(r) = io.get_ref().and_then(|e| e.downcast_ref::<rustls::Error>()) {
+            return Some(TransportError::tls(rustls_reason(r)));
+        }
+        // Only rustls's handshake makes a bare one: ureq's own disconnects and rustls's
+        // after the handshake carry a message.
+        if io.kind() == std::io::ErrorKind::UnexpectedEof
+            && io.get_ref().is_none()
+            && io.to_string() == std::io::Error::from(std::io::ErrorKind::UnexpectedEof).to_string()
+        {
+            return Some(TransportError::tls(
+                "the server closed the connection during the TLS handshake: it may not serve \
+                 TLS on this port, or it refused this client",
+            ));
+        }
+    }
+    None
+}
+
+/// rustls's error, with what to check first.
+#[cfg(feature = "rustls")]
+fn rustls_reason(e: &rustls::Error) -> String {
+    use rustls::CertificateError as C;
+    use rustls::Error as R;
+    let hint = match e {
+        R::InvalidCertificate(c) => match c {
+            C::UnknownIssuer | C::BadSignature => {
+                "the server's certificate is not signed by a trusted root (if a proxy \
+                 inspects TLS, trust its CA with HttpSettings::with_root_certificates_pem)"
+            }
+            C::Expired
+            | C::ExpiredContext { .. }
+            | C::NotValidYet
+            | C::NotValidYetContext { .. } => {
+                "the server's certificate has expired or is not valid yet (check the system \
+                 clock)"
+            }
+            C::NotValidForName | C::NotValidForNameContext { .. } => {
+                "the server's certificate is for another host (check the API URL)"
+            }
+            _ => "the server's certificate was refused",
+        },
+        R::InvalidMessage(_) | R::InappropriateMessage { .. } => {
+            "the server does not speak TLS (a plain-http server on an https URL?)"
+        }
+        R::AlertReceived(_) => "the server refused the handshake",
+        _ => "the TLS handshake failed",
+    };
+    format!("{hint}: {e}")
 }
 
 #[cfg(test)]
@@ -321,5 +478,36 @@ mod tests {
         let timeouts = UreqTransport::new(&settings).agent.config().timeouts();
         assert_eq!(timeouts.global, Some(Duration::from_millis(1500)));
         assert_eq!(timeouts.connect, Some(Duration::from_millis(250)));
+    }
+
+    /// A given root is trusted beside the built-in ones, not instead of them.
+    #[cfg(any(feature = "rustls", feature = "native-tls"))]
+    #[test]
+    fn a_given_root_joins_the_built_in_ones() {
+        use ureq::tls::RootCerts;
+        let extra = vec![0x30, 0x03, 0x02, 0x01, 0x01];
+        let config = tls_config(std::slice::from_ref(&extra));
+        let RootCerts::Specific(roots) = config.root_certs() else {
+            panic!("{:?}", config.root_certs());
+        };
+        assert_eq!(roots.last().map(|c| c.der()), Some(extra.as_slice()));
+        #[cfg(not(feature = "native-tls"))]
+        assert_eq!(
+            roots.len(),
+            webpki_root_certs::TLS_SERVER_ROOT_CERTS.len() + 1
+        );
+        // The system's store may be empty on a bare machine; it is copied whole.
+        #[cfg(feature = "native-tls")]
+        assert_eq!(
+            roots.len(),
+            rustls_native_certs::load_native_certs().certs.len() + 1
+        );
+
+        // With none given, the stack's own roots as before.
+        let default = tls_config(&[]);
+        #[cfg(not(feature = "native-tls"))]
+        assert!(matches!(default.root_certs(), RootCerts::WebPki));
+        #[cfg(feature = "native-tls")]
+        assert!(matches!(default.root_certs(), RootCerts::PlatformVerifier));
     }
 }

@@ -342,7 +342,8 @@ fn create(
         &Created {
             payment_code: &code,
             url: format!(
-                "http://{}/v3/pay/start/{code}",
+                "{}://{}/v3/pay/start/{code}",
+                shared.config.scheme,
                 request.host.unwrap_or("127.0.0.1")
             ),
             amount,

@@ -7,7 +7,8 @@
 //! protocol only, so any PayPing client can run against it; the SDK's end-to-end suite does.
 //!
 //! The API and the buyer's gateway pages are served on one address, plain HTTP, by default
-//! `127.0.0.1` on a free port.
+//! `127.0.0.1` on a free port; HTTPS on request ([`Options::tls`]), with a certificate made at
+//! start whose CA [`Sandbox::ca_certificate_pem`] gives to trust.
 //!
 //! # Starting it
 //!
@@ -33,7 +34,9 @@
 //! It prints `listening on http://ADDR` as its first line and serves until killed. Options:
 //! `--listen ADDR` (default `127.0.0.1:0`), `--token TOKEN` (default
 //! [`DEFAULT_TOKEN`]), `--verify-window-secs N`, `--allow-remote` (needed to listen on a
-//! non-loopback address), `--help`.
+//! non-loopback address), `--tls` (HTTPS with a certificate made at start; the first line then
+//! says `https://`) with `--ca-out PATH` (where to write the CA to trust), or `--tls-cert FILE
+//! --tls-key FILE` (HTTPS with your PEM certificate chain and key), `--help`.
 //!
 //! # The API it serves
 //!
@@ -205,6 +208,7 @@ mod pages;
 mod server;
 mod shared;
 mod state;
+mod tls;
 mod util;
 mod wire;
 
@@ -215,6 +219,7 @@ use std::time::Duration;
 
 pub use faults::{Fault, Route, Times};
 pub use state::{ApiVersion, CallbackForm, PaymentSnapshot, PaymentState};
+pub use tls::Tls;
 
 use server::Server;
 use shared::{Config, Shared};
@@ -277,6 +282,12 @@ pub enum SandboxError {
         /// The transport error.
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// The certificate or key to serve HTTPS with is unusable.
+    #[error("sandbox cannot serve HTTPS: {reason}")]
+    Tls {
+        /// What is wrong with it.
+        reason: String,
     },
     /// Encoding the callback form failed.
     #[error("could not encode the callback form: {reason}")]
@@ -349,6 +360,7 @@ pub struct Options {
     verify_window: Duration,
     expired_code: u32,
     listen: SocketAddr,
+    tls: Option<Tls>,
 }
 
 impl Default for Options {
@@ -359,6 +371,7 @@ impl Default for Options {
             verify_window: Duration::from_secs(10 * 60),
             expired_code: DEFAULT_FAILURE_CODE,
             listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+            tls: None,
         }
     }
 }
@@ -395,6 +408,13 @@ impl Options {
         self.listen = addr;
         self
     }
+
+    /// Serve HTTPS with this certificate instead of plain HTTP (the default); see
+    /// [`Sandbox::ca_certificate_pem`] for what to trust.
+    pub fn tls(mut self, tls: Tls) -> Options {
+        self.tls = Some(tls);
+        self
+    }
 }
 
 /// A running sandbox. Dropping it closes its connections, stops the server and joins its
@@ -427,6 +447,7 @@ pub struct Sandbox {
     shared: Arc<Shared>,
     addr: SocketAddr,
     base_url: String,
+    ca_pem: Option<String>,
     /// Stops and joins on drop.
     _server: Server,
 }
@@ -445,28 +466,40 @@ impl Sandbox {
     pub fn start(options: Options) -> Result<Sandbox, SandboxError> {
         let listener = TcpListener::bind(options.listen)?;
         let addr = listener.local_addr()?;
+        let scheme = if options.tls.is_some() {
+            "https"
+        } else {
+            "http"
+        };
         let shared = Arc::new(Shared::new(Config {
             token: options.token,
             extra_tokens: options.extra_tokens,
             verify_window: options.verify_window,
             expired_code: options.expired_code,
+            scheme,
         }));
         let host = match addr.ip() {
             IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
             IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
             ip => ip,
         };
-        let server = Server::start(listener, Arc::clone(&shared))?;
+        let identity = match &options.tls {
+            Some(tls) => Some(tls::identity(tls, addr.ip())?),
+            None => None,
+        };
+        let ca_pem = identity.as_ref().and_then(|i| i.ca_pem.clone());
+        let server = Server::start(listener, Arc::clone(&shared), identity.map(|i| i.config))?;
         Ok(Sandbox {
             shared,
             addr,
-            base_url: format!("http://{}", SocketAddr::new(host, addr.port())),
+            base_url: format!("{scheme}://{}", SocketAddr::new(host, addr.port())),
+            ca_pem,
             _server: server,
         })
     }
 
-    /// `http://HOST:PORT`, where both the API and the gateway pages are served (an
-    /// unspecified listen address is shown as loopback).
+    /// `http://HOST:PORT` (`https://` with [`Options::tls`]), where both the API and the
+    /// gateway pages are served (an unspecified listen address is shown as loopback).
     pub fn base_url(&self) -> &str {
         &self.base_url
     }
@@ -474,6 +507,23 @@ impl Sandbox {
     /// The address actually bound.
     pub fn local_addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// The CA certificate (PEM) that signed the certificate made at start with
+    /// [`Tls::Generated`]: trust it to connect over HTTPS. `None` for plain HTTP, and for a
+    /// [`Tls::Given`] certificate (its CA is the caller's).
+    ///
+    /// ```
+    /// use ghesta_sandbox::{Options, Sandbox, Tls};
+    ///
+    /// let sandbox = Sandbox::start(Options::default().tls(Tls::Generated))?;
+    /// assert!(sandbox.base_url().starts_with("https://127.0.0.1:"));
+    /// let ca = sandbox.ca_certificate_pem().expect("made at start");
+    /// assert!(ca.starts_with("-----BEGIN CERTIFICATE-----"));
+    /// # Ok::<(), ghesta_sandbox::SandboxError>(())
+    /// ```
+    pub fn ca_certificate_pem(&self) -> Option<&str> {
+        self.ca_pem.as_deref()
     }
 
     /// The primary token.
@@ -531,6 +581,12 @@ impl Sandbox {
         self.shared.connections.load(Ordering::Relaxed)
     }
 
+    /// TLS handshakes completed since start (0 for plain HTTP). A client that keeps its
+    /// connections alive makes one per connection, however many calls it sends.
+    pub fn tls_handshakes(&self) -> u64 {
+        self.shared.tls_handshakes.load(Ordering::Relaxed)
+    }
+
     /// Makes the next matching requests on `route` go wrong (see [`Fault`]). Rules apply in
     /// injection order, one fault per request.
     ///
@@ -577,7 +633,7 @@ pub(crate) fn check_deliverable(url: &str) -> Result<(), SandboxError> {
         Some("http") => {}
         Some("https") => {
             return Err(invalid(
-                "https is not supported (the sandbox has no TLS); use an http loopback URL",
+                "https return URLs are not delivered to (the sandbox posts callbacks over plain http); use an http loopback URL",
             ));
         }
         _ => return Err(invalid("only http URLs can be delivered to")),

@@ -1,19 +1,22 @@
 //! `ghesta-sandbox`: run the PayPing/Ghesta emulator as a program.
 //!
-//! Prints `listening on http://ADDR` as its first line, then serves until killed.
+//! Prints `listening on http://ADDR` (`https://` with `--tls`) as its first line, then serves
+//! until killed.
 
 use std::io::Write;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use ghesta_sandbox::{DEFAULT_TOKEN, Options, Sandbox};
+use ghesta_sandbox::{DEFAULT_TOKEN, Options, Sandbox, Tls};
 
 const HELP: &str = "\
 ghesta-sandbox: a stateful PayPing/Ghesta emulator for development and tests
 
 USAGE:
     ghesta-sandbox [--listen ADDR] [--token TOKEN] [--verify-window-secs N] [--allow-remote]
+                   [--tls [--ca-out PATH] | --tls-cert FILE --tls-key FILE]
 
 OPTIONS:
     --listen ADDR             address to listen on (default 127.0.0.1:0, a free port)
@@ -21,9 +24,15 @@ OPTIONS:
                               (default sandbox-token)
     --verify-window-secs N    seconds after payment during which verify succeeds (default 600)
     --allow-remote            allow listening on a non-loopback address
+    --tls                     serve HTTPS with a certificate made at start for localhost,
+                              127.0.0.1 and the listening address, signed by a new CA
+    --ca-out PATH             with --tls: write that CA's certificate (PEM) to PATH, for
+                              clients to trust
+    --tls-cert FILE           serve HTTPS with this PEM certificate chain (leaf first) ...
+    --tls-key FILE            ... and this PEM private key
     -h, --help                print this help
 
-The first line printed is `listening on http://ADDR`. API and gateway pages are served there;
+The first line printed is `listening on http://ADDR` (https with TLS). API and gateway pages are served there;
 test controls live under /__sandbox/ (see the crate documentation).
 
 ROUTES:
@@ -41,6 +50,10 @@ struct Args {
     token: String,
     window: Option<Duration>,
     allow_remote: bool,
+    tls: bool,
+    ca_out: Option<PathBuf>,
+    tls_cert: Option<PathBuf>,
+    tls_key: Option<PathBuf>,
 }
 
 fn parse(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, String> {
@@ -49,6 +62,10 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, String>
         token: DEFAULT_TOKEN.to_owned(),
         window: None,
         allow_remote: false,
+        tls: false,
+        ca_out: None,
+        tls_cert: None,
+        tls_key: None,
     };
     while let Some(arg) = args.next() {
         let (name, inline) = match arg.split_once('=') {
@@ -83,10 +100,47 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, String>
                 out.window = Some(Duration::from_secs(secs));
             }
             "--allow-remote" => out.allow_remote = true,
+            "--tls" => out.tls = true,
+            "--ca-out" => out.ca_out = Some(value("a file path")?.into()),
+            "--tls-cert" => out.tls_cert = Some(value("a PEM file")?.into()),
+            "--tls-key" => out.tls_key = Some(value("a PEM file")?.into()),
             other => return Err(format!("unknown argument {other:?} (try --help)")),
         }
     }
+    match (&out.tls_cert, &out.tls_key) {
+        (Some(_), None) | (None, Some(_)) => {
+            return Err("--tls-cert and --tls-key go together".into());
+        }
+        (Some(_), Some(_)) if out.tls || out.ca_out.is_some() => {
+            return Err(
+                "--tls-cert/--tls-key serve your certificate (you know its CA); \
+                 --tls and --ca-out are for one made at start"
+                    .into(),
+            );
+        }
+        _ => {}
+    }
+    if out.ca_out.is_some() && !out.tls {
+        return Err("--ca-out needs --tls".into());
+    }
     Ok(Some(out))
+}
+
+/// The certificate to serve, from the arguments.
+fn tls(args: &Args) -> Result<Option<Tls>, String> {
+    if args.tls {
+        return Ok(Some(Tls::Generated));
+    }
+    let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) else {
+        return Ok(None);
+    };
+    let read = |path: &PathBuf| {
+        std::fs::read_to_string(path).map_err(|e| format!("reading {}: {e}", path.display()))
+    };
+    Ok(Some(Tls::Given {
+        chain_pem: read(cert)?,
+        key_pem: read(key)?,
+    }))
 }
 
 fn main() -> ExitCode {
@@ -109,9 +163,19 @@ fn main() -> ExitCode {
         );
         return ExitCode::from(2);
     }
-    let mut options = Options::default().token(args.token).listen(args.listen);
+    let mut options = Options::default()
+        .token(args.token.clone())
+        .listen(args.listen);
     if let Some(w) = args.window {
         options = options.verify_window(w);
+    }
+    match tls(&args) {
+        Ok(Some(tls)) => options = options.tls(tls),
+        Ok(None) => {}
+        Err(e) => {
+            eprintln!("ghesta-sandbox: {e}");
+            return ExitCode::FAILURE;
+        }
     }
     let sandbox = match Sandbox::start(options) {
         Ok(s) => s,
@@ -120,8 +184,20 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    if let (Some(path), Some(ca)) = (&args.ca_out, sandbox.ca_certificate_pem()) {
+        // Written before the first line, so a caller that waits for it finds the file.
+        if let Err(e) = std::fs::write(path, ca) {
+            eprintln!("ghesta-sandbox: writing {}: {e}", path.display());
+            return ExitCode::FAILURE;
+        }
+    }
+    let scheme = if args.tls || args.tls_cert.is_some() {
+        "https"
+    } else {
+        "http"
+    };
     let mut out = std::io::stdout().lock();
-    let _ = writeln!(out, "listening on http://{}", sandbox.local_addr());
+    let _ = writeln!(out, "listening on {scheme}://{}", sandbox.local_addr());
     let _ = out.flush();
     drop(out);
     loop {

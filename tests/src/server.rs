@@ -22,6 +22,7 @@ use hyper_util::rt::TokioIo;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::runtime::Runtime;
 use tokio::sync::oneshot;
+use tokio_rustls::TlsAcceptor;
 
 use crate::answer::{Answer, Routed};
 use crate::faults::{self, Fault, Route};
@@ -34,6 +35,8 @@ use crate::{api_v2, api_v3, control, gateway, pages};
 const MAX_BODY: usize = 64 * 1024;
 /// At most this many control requests run at once on the blocking pool.
 const MAX_BLOCKING_THREADS: usize = 16;
+/// How long a client may take to finish its TLS handshake before the connection is dropped.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long stopping waits for control requests still running (a callback delivery to a
 /// slow shop); they are left to finish on their own after that.
 const STOP_GRACE: Duration = Duration::from_secs(1);
@@ -46,10 +49,11 @@ pub(crate) struct Server {
 }
 
 impl Server {
-    /// Serves `listener` (already bound) on a new runtime.
+    /// Serves `listener` (already bound) on a new runtime: HTTPS with `tls`, else plain HTTP.
     pub(crate) fn start(
         listener: std::net::TcpListener,
         shared: Arc<Shared>,
+        tls: Option<Arc<rustls::ServerConfig>>,
     ) -> io::Result<Server> {
         // One thread runs every connection: a handler's work is microseconds, and with no
         // hand-off between threads a call waits for one wake-up, not two (measured on 2
@@ -74,7 +78,7 @@ impl Server {
                 return Err(e);
             }
         };
-        runtime.spawn(accept_loop(listener, shared));
+        runtime.spawn(accept_loop(listener, shared, tls.map(TlsAcceptor::from)));
         let (stop, stopped) = oneshot::channel();
         // The runtime runs, and dies, on a thread of its own: the caller's thread is the
         // caller's, and shutting a runtime down blocks, which is not allowed on an async
@@ -107,7 +111,7 @@ impl Drop for Server {
 }
 
 /// Accepts connections until the runtime shuts down, each served by a task of its own.
-async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
+async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, tls: Option<TlsAcceptor>) {
     loop {
         let stream = match listener.accept().await {
             Ok((stream, _)) => stream,
@@ -129,13 +133,28 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
             }
         };
         shared.connections.fetch_add(1, Ordering::Relaxed);
-        tokio::spawn(serve_connection(stream, Arc::clone(&shared)));
+        let shared = Arc::clone(&shared);
+        match tls.clone() {
+            None => tokio::spawn(serve_plain(stream, shared)),
+            Some(tls) => tokio::spawn(async move {
+                // Answers are small and written at once: do not hold their last segment back.
+                let _ = stream.set_nodelay(true);
+                let handshake = tokio::time::timeout(HANDSHAKE_TIMEOUT, tls.accept(stream));
+                // A client that fails the handshake (it does not trust the certificate, or
+                // is not speaking TLS) has been told by rustls's alert; nothing to serve.
+                if let Ok(Ok(stream)) = handshake.await {
+                    shared.tls_handshakes.fetch_add(1, Ordering::Relaxed);
+                    serve_connection(stream, shared).await;
+                }
+            }),
+        };
     }
 }
 
-async fn serve_connection(stream: TcpStream, shared: Arc<Shared>) {
-    // Answers are small and written at once: do not hold their last segment back.
-    let _ = stream.set_nodelay(true);
+async fn serve_connection<S>(stream: S, shared: Arc<Shared>)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
     let cut = Cut::default();
     let io = TokioIo::new(Wire::new(stream, cut.clone()));
     let service = service_fn(move |request| {
@@ -145,6 +164,13 @@ async fn serve_connection(stream: TcpStream, shared: Arc<Shared>) {
     // An error here is the client's (it went away) or a fault's cut: either way the
     // connection is over and there is nobody to tell.
     let _ = http1::Builder::new().serve_connection(io, service).await;
+}
+
+/// The socket of a plain-HTTP connection, served as is.
+async fn serve_plain(stream: TcpStream, shared: Arc<Shared>) {
+    // Answers are small and written at once: do not hold their last segment back.
+    let _ = stream.set_nodelay(true);
+    serve_connection(stream, shared).await;
 }
 
 /// What a request asks for, by path and method.

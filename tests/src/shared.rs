@@ -15,6 +15,8 @@ pub(crate) struct Config {
     pub(crate) extra_tokens: Vec<String>,
     pub(crate) verify_window: Duration,
     pub(crate) expired_code: u32,
+    /// `https` when the sandbox serves TLS: the scheme of the pages it names in answers.
+    pub(crate) scheme: &'static str,
 }
 
 /// The sandbox clock: wall time at start, plus elapsed real time, plus an advance offset.
@@ -52,6 +54,8 @@ pub(crate) struct Shared {
     pub(crate) counts: [AtomicU64; 6],
     /// TCP connections accepted.
     pub(crate) connections: AtomicU64,
+    /// TLS handshakes completed.
+    pub(crate) tls_handshakes: AtomicU64,
     answers: AtomicU64,
     seed: u64,
 }
@@ -70,6 +74,7 @@ impl Shared {
             faults: Mutex::new(Vec::new()),
             counts: Default::default(),
             connections: AtomicU64::new(0),
+            tls_handshakes: AtomicU64::new(0),
             answers: AtomicU64::new(0),
             seed,
         }

@@ -21,7 +21,6 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, ready};
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::net::TcpStream;
 
 use crate::util::lock;
 
@@ -40,16 +39,17 @@ impl Cut {
     }
 }
 
-/// A connection's socket, cut short when its [`Cut`] says so.
-pub(crate) struct Wire {
-    stream: TcpStream,
+/// A connection's socket (TCP, or TLS over TCP, where the cut's bytes are encrypted like any
+/// others), cut short when its [`Cut`] says so.
+pub(crate) struct Wire<S> {
+    stream: S,
     cut: Cut,
     /// The bytes of a cut being written, and how many are out.
     cutting: Option<(Vec<u8>, usize)>,
 }
 
-impl Wire {
-    pub(crate) fn new(stream: TcpStream, cut: Cut) -> Wire {
+impl<S: AsyncWrite + Unpin> Wire<S> {
+    pub(crate) fn new(stream: S, cut: Cut) -> Wire<S> {
         Wire {
             stream,
             cut,
@@ -87,7 +87,7 @@ impl Wire {
     }
 }
 
-impl AsyncRead for Wire {
+impl<S: AsyncRead + Unpin> AsyncRead for Wire<S> {
     fn poll_read(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -97,7 +97,7 @@ impl AsyncRead for Wire {
     }
 }
 
-impl AsyncWrite for Wire {
+impl<S: AsyncWrite + Unpin> AsyncWrite for Wire<S> {
     fn poll_write(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,

@@ -4,6 +4,7 @@
 //! cargo run -p ghesta-blocking --example checkout             # embedded sandbox, two payments
 //! cargo run -p ghesta-blocking --example checkout -- --serve  # click through it in a browser
 //! cargo run -p ghesta-blocking --example checkout -- --gateway v3  # the same on PayPing v3
+//! cargo run -p ghesta-blocking --example checkout -- --tls    # the sandbox over HTTPS
 //! ```
 //!
 //! `--gateway ghesta|v2|v3` (or `CHECKOUT_GATEWAY`; the flag wins) chooses where new
@@ -12,7 +13,9 @@
 //!
 //! With no settings it starts the sandbox (`ghesta-sandbox`) and a small shop (`shop.rs`) on
 //! 127.0.0.1, and plays a buyer over HTTP: one payment approved, one cancelled. It exits 0
-//! only if the first ended verified and the second cancelled without a verify.
+//! only if the first ended verified and the second cancelled without a verify. With `--tls`
+//! the sandbox serves HTTPS, as PayPing does, with a certificate made at start; the client
+//! trusts its CA through `HttpSettings::with_root_certificates_pem`.
 //!
 //! With `PAYPING_API_URL` set (and `PAYPING_GATEWAY_URL`, `PAYPING_TOKEN`; see
 //! `ghesta_core::Config::from_env`) it starts no sandbox: it creates one payment there and
@@ -27,9 +30,9 @@ use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use ghesta_blocking::Client;
+use ghesta_blocking::{Client, HttpSettings};
 use ghesta_core::{BaseUrl, Config, ENV_API_URL, Gateway, Token};
-use ghesta_sandbox::{Options, Sandbox};
+use ghesta_sandbox::{Options, Sandbox, Tls};
 
 use shop::{Event, Outcome, Shop, ShopOptions};
 
@@ -52,6 +55,8 @@ type Failure = Box<dyn std::error::Error + Send + Sync>;
 /// What the command line asked for.
 struct Args {
     serve: bool,
+    /// `--tls`: the sandbox serves HTTPS.
+    tls: bool,
     /// From `--gateway`, if given.
     gateway: Option<Gateway>,
 }
@@ -60,6 +65,7 @@ struct Args {
 fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, String> {
     let mut parsed = Args {
         serve: false,
+        tls: false,
         gateway: None,
     };
     while let Some(arg) = args.next() {
@@ -69,6 +75,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, St
         };
         match name.as_str() {
             "--serve" if inline.is_none() => parsed.serve = true,
+            "--tls" if inline.is_none() => parsed.tls = true,
             "--gateway" => {
                 let value = inline
                     .or_else(|| args.next())
@@ -135,8 +142,8 @@ fn main() -> ExitCode {
     let live = std::env::var_os(ENV_API_URL).is_some();
     let result = match (live, args.serve) {
         (true, _) => live_payment(gateway),
-        (false, true) => serve_sandbox(gateway),
-        (false, false) => sandbox_demo(gateway),
+        (false, true) => serve_sandbox(gateway, args.tls),
+        (false, false) => sandbox_demo(gateway, args.tls),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,
@@ -149,10 +156,11 @@ fn main() -> ExitCode {
 }
 
 fn usage() -> &'static str {
-    "usage: cargo run -p ghesta-blocking --example checkout [-- --serve] [--gateway G]\n\n\
+    "usage: cargo run -p ghesta-blocking --example checkout [-- --serve] [--gateway G] [--tls]\n\n\
      Without settings: runs one approved and one cancelled payment against an embedded\n\
      sandbox and exits 0 if both ended as they should. --serve keeps the shop and the\n\
-     sandbox running for a browser.\n\n\
+     sandbox running for a browser. --tls serves the sandbox over HTTPS (a certificate\n\
+     made at start, whose CA the client trusts).\n\n\
      --gateway ghesta|v2|v3 (or CHECKOUT_GATEWAY): where new payments go: Ghesta's\n\
      installment page (default), PayPing's v2 page, or PayPing's v3 API.\n\n\
      With PAYPING_API_URL, PAYPING_GATEWAY_URL and PAYPING_TOKEN set: creates one payment\n\
@@ -165,15 +173,25 @@ fn step(label: &str, text: impl std::fmt::Display) {
     println!("  {label:<10} {text}");
 }
 
-/// A client and a shop in front of a fresh embedded sandbox.
-fn sandbox_shop(gateway: Gateway) -> Result<(Sandbox, Shop), Failure> {
-    let sandbox = Sandbox::start(Options::default())?;
+/// A client and a shop in front of a fresh embedded sandbox (over HTTPS with `tls`).
+fn sandbox_shop(gateway: Gateway, tls: bool) -> Result<(Sandbox, Shop), Failure> {
+    let options = if tls {
+        Options::default().tls(Tls::Generated)
+    } else {
+        Options::default()
+    };
+    let sandbox = Sandbox::start(options)?;
     let config = Config::new(Token::new(sandbox.token())?)
         .with_api_url(BaseUrl::api(sandbox.base_url())?)
         .with_gateway_url(BaseUrl::gateway(sandbox.base_url())?)
         .with_gateway(gateway);
+    let mut http = HttpSettings::default();
+    if let Some(ca) = sandbox.ca_certificate_pem() {
+        // What a shop behind a TLS-inspecting proxy does with the proxy's CA.
+        http = http.with_root_certificates_pem(ca)?;
+    }
     let shop = Shop::start(
-        Client::new(config),
+        Client::builder(config).http_settings(http).build(),
         ShopOptions {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             return_url: None,
@@ -184,8 +202,8 @@ fn sandbox_shop(gateway: Gateway) -> Result<(Sandbox, Shop), Failure> {
 }
 
 /// The default run: one approved and one cancelled payment.
-fn sandbox_demo(gateway: Gateway) -> Result<bool, Failure> {
-    let (sandbox, shop) = sandbox_shop(gateway)?;
+fn sandbox_demo(gateway: Gateway, tls: bool) -> Result<bool, Failure> {
+    let (sandbox, shop) = sandbox_shop(gateway, tls)?;
     println!(
         "{} checkout demo: an embedded sandbox, no token, no network\n",
         label(gateway)
@@ -193,7 +211,7 @@ fn sandbox_demo(gateway: Gateway) -> Result<bool, Failure> {
     step("sandbox", sandbox.base_url());
     step("shop", shop.url());
     step("gateway", format!("{gateway} ({})", page_name(gateway)));
-    let buyer = Buyer::new(gateway);
+    let buyer = Buyer::new(gateway, sandbox.ca_certificate_pem())?;
 
     println!("\nPayment 1: the buyer approves");
     let paid = buyer.checkout(&sandbox, &shop, "order-1001", BuyerChoice::Approve)?;
@@ -243,14 +261,25 @@ struct Buyer {
 }
 
 impl Buyer {
-    fn new(gateway: Gateway) -> Buyer {
-        let agent = ureq::Agent::config_builder()
+    /// A browser (for `gateway`'s pages) that also trusts `ca_pem` (the sandbox's, over
+    /// HTTPS).
+    fn new(gateway: Gateway, ca_pem: Option<&str>) -> Result<Buyer, Failure> {
+        let mut config = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .max_redirects(0)
-            .timeout_global(Some(STEP_TIMEOUT))
-            .build()
-            .new_agent();
-        Buyer { agent, gateway }
+            .timeout_global(Some(STEP_TIMEOUT));
+        if let Some(pem) = ca_pem {
+            use ureq::tls::{Certificate, RootCerts, TlsConfig};
+            let ca = Certificate::from_pem(pem.as_bytes())?;
+            let tls = TlsConfig::builder().root_certs(RootCerts::new_with_certs(&[ca]));
+            #[cfg(feature = "native-tls")]
+            let tls = tls.provider(ureq::tls::TlsProvider::NativeTls);
+            config = config.tls_config(tls.build());
+        }
+        Ok(Buyer {
+            agent: config.build().new_agent(),
+            gateway,
+        })
     }
 
     /// GET a page; its status, `Location` and body (bounded).
@@ -420,8 +449,8 @@ fn sent_ref_id(fields: &serde_json::Value) -> String {
 }
 
 /// `--serve`: the sandbox and the shop stay up for a person with a browser.
-fn serve_sandbox(gateway: Gateway) -> Result<bool, Failure> {
-    let (sandbox, shop) = sandbox_shop(gateway)?;
+fn serve_sandbox(gateway: Gateway, tls: bool) -> Result<bool, Failure> {
+    let (sandbox, shop) = sandbox_shop(gateway, tls)?;
     println!(
         "{} checkout demo, serving until interrupted (Ctrl-C)\n",
         label(gateway)
@@ -431,6 +460,13 @@ fn serve_sandbox(gateway: Gateway) -> Result<bool, Failure> {
         format!("{}/  <- open this in a browser", shop.url()),
     );
     step("sandbox", sandbox.base_url());
+    if sandbox.ca_certificate_pem().is_some() {
+        step(
+            "note",
+            "the sandbox's certificate is signed by a CA made at start: the browser warns \
+             once (accept it, or trust the CA) before the installment page",
+        );
+    }
     println!();
     loop {
         if let Some(event) = shop.next_event(Duration::from_secs(3600)) {
