@@ -10,7 +10,8 @@ use crate::exchange::Answer;
 use crate::text::{Description, PayerName, PaymentCode};
 use crate::wire::json::Fields;
 
-/// The request body, in the order PayPing's spec lists the fields.
+/// The request body, in the order PayPing's spec lists the fields. v3 spells the same fields
+/// the same way and adds `isReversible`, so it sends this body too.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct Body<'a> {
@@ -22,10 +23,22 @@ pub(crate) struct Body<'a> {
     description: Option<&'a str>,
     return_url: &'a str,
     client_ref_id: &'a str,
+    /// v3 only, and sent only when asked for: a payment must be created reversible to be
+    /// refunded. (v2 has no refund: its create refuses a reversible payment before this.)
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    is_reversible: bool,
 }
 
-/// The body for `payment`, its amount in `unit`.
+/// The body for `payment`, its amount in `unit` (v2: never reversible).
 pub(crate) fn body(payment: &NewPayment, unit: AmountUnit) -> Body<'_> {
+    Body {
+        is_reversible: false,
+        ..body_of(payment, unit)
+    }
+}
+
+/// The body for `payment` as both protocols spell it, `isReversible` as the payment asks.
+pub(crate) fn body_of(payment: &NewPayment, unit: AmountUnit) -> Body<'_> {
     Body {
         amount: payment.amount().in_unit(unit),
         payer_identity: payment.mobile().as_str(),
@@ -33,6 +46,7 @@ pub(crate) fn body(payment: &NewPayment, unit: AmountUnit) -> Body<'_> {
         description: payment.description().map(Description::as_str),
         return_url: payment.return_url().as_str(),
         client_ref_id: payment.client_ref_id().as_str(),
+        is_reversible: payment.is_reversible(),
     }
 }
 

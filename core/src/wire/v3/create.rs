@@ -1,6 +1,5 @@
 //! `POST /v3/pay`: the body sent, and the code, page and fees read back.
 
-use serde::Serialize;
 use serde::de::MapAccess;
 
 use crate::amount::AmountUnit;
@@ -8,38 +7,15 @@ use crate::create::NewPayment;
 use crate::error::Error;
 use crate::exchange::Answer;
 use crate::pending::Fees;
-use crate::text::{Description, PayerName, PaymentCode};
+use crate::text::PaymentCode;
 use crate::wire::json::Fields;
+use crate::wire::v2::create::Body;
 
-/// The request body: camelCase as PayPing's spec lists it, `clientRefId` always a JSON
-/// string (PayPing's own plugins were fixed for sending it as a number).
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct Body<'a> {
-    amount: u64,
-    payer_identity: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    payer_name: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    description: Option<&'a str>,
-    return_url: &'a str,
-    client_ref_id: &'a str,
-    /// Sent only when asked for: a payment must be created reversible to be refunded.
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    is_reversible: bool,
-}
-
-/// The body for `payment`, its amount in `unit`.
+/// The request body: v2's fields, camelCase as PayPing's spec lists them (`clientRefId`
+/// always a JSON string: PayPing's own plugins were fixed for sending it as a number), plus
+/// `isReversible` when asked for.
 pub(crate) fn body(payment: &NewPayment, unit: AmountUnit) -> Body<'_> {
-    Body {
-        amount: payment.amount().in_unit(unit),
-        payer_identity: payment.mobile().as_str(),
-        payer_name: payment.payer_name().map(PayerName::as_str),
-        description: payment.description().map(Description::as_str),
-        return_url: payment.return_url().as_str(),
-        client_ref_id: payment.client_ref_id().as_str(),
-        is_reversible: payment.is_reversible(),
-    }
+    crate::wire::v2::create::body_of(payment, unit)
 }
 
 #[derive(Default)]
