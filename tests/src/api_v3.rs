@@ -210,19 +210,25 @@ fn code_of(refusal: &Refusal) -> u32 {
 /// 409 with code 110 and the earlier result, its keys in the case the options say.
 fn already_verified(shared: &Shared, request: &Request<'_>, earlier: &Verified) -> Answer {
     let earlier = match shared.config.already_verified_keys {
-        KeyCase::Pascal => serde_json::to_value(EarlierRecord::of(earlier)),
-        KeyCase::Camel => serde_json::to_value(Record::of(earlier)),
+        KeyCase::Pascal => Earlier::Pascal(EarlierRecord::of(earlier)),
+        KeyCase::Camel => Earlier::Camel(Record::of(earlier)),
     };
-    match earlier {
-        Ok(earlier) => problem(
-            409,
-            ALREADY_DONE,
-            request.path,
-            request.trace_id,
-            Some(earlier),
-        ),
-        Err(_) => Answer::empty(500),
-    }
+    problem(
+        409,
+        ALREADY_DONE,
+        request.path,
+        request.trace_id,
+        Some(earlier),
+    )
+}
+
+/// The earlier result in a 409/110, in the key case the options say (written as is, so
+/// the keys keep their order).
+#[derive(Serialize)]
+#[serde(untagged)]
+enum Earlier<'a> {
+    Pascal(EarlierRecord<'a>),
+    Camel(Record<'a>),
 }
 
 /// PayPing v3's "verification still in progress": `status` (202 or 502) with problem
@@ -233,12 +239,12 @@ pub(crate) fn in_progress(status: u16, trace_id: &str) -> Answer {
 
 /// The problem details PayPing v3 answers errors with: RFC 7807 plus `paypingTraceId` and
 /// `metaData` (`code`, `errors`, and on a 409/110 the earlier result as `message`).
-pub(crate) fn problem(
+fn problem(
     status: u16,
     code: u32,
     instance: &str,
     trace_id: &str,
-    earlier: Option<Value>,
+    earlier: Option<Earlier<'_>>,
 ) -> Answer {
     problem_with(status, code, instance, trace_id, earlier, Vec::new())
 }
@@ -259,7 +265,7 @@ fn problem_with(
     code: u32,
     instance: &str,
     trace_id: &str,
-    earlier: Option<Value>,
+    earlier: Option<Earlier<'_>>,
     mut messages: Vec<String>,
 ) -> Answer {
     #[derive(Serialize)]
@@ -267,11 +273,11 @@ fn problem_with(
         message: String,
     }
     #[derive(Serialize)]
-    struct MetaData {
+    struct MetaData<'a> {
         code: u32,
         errors: Vec<Message>,
         #[serde(skip_serializing_if = "Option::is_none")]
-        message: Option<Value>,
+        message: Option<Earlier<'a>>,
     }
     #[derive(Serialize)]
     #[serde(rename_all = "camelCase")]
@@ -282,7 +288,7 @@ fn problem_with(
         detail: &'a str,
         instance: &'a str,
         payping_trace_id: &'a str,
-        meta_data: MetaData,
+        meta_data: MetaData<'a>,
     }
     let detail = message(code);
     if messages.is_empty() {

@@ -33,7 +33,10 @@
 //!
 //! It prints `listening on http://ADDR` as its first line and serves until killed. Options:
 //! `--listen ADDR` (default `127.0.0.1:0`), `--token TOKEN` (default
-//! [`DEFAULT_TOKEN`]), `--verify-window-secs N`, `--allow-remote` (needed to listen on a
+//! [`DEFAULT_TOKEN`]), `--extra-token TOKEN` (repeatable: [`Options::extra_token`]),
+//! `--verify-window-secs N`, `--already-verified-keys pascal|camel`
+//! ([`Options::already_verified_keys`]), `--no-report-v3-codes`
+//! ([`Options::report_v3_codes`]), `--allow-remote` (needed to listen on a
 //! non-loopback address), `--tls` (HTTPS with a certificate made at start; the first line then
 //! says `https://`) with `--ca-out PATH` (where to write the CA to trust), or `--tls-cert FILE
 //! --tls-key FILE` (HTTPS with your PEM certificate chain and key), `--help`.
