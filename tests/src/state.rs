@@ -513,3 +513,164 @@ impl Store {
         Ok(p.verified())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SHOP: Caller<'static> = Caller {
+        token: "shop",
+        version: ApiVersion::V3,
+    };
+    const WINDOW: Duration = Duration::from_secs(600);
+
+    fn new_payment(version: ApiVersion) -> NewPayment {
+        NewPayment {
+            amount: 1_000,
+            return_url: "http://127.0.0.1:9/back".into(),
+            payer_identity: None,
+            payer_name: None,
+            description: None,
+            client_ref_id: Some("order-1".into()),
+            version,
+            reversible: true,
+        }
+    }
+
+    fn no_default(_: ApiVersion) -> u32 {
+        0
+    }
+
+    /// A store with one paid payment of SHOP on `version`: its code and refId.
+    fn paid(version: ApiVersion, now: SystemTime) -> (Store, String, String) {
+        let mut store = Store::new(7);
+        let code = store.create("shop", new_payment(version), now);
+        let p = store
+            .buyer_action(&code, BuyerAction::Approve, now, no_default)
+            .unwrap();
+        let ref_id = p.snap.ref_id.clone().unwrap();
+        (store, code, ref_id)
+    }
+
+    #[test]
+    fn verify_refuses_in_neutral_terms_in_order() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
+        let (mut store, code, ref_id) = paid(ApiVersion::V3, now);
+        let named = Naming::CodeAndRefId {
+            code: &code,
+            ref_id: &ref_id,
+        };
+        let other = Caller {
+            token: "other",
+            ..SHOP
+        };
+        let v2 = Caller {
+            version: ApiVersion::V2,
+            ..SHOP
+        };
+        let mut verify = |caller, naming, amount| store.verify(caller, naming, amount, now, WINDOW);
+        assert_eq!(
+            verify(SHOP, Naming::RefId("1"), 1_000).unwrap_err(),
+            Refusal::UnknownPayment
+        );
+        assert_eq!(
+            verify(other, named, 1_000).unwrap_err(),
+            Refusal::OtherMerchant
+        );
+        assert_eq!(
+            verify(v2, named, 1_000).unwrap_err(),
+            Refusal::OtherProtocol
+        );
+        let wrong_ref = Naming::CodeAndRefId {
+            code: &code,
+            ref_id: "1",
+        };
+        assert_eq!(
+            verify(SHOP, wrong_ref, 1_000).unwrap_err(),
+            Refusal::OtherRefId
+        );
+        assert_eq!(
+            verify(SHOP, named, 999).unwrap_err(),
+            Refusal::AmountDiffers
+        );
+        let verified = verify(SHOP, named, 1_000).unwrap();
+        assert_eq!(
+            verify(SHOP, named, 1_000).unwrap_err(),
+            Refusal::AlreadyVerified(Box::new(verified))
+        );
+        // Only the caller's own verifies on its protocol reach the payment.
+        assert_eq!(store.get(&code).unwrap().snap.verify_count, 4);
+    }
+
+    #[test]
+    fn the_window_runs_from_the_payment_and_voids_on_the_late_verify() {
+        let created = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
+        let mut store = Store::new(7);
+        let code = store.create("shop", new_payment(ApiVersion::V2), created);
+        let paid_at = created + 3 * WINDOW;
+        let p = store
+            .buyer_action(&code, BuyerAction::Approve, paid_at, no_default)
+            .expect("an unpaid payment does not expire");
+        let ref_id = p.snap.ref_id.clone().unwrap();
+        let v2 = Caller {
+            version: ApiVersion::V2,
+            ..SHOP
+        };
+        let late = paid_at + WINDOW + Duration::from_secs(1);
+        assert_eq!(store.get(&code).unwrap().snap.state, PaymentState::Paid);
+        let refused = store.verify(v2, Naming::RefId(&ref_id), 1_000, late, WINDOW);
+        assert_eq!(refused.unwrap_err(), Refusal::TooLate);
+        assert_eq!(store.get(&code).unwrap().snap.state, PaymentState::Expired);
+    }
+
+    #[test]
+    fn cancel_follows_the_faces_rule_and_names_what_made_a_payment_void() {
+        let now = SystemTime::UNIX_EPOCH;
+        let (mut store, code, _) = paid(ApiVersion::V3, now);
+        assert_eq!(
+            store.cancel(SHOP, &code, CancelUntil::BuyerArrives),
+            Err(Refusal::AtGateway)
+        );
+        assert_eq!(store.cancel(SHOP, &code, CancelUntil::Verified), Ok(()));
+        assert_eq!(
+            store.cancel(SHOP, &code, CancelUntil::Verified),
+            Err(Refusal::CancelledByShop)
+        );
+        let fresh = store.create("shop", new_payment(ApiVersion::V3), now);
+        store.mark_opened(&fresh);
+        assert_eq!(
+            store.cancel(SHOP, &fresh, CancelUntil::BuyerArrives),
+            Err(Refusal::AtGateway),
+            "the buyer reached the page"
+        );
+    }
+
+    #[test]
+    fn refund_checks_in_order() {
+        let now = SystemTime::UNIX_EPOCH;
+        let (mut store, code, ref_id) = paid(ApiVersion::V3, now);
+        assert_eq!(
+            store.refund(SHOP, &code, &ref_id, now).unwrap_err(),
+            Refusal::NotVerified
+        );
+        let named = Naming::CodeAndRefId {
+            code: &code,
+            ref_id: &ref_id,
+        };
+        store.verify(SHOP, named, 1_000, now, WINDOW).unwrap();
+        assert_eq!(
+            store.refund(SHOP, &code, "1", now).unwrap_err(),
+            Refusal::OtherRefId
+        );
+        let late = now + REFUND_WINDOW + Duration::from_secs(1);
+        assert_eq!(
+            store.refund(SHOP, &code, &ref_id, late).unwrap_err(),
+            Refusal::RefundTooLate
+        );
+        assert!(store.refund(SHOP, &code, &ref_id, now).is_ok());
+        assert_eq!(
+            store.refund(SHOP, &code, &ref_id, now).unwrap_err(),
+            Refusal::Refunded
+        );
+    }
+}
