@@ -88,7 +88,9 @@ pub struct PaymentSnapshot {
     pub amount: u32,
     /// Current state.
     pub state: PaymentState,
-    /// How many verify requests reached this payment (any outcome after the refId lookup).
+    /// How many verify requests reached this payment: its own merchant's, on its protocol,
+    /// whatever the outcome (another merchant's, or one on the other protocol, are not
+    /// counted).
     pub verify_count: u32,
     /// When create was answered (sandbox clock).
     pub created_at: SystemTime,
