@@ -82,6 +82,14 @@ impl<C> Routed<C> {
             Routed::WrongMethod(allowed.as_str().to_owned())
         }
     }
+
+    /// This, unless the path is not this face's: then what `next` makes of it.
+    pub(crate) fn or_else(self, next: impl FnOnce() -> Routed<C>) -> Routed<C> {
+        match self {
+            Routed::Unknown => next(),
+            known => known,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -199,17 +199,10 @@ fn first_face(method: &Method, segments: &[&str]) -> Routed<Call> {
             Routed::Unknown => Routed::Unknown,
         }
     }
-    let faces: [&dyn Fn() -> Routed<Call>; 4] = [
-        &|| into(gateway::route(method, segments), Call::Gateway),
-        &|| into(api_v3::route(method, segments), Call::V3),
-        &|| into(report::route(method, segments), Call::Report),
-        &|| into(api_v2::route(method, segments), Call::V2),
-    ];
-    faces
-        .iter()
-        .map(|face| face())
-        .find(|routed| !matches!(routed, Routed::Unknown))
-        .unwrap_or(Routed::Unknown)
+    into(gateway::route(method, segments), Call::Gateway)
+        .or_else(|| into(api_v3::route(method, segments), Call::V3))
+        .or_else(|| into(report::route(method, segments), Call::Report))
+        .or_else(|| into(api_v2::route(method, segments), Call::V2))
 }
 
 fn target(method: &Method, path: &str) -> Target {
