@@ -14,7 +14,6 @@ use ghesta_core::{Decision, Failure, RetryPolicy};
 
 use crate::clock::{Clock, SystemClock};
 use crate::error::{Error, Result};
-use crate::redact::redact;
 use crate::transport::{HttpSettings, Transport, UreqTransport};
 
 /// A blocking PayPing client: create, verify, cancel, refund, report, and any other
@@ -668,23 +667,18 @@ impl Client {
             let request = exchange.to_request()?;
             // How the attempt failed decides whether it may go again: the core's rules.
             let (error, decision) = match inner.transport.send(request) {
-                Ok(mut response) => {
-                    redact(&mut response, self.config().token().expose_secret());
-                    match exchange.parse_response(response) {
-                        Ok(output) => return Ok(output),
-                        Err(error) => {
-                            let failure = Failure::Answered(&error);
-                            let decision = inner.retry.decide(
-                                kind,
-                                attempt,
-                                failure,
-                                inner.clock.now(),
-                                deadline,
-                            );
-                            (Error::Core(error), decision)
-                        }
+                // The core scrubs the token from the answer as it reads it.
+                Ok(response) => match exchange.parse_response(response) {
+                    Ok(output) => return Ok(output),
+                    Err(error) => {
+                        let failure = Failure::Answered(&error);
+                        let decision =
+                            inner
+                                .retry
+                                .decide(kind, attempt, failure, inner.clock.now(), deadline);
+                        (Error::Core(error), decision)
                     }
-                }
+                },
                 Err(error) => {
                     let decision = inner.retry.decide(
                         kind,

@@ -8,7 +8,6 @@ pub use ghesta_core;
 mod client;
 mod clock;
 mod error;
-mod redact;
 mod transport;
 
 pub use client::{Client, ClientBuilder, Recovered};

@@ -24,6 +24,7 @@ mod rejection;
 mod report;
 mod request_id;
 mod retry;
+mod scrub;
 mod snippet;
 mod text;
 mod token;
