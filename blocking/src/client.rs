@@ -5,12 +5,11 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use ghesta_core::{
-    CancelPayment, Cancelled, CompletedCallback, Config, ConfigError, CreatePayment, Exchange,
-    NewPayment, PaymentCode, PaymentReport, PaymentStatus, Pending, Recovery, RefId, RefundPayment,
-    Refunded, ReportPayment, Verified, VerifyOutcome, VerifyPayment,
+    CancelPayment, Cancelled, CompletedCallback, Config, ConfigError, CreatePayment, Decision,
+    Exchange, Failure, NewPayment, PaymentCode, PaymentReport, PaymentStatus, Pending, Recovery,
+    RefId, RefundPayment, Refunded, ReportPayment, RetryPolicy, Verified, VerifyOutcome,
+    VerifyPayment,
 };
-
-use ghesta_core::{Decision, Failure, RetryPolicy};
 
 use crate::clock::{Clock, SystemClock};
 use crate::error::{Error, Result};
@@ -415,8 +414,8 @@ impl Client {
     /// [`CallbackMismatch`](ghesta_core::Error::CallbackMismatch) and nothing is sent.
     /// Retryable failures are retried while the policy allows and never past
     /// [`Config::verify_deadline`]`(received_at)`; PayPing v3's "verification in progress" is
-    /// asked again until then (see [`RetryPolicy::decide`]). An answer lost on the way and retried
-    /// comes back as [`VerifyOutcome::AlreadyVerified`]; with
+    /// asked again until then (see [`RetryPolicy::decide`]). An answer lost on the way and
+    /// retried comes back as [`VerifyOutcome::AlreadyVerified`]; with
     /// [`ClientBuilder::confirm_with_report`], that outcome is confirmed through the report
     /// first.
     ///
@@ -666,27 +665,21 @@ impl Client {
             // the same bytes every time. A request the core cannot build was never sent.
             let request = exchange.to_request()?;
             // How the attempt failed decides whether it may go again: the core's rules.
+            let decide = |failure: Failure<'_>| {
+                let now = inner.clock.now();
+                inner.retry.decide(kind, attempt, failure, now, deadline)
+            };
             let (error, decision) = match inner.transport.send(request) {
                 // The core scrubs the token from the answer as it reads it.
                 Ok(response) => match exchange.parse_response(response) {
                     Ok(output) => return Ok(output),
                     Err(error) => {
-                        let failure = Failure::Answered(&error);
-                        let decision =
-                            inner
-                                .retry
-                                .decide(kind, attempt, failure, inner.clock.now(), deadline);
+                        let decision = decide(Failure::Answered(&error));
                         (Error::Core(error), decision)
                     }
                 },
                 Err(error) => {
-                    let decision = inner.retry.decide(
-                        kind,
-                        attempt,
-                        error.failure(),
-                        inner.clock.now(),
-                        deadline,
-                    );
+                    let decision = decide(error.failure());
                     (Error::Transport(error), decision)
                 }
             };
