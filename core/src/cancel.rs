@@ -10,6 +10,7 @@ use crate::gateway::Protocol;
 use crate::pending::Pending;
 use crate::redirect::push_segment;
 use crate::request_id::RequestId;
+use crate::scrub::scrub;
 use crate::text::PaymentCode;
 use crate::wire;
 
@@ -105,6 +106,7 @@ impl Exchange for CancelPayment {
         &self,
         response: http::Response<B>,
     ) -> Result<Cancelled, Error> {
+        let response = scrub(response, self.config.token());
         let answer = Answer::of(&response, self.protocol);
         // v2's spec documents 200 with no body; v3's, 204. Each means the same.
         if !matches!(answer.status.as_u16(), 200 | 204) {

@@ -13,6 +13,7 @@ use crate::invalid::{Field, InvalidInput, Rule};
 use crate::mobile::Mobile;
 use crate::pending::Pending;
 use crate::redirect::RedirectUrl;
+use crate::scrub::scrub;
 use crate::text::{ClientRefId, Description, PayerName};
 use crate::url::ReturnUrl;
 use crate::wire;
@@ -214,6 +215,7 @@ impl Exchange for CreatePayment {
         response: http::Response<B>,
     ) -> Result<Pending, Error> {
         let gateway = self.gateway();
+        let response = scrub(response, self.config.token());
         let answer = Answer::of(&response, gateway.protocol());
         if answer.status != StatusCode::OK {
             return Err(answer.failure());

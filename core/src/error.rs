@@ -115,7 +115,7 @@ pub enum Error {
 
     /// PayPing v3 answered verify with 202 (or 502): the verification is still in progress.
     /// Not a success and not a failure: verify again, within the verify window
-    /// (`ghesta-blocking` does, by default).
+    /// ([`RetryPolicy::decide`](crate::RetryPolicy::decide) says to, until the deadline).
     #[error(
         "PayPing is still verifying the payment (status {}): verify again within the verify \
          window{}",
@@ -204,7 +204,8 @@ impl Error {
     /// (cut off on the way). A 4xx body that cannot be read will read no better next time.
     ///
     /// This says nothing of whether a retry is *safe*: a create that is retried may create
-    /// a second payment. `ghesta-blocking`'s retry policy decides that per exchange.
+    /// a second payment. [`RetryPolicy::decide`](crate::RetryPolicy::decide) decides that per
+    /// exchange, for every driver; ask it rather than this.
     pub fn is_retryable(&self) -> bool {
         match self {
             Self::Unavailable { .. } | Self::VerifyInProgress { .. } => true,
@@ -269,7 +270,8 @@ impl Error {
 
     /// How long the answer asked the client to wait before trying again: its `Retry-After`
     /// header, in the delta-seconds form (the date form needs a clock the core does not
-    /// read, and is ignored), on a 5xx or other unexpected status.
+    /// read, and is ignored), on a 5xx, another unexpected status, or v3's "in progress".
+    /// [`RetryPolicy::decide`](crate::RetryPolicy::decide) waits at least this long.
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
             Self::Unavailable { retry_after, .. }

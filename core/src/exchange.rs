@@ -10,6 +10,7 @@ use crate::config::Config;
 use crate::error::Error;
 use crate::gateway::Protocol;
 use crate::request_id::RequestId;
+use crate::scrub::Scrubbed;
 use crate::wire::json::{self, BodyError, Fields, names_error_code};
 
 /// A request as the core builds it: an `http::Request` with a byte body.
@@ -160,7 +161,12 @@ pub(crate) struct Answer<'a> {
 }
 
 impl<'a> Answer<'a> {
-    pub(crate) fn of<B: AsRef<[u8]>>(response: &'a http::Response<B>, protocol: Protocol) -> Self {
+    /// The parts of `response`, which must have been scrubbed of the token first: so no
+    /// error built from an answer can hold it, whatever the driver.
+    pub(crate) fn of<B: AsRef<[u8]>>(
+        response: &'a http::Response<Scrubbed<B>>,
+        protocol: Protocol,
+    ) -> Self {
         Self {
             protocol,
             status: response.status(),

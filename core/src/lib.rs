@@ -23,6 +23,8 @@ mod refund;
 mod rejection;
 mod report;
 mod request_id;
+mod retry;
+mod scrub;
 mod snippet;
 mod text;
 mod token;
@@ -53,6 +55,9 @@ pub use refund::{REFUND_WINDOW, RefundPayment, Refunded};
 pub use rejection::{ErrorEntry, ErrorKey, Rejection};
 pub use report::{PaymentReport, PaymentStatus, ReportPayment};
 pub use request_id::{REQUEST_ID_HEADER, RequestId};
+pub use retry::{
+    DEFAULT_INITIAL_DELAY, DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_DELAY, Decision, Failure, RetryPolicy,
+};
 pub use snippet::BodySnippet;
 pub use text::{CardHash, CardNumber, ClientRefId, Description, PayerName, PaymentCode, RefId};
 pub use token::Token;

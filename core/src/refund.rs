@@ -10,6 +10,7 @@ use crate::exchange::{Answer, Exchange, ExchangeKind, HttpRequest, api_request};
 use crate::gateway::Protocol;
 use crate::pending::Pending;
 use crate::request_id::RequestId;
+use crate::scrub::scrub;
 use crate::text::{PaymentCode, RefId};
 use crate::verify::payment_ref_id;
 use crate::wire;
@@ -130,6 +131,7 @@ impl Exchange for RefundPayment {
         &self,
         response: http::Response<B>,
     ) -> Result<Refunded, Error> {
+        let response = scrub(response, self.config.token());
         let answer = Answer::of(&response, Protocol::V3);
         // The answer's body is not documented beyond its status.
         if !matches!(answer.status.as_u16(), 200 | 204) {

@@ -11,6 +11,7 @@ use crate::invalid::Field;
 use crate::pending::Pending;
 use crate::redirect::push_segment;
 use crate::request_id::RequestId;
+use crate::scrub::scrub;
 use crate::text::{PaymentCode, RefId, check_unpadded};
 use crate::wire;
 use crate::wire::v2::report::RefIdValue;
@@ -162,6 +163,7 @@ impl Exchange for ReportPayment {
         response: http::Response<B>,
     ) -> Result<PaymentReport, Error> {
         // A v1 route: its errors are v2's, whichever protocol created the payment.
+        let response = scrub(response, self.config.token());
         let answer = Answer::of(&response, Protocol::V2);
         if answer.status != StatusCode::OK {
             return Err(answer.failure());

@@ -13,6 +13,7 @@ use crate::gateway::Protocol;
 use crate::invalid::{Field, InvalidInput, Rule};
 use crate::pending::Pending;
 use crate::request_id::RequestId;
+use crate::scrub::scrub;
 use crate::text::{CardHash, CardNumber, PaymentCode, RefId};
 use crate::wire;
 
@@ -190,6 +191,7 @@ impl Exchange for VerifyPayment {
         &self,
         response: http::Response<B>,
     ) -> Result<VerifyOutcome, Error> {
+        let response = scrub(response, self.config.token());
         let answer = Answer::of(&response, self.protocol);
         match self.protocol {
             Protocol::V2 => self.read_v2(answer),
