@@ -8,13 +8,14 @@ use crate::callback::CompletedCallback;
 use crate::code::PayPingCode;
 use crate::config::Config;
 use crate::error::Error;
-use crate::exchange::{Answer, Exchange, ExchangeKind, HttpRequest, api_request};
+use crate::exchange::{Exchange, ExchangeKind, HttpRequest, api_request};
 use crate::gateway::Protocol;
 use crate::invalid::{Field, InvalidInput, Rule};
 use crate::pending::Pending;
 use crate::request_id::RequestId;
 use crate::text::{CardHash, CardNumber, PaymentCode, RefId};
 use crate::wire;
+use crate::wire::answer::Answer;
 
 /// The verify exchange, built from the stored [`Pending`] record and the buyer's callback.
 ///
@@ -154,6 +155,8 @@ impl VerifyPayment {
     }
 }
 
+impl crate::exchange::sealed::Sealed for VerifyPayment {}
+
 impl Exchange for VerifyPayment {
     type Output = VerifyOutcome;
 
@@ -201,7 +204,7 @@ impl Exchange for VerifyPayment {
 impl VerifyPayment {
     fn read_v2(&self, answer: Answer<'_>) -> Result<VerifyOutcome, Error> {
         if answer.status != StatusCode::OK {
-            return match answer.failure() {
+            return match wire::v2::errors::failure(answer) {
                 // Only a body that says 15 and nothing else: `{"15":..,"47":..}` is
                 // ambiguous and stays an error, never a reason to ship.
                 Error::Rejected(r)

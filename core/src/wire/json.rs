@@ -9,7 +9,7 @@ use std::fmt;
 
 use serde::de::{DeserializeSeed, Deserializer as _, Error as _, IgnoredAny, MapAccess, Visitor};
 
-use crate::wire::v2::errors::code_in_key;
+use crate::code::code_in_key;
 
 /// The fields of one success answer, filled in as their keys are met.
 pub(crate) trait Fields: Default {

@@ -4,8 +4,8 @@ use serde::Serialize;
 use serde::de::MapAccess;
 
 use crate::error::Error;
-use crate::exchange::Answer;
 use crate::text::{CardHash, CardNumber, RefId};
+use crate::wire::answer::Answer;
 use crate::wire::json::Fields;
 
 #[derive(Serialize)]

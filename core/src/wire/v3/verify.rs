@@ -3,8 +3,9 @@
 use serde::Serialize;
 
 use crate::error::Error;
-use crate::exchange::Answer;
 use crate::text::PaymentCode;
+use crate::wire::answer::Answer;
+use crate::wire::v3::errors;
 use crate::wire::v3::record::Record;
 
 #[derive(Serialize)]
@@ -45,15 +46,16 @@ const ALREADY_DONE: u32 = 110;
 pub(crate) fn read(answer: &Answer<'_>) -> Result<Read, Error> {
     match answer.status.as_u16() {
         200 => Ok(Read::Verified(answer.fields()?)),
-        202 | 502 => Err(answer.clone().in_progress()),
-        409 => match super::errors::read(answer.body) {
+        202 | 502 => Err(errors::in_progress(answer)),
+        // The body is read once, for the outcome or for the refusal it is.
+        409 => match errors::read(answer.body) {
             Ok(problem) if problem.code == Some(ALREADY_DONE) => Ok(Read::AlreadyVerified {
                 earlier: problem.earlier,
                 message: problem.messages.into_iter().next(),
                 trace_id: problem.trace_id,
             }),
-            _ => Err(answer.clone().failure()),
+            problem => Err(errors::failure_of(answer.clone(), problem)),
         },
-        _ => Err(answer.clone().failure()),
+        _ => Err(errors::failure(answer.clone())),
     }
 }

@@ -1,0 +1,99 @@
+//! The parts of PayPing's answer every reader needs, and the refusal a failure status is.
+
+use std::time::Duration;
+
+use http::StatusCode;
+
+use crate::error::Error;
+use crate::gateway::Protocol;
+use crate::request_id::RequestId;
+use crate::wire::json::{self, BodyError, Fields, names_error_code};
+
+/// The longest `Retry-After` taken at its word; a larger one is read as "a day".
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// Reads a `Retry-After` header in its delta-seconds form (`Retry-After: 120`).
+pub(crate) fn retry_after(headers: &http::HeaderMap) -> Option<Duration> {
+    let seconds: u64 = headers
+        .get(http::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()?;
+    Some(Duration::from_secs(seconds).min(MAX_RETRY_AFTER))
+}
+
+/// The parts of an answer every parser needs.
+#[derive(Clone)]
+pub(crate) struct Answer<'a> {
+    pub(crate) protocol: Protocol,
+    pub(crate) status: StatusCode,
+    pub(crate) body: &'a [u8],
+    pub(crate) request_id: Option<RequestId>,
+    headers: &'a http::HeaderMap,
+}
+
+impl<'a> Answer<'a> {
+    pub(crate) fn of<B: AsRef<[u8]>>(response: &'a http::Response<B>, protocol: Protocol) -> Self {
+        Self {
+            protocol,
+            status: response.status(),
+            body: response.body().as_ref(),
+            request_id: RequestId::from_headers(response.headers()),
+            headers: response.headers(),
+        }
+    }
+
+    /// How long the answer asked to wait (`Retry-After` in seconds), if it said.
+    pub(crate) fn retry_after(&self) -> Option<Duration> {
+        retry_after(self.headers)
+    }
+
+    /// The error for a status both protocols read alike (401, 403, 404, 5xx, the rest).
+    pub(crate) fn by_status(self) -> Error {
+        let retry_after = self.retry_after();
+        Error::by_status(self.status, self.body, retry_after, self.request_id)
+    }
+
+    /// Reads a success body's fields in one pass, refusing one that also names an error
+    /// code (see [`json`]).
+    pub(crate) fn fields<F: Fields>(&self) -> Result<F, Error> {
+        if self.body.is_empty() {
+            return Err(self.malformed("the body is empty"));
+        }
+        json::read(self.body).map_err(|e: BodyError| self.malformed(e))
+    }
+
+    /// A success whose body also names PayPing error codes (`{"15": ...}`) says two things
+    /// at once, so it is read as neither. No documented success body has a numeric key.
+    pub(crate) fn refuse_error_codes(&self) -> Result<(), Error> {
+        if names_error_code(self.body) {
+            return Err(self.malformed("a success status with PayPing error codes in the body"));
+        }
+        Ok(())
+    }
+
+    pub(crate) fn malformed(&self, reason: impl std::fmt::Display) -> Error {
+        Error::malformed(self.status, reason, self.body, self.request_id.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_header_in_seconds() {
+        let mut h = http::HeaderMap::new();
+        assert_eq!(retry_after(&h), None);
+        h.insert("retry-after", http::HeaderValue::from_static(" 120 "));
+        assert_eq!(retry_after(&h), Some(Duration::from_secs(120)));
+        h.insert("retry-after", http::HeaderValue::from_static("99999999999"));
+        assert_eq!(retry_after(&h), Some(MAX_RETRY_AFTER));
+        for ignored in ["Wed, 21 Oct 2015 07:28:00 GMT", "-5", "1.5", ""] {
+            h.insert("retry-after", http::HeaderValue::from_static(ignored));
+            assert_eq!(retry_after(&h), None, "{ignored}");
+        }
+    }
+}
