@@ -13,6 +13,7 @@ pub(crate) mod form;
 pub(crate) mod json;
 pub(crate) mod v2;
 pub(crate) mod v3;
+pub(crate) mod verify;
 
 use crate::error::Error;
 use crate::gateway::Protocol;

@@ -8,6 +8,7 @@ use serde::de::{IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 use crate::text::{CardHash, CardNumber};
 use crate::wire::json::Fields;
+use crate::wire::verify::Kept;
 
 /// The record's fields, as PayPing spells them in camelCase.
 #[derive(Default)]
@@ -60,17 +61,6 @@ impl Fields for AnyCaseRecord {
     fn read<'de, A: MapAccess<'de>>(&mut self, index: usize, map: &mut A) -> Result<(), A::Error> {
         read_field(&mut self.0, index, map)
     }
-}
-
-/// What a record says beside its amount and code, each kept only when valid.
-#[derive(Default)]
-pub(crate) struct Kept {
-    /// The masked card number, if PayPing sent a valid one.
-    pub(crate) card_number: Option<CardNumber>,
-    /// The card hash, if PayPing sent a valid one.
-    pub(crate) card_hash: Option<CardHash>,
-    /// When the buyer paid (`payedDate`, as sent), if it is short printable text.
-    pub(crate) paid_at: Option<String>,
 }
 
 impl Record {
