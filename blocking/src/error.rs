@@ -266,8 +266,8 @@ pub enum Error {
          it may be forged, nothing was sent to PayPing"
     )]
     CallbackMismatch {
-        /// Which field differs (`code` or `clientRefId`).
-        field: &'static str,
+        /// Which field differs (the payment code, clientRefId, protocol or amount).
+        field: ghesta_core::Field,
         /// What the pending payment holds.
         expected: String,
         /// What the callback carried.
@@ -507,13 +507,16 @@ mod tests {
             Error::Invalid(_)
         ));
         let mismatch = ghesta_core::Error::CallbackMismatch {
-            field: "code",
+            field: ghesta_core::Field::PaymentCode,
             expected: "a".into(),
             received: "b".into(),
         };
         assert!(matches!(
             Error::from(mismatch),
-            Error::CallbackMismatch { field: "code", .. }
+            Error::CallbackMismatch {
+                field: ghesta_core::Field::PaymentCode,
+                ..
+            }
         ));
         // A bug in the core is neither PayPing's answer nor worth a retry.
         let bug = Error::from(ghesta_core::Error::Internal { reason: "x".into() });

@@ -156,7 +156,7 @@ fn a_forged_callback_sends_nothing() {
         matches!(
             err,
             Error::CallbackMismatch {
-                field: "clientRefId",
+                field: ghesta_core::Field::ClientRefId,
                 ..
             }
         ),

@@ -7,7 +7,7 @@ use http::StatusCode;
 
 use crate::amount::Amount;
 use crate::code::PayPingCode;
-use crate::invalid::InvalidInput;
+use crate::invalid::{Field, InvalidInput};
 use crate::rejection::Rejection;
 use crate::request_id::{IdSuffix, RequestId};
 use crate::snippet::{BodySnippet, SNIPPET_BYTES, truncate};
@@ -33,8 +33,10 @@ pub enum Error {
          it may be forged, nothing was sent to PayPing"
     )]
     CallbackMismatch {
-        /// Which field differs (`code` or `clientRefId`).
-        field: &'static str,
+        /// Which field differs: [`Field::Protocol`] (a form of the other protocol),
+        /// [`Field::PaymentCode`], [`Field::ClientRefId`] or [`Field::Amount`] (the amount
+        /// a v3 callback names).
+        field: Field,
         /// What the pending payment holds.
         expected: String,
         /// What the callback carried.
@@ -154,8 +156,9 @@ pub enum Error {
         IdSuffix(request_id)
     )]
     ReportMismatch {
-        /// Which field differs (`code`, `amount` or `clientRefId`).
-        field: &'static str,
+        /// Which field differs: [`Field::PaymentCode`], [`Field::Amount`] or
+        /// [`Field::ClientRefId`].
+        field: Field,
         /// What the pending payment holds.
         expected: String,
         /// What the report says.
@@ -340,6 +343,33 @@ impl Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn mismatches_name_their_field_in_words() {
+        let callback = Error::CallbackMismatch {
+            field: Field::ClientRefId,
+            expected: "order-7".into(),
+            received: "order-8".into(),
+        };
+        assert!(
+            callback
+                .to_string()
+                .starts_with(r#"the callback's client reference "order-8" does not match"#),
+            "{callback}"
+        );
+        let report = Error::ReportMismatch {
+            field: Field::PaymentCode,
+            expected: "P1".into(),
+            received: "P2".into(),
+            request_id: None,
+        };
+        assert!(
+            report
+                .to_string()
+                .starts_with(r#"the report's payment code "P2" does not match"#),
+            "{report}"
+        );
+    }
 
     #[test]
     fn a_bug_is_not_a_retryable_answer() {

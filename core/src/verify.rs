@@ -79,21 +79,21 @@ impl VerifyPayment {
     ) -> Result<Self, Error> {
         if callback.protocol() != pending.protocol() {
             return Err(Error::CallbackMismatch {
-                field: "protocol",
+                field: Field::Protocol,
                 expected: pending.protocol().to_string(),
                 received: callback.protocol().to_string(),
             });
         }
         if callback.code() != pending.code() {
             return Err(Error::CallbackMismatch {
-                field: "code",
+                field: Field::PaymentCode,
                 expected: pending.code().to_string(),
                 received: callback.code().to_string(),
             });
         }
         if callback.client_ref_id() != Some(pending.client_ref_id()) {
             return Err(Error::CallbackMismatch {
-                field: "clientRefId",
+                field: Field::ClientRefId,
                 expected: pending.client_ref_id().to_string(),
                 received: callback
                     .client_ref_id()
@@ -104,7 +104,7 @@ impl VerifyPayment {
         let stored = pending.amount().in_unit(pending.wire_unit());
         if let Some(claimed) = callback.amount().filter(|a| *a != stored) {
             return Err(Error::CallbackMismatch {
-                field: "amount",
+                field: Field::Amount,
                 expected: stored.to_string(),
                 received: claimed.to_string(),
             });

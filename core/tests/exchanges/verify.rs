@@ -168,7 +168,7 @@ fn a_forged_callback_is_refused_before_any_request() {
     assert_eq!(
         mismatch("code=ffff000011&refid=1&clientrefid=order-1042"),
         Error::CallbackMismatch {
-            field: "code",
+            field: Field::PaymentCode,
             expected: CODE.into(),
             received: "ffff000011".into(),
         }
@@ -176,7 +176,7 @@ fn a_forged_callback_is_refused_before_any_request() {
     assert_eq!(
         mismatch("code=82a4f72b91&refid=1&clientrefid=order-1043"),
         Error::CallbackMismatch {
-            field: "clientRefId",
+            field: Field::ClientRefId,
             expected: CLIENT_REF_ID.into(),
             received: "order-1043".into(),
         }
@@ -185,7 +185,7 @@ fn a_forged_callback_is_refused_before_any_request() {
     assert_eq!(
         mismatch("code=82a4f72b91&refid=1&clientrefid=ORDER-1042"),
         Error::CallbackMismatch {
-            field: "clientRefId",
+            field: Field::ClientRefId,
             expected: CLIENT_REF_ID.into(),
             received: "ORDER-1042".into(),
         }
@@ -197,7 +197,7 @@ fn a_forged_callback_is_refused_before_any_request() {
         assert_eq!(
             mismatch(missing),
             Error::CallbackMismatch {
-                field: "clientRefId",
+                field: Field::ClientRefId,
                 expected: CLIENT_REF_ID.into(),
                 received: String::new(),
             }
