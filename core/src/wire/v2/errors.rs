@@ -1,9 +1,12 @@
 //! v2's refusals: a 400 whose body is a JSON object of PayPing codes or field names to
 //! messages; every other failure status reads as both protocols read it.
 
+use std::borrow::Cow;
+use std::collections::HashSet;
 use std::fmt;
 
 use http::StatusCode;
+use serde::de::{DeserializeSeed, Deserializer as _, IgnoredAny, MapAccess, Visitor};
 
 use crate::code::{PayPingCode, code_in_key};
 use crate::error::Error;
@@ -38,8 +41,6 @@ pub(crate) fn refusal(answer: Answer<'_>, entries: Result<Vec<ErrorEntry>, Strin
 
 /// Reads PayPing's 400 body: a JSON object of code or field name to message, in order.
 pub(crate) fn read(body: &[u8]) -> Result<Vec<ErrorEntry>, String> {
-    use serde::de::{Deserializer as _, MapAccess, Visitor};
-
     struct Entries;
     impl<'de> Visitor<'de> for Entries {
         type Value = Vec<ErrorEntry>;
@@ -48,34 +49,40 @@ pub(crate) fn read(body: &[u8]) -> Result<Vec<ErrorEntry>, String> {
         }
         fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
             let mut entries = Vec::new();
-            // Every key seen, in ASCII lower case: a key twice, or twice in different case
-            // (`amount` and `Amount`), says two things about one field and is read as
-            // neither. Bounded by the body, which the transport caps.
-            let mut seen = std::collections::HashSet::new();
-            while let Some((key, value)) = map.next_entry::<String, serde_json::Value>()? {
-                if !seen.insert(key.to_ascii_lowercase()) {
+            // A key twice, or twice in different case (`amount` and `Amount`), says two
+            // things about one field and is read as neither.
+            let mut seen = SeenKeys::default();
+            while let Some(key) = map.next_key_seed(KeyText)? {
+                if seen.contains(&key) {
                     return Err(serde::de::Error::custom(format_args!(
                         "the key {key:?} appears twice (keys that differ only in case count as \
                          the same key)"
                     )));
                 }
                 if entries.len() == MAX_ENTRIES {
-                    continue; // read the rest so the JSON is still checked, keep none of it
+                    // Read the rest so the JSON is still checked; keep none of it.
+                    map.next_value::<IgnoredAny>()?;
+                    seen.insert(key);
+                    continue;
                 }
-                let mut message = match value {
+                let mut message = match map.next_value::<serde_json::Value>()? {
                     serde_json::Value::String(s) => s,
                     other => other.to_string(),
                 };
                 truncate(&mut message, MAX_MESSAGE_BYTES);
-                let key = match code_in_key(&key) {
+                let entry_key = match code_in_key(&key) {
                     Some(n) => ErrorKey::Code(PayPingCode::from_number(n)),
                     None => {
-                        let mut field = key;
+                        let mut field = key.as_ref().to_owned();
                         truncate(&mut field, MAX_MESSAGE_BYTES);
                         ErrorKey::Field(field)
                     }
                 };
-                entries.push(ErrorEntry { key, message });
+                seen.insert(key);
+                entries.push(ErrorEntry {
+                    key: entry_key,
+                    message,
+                });
             }
             Ok(entries)
         }
@@ -87,6 +94,67 @@ pub(crate) fn read(body: &[u8]) -> Result<Vec<ErrorEntry>, String> {
         .map_err(|e| e.to_string())?;
     de.end().map_err(|e| e.to_string())?;
     Ok(entries)
+}
+
+/// A key as it lies in the body: borrowed, unless escapes made serde_json unescape it.
+/// A code key is then never copied; only a field name that is kept is.
+struct KeyText;
+
+impl<'de> DeserializeSeed<'de> for KeyText {
+    type Value = Cow<'de, str>;
+    fn deserialize<D: serde::Deserializer<'de>>(self, de: D) -> Result<Self::Value, D::Error> {
+        de.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for KeyText {
+    type Value = Cow<'de, str>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a key")
+    }
+    fn visit_borrowed_str<E: serde::de::Error>(self, key: &'de str) -> Result<Self::Value, E> {
+        Ok(Cow::Borrowed(key))
+    }
+    fn visit_str<E: serde::de::Error>(self, key: &str) -> Result<Self::Value, E> {
+        Ok(Cow::Owned(key.to_owned()))
+    }
+    fn visit_string<E: serde::de::Error>(self, key: String) -> Result<Self::Value, E> {
+        Ok(Cow::Owned(key))
+    }
+}
+
+/// How many keys are compared one by one before they are hashed.
+const FEW_KEYS: usize = 8;
+
+/// The keys of one object so far, compared without regard to ASCII case. An error body has
+/// a key or two: the first few are kept where they lie and compared one by one, with no
+/// copy and no hashing. Past them, keys are hashed in lower case, so a body of many keys
+/// (bounded by the body, which the transport caps) still costs time in proportion to it.
+#[derive(Default)]
+struct SeenKeys<'de> {
+    few: [Option<Cow<'de, str>>; FEW_KEYS],
+    count: usize,
+    many: HashSet<String>,
+}
+
+impl<'de> SeenKeys<'de> {
+    fn contains(&self, key: &str) -> bool {
+        self.few
+            .iter()
+            .flatten()
+            .any(|k| k.eq_ignore_ascii_case(key))
+            || (!self.many.is_empty() && self.many.contains(&key.to_ascii_lowercase()))
+    }
+
+    fn insert(&mut self, key: Cow<'de, str>) {
+        match self.few.get_mut(self.count) {
+            Some(slot) => *slot = Some(key),
+            None => {
+                self.many.insert(key.to_ascii_lowercase());
+            }
+        }
+        self.count += 1;
+    }
 }
 
 #[cfg(test)]
@@ -179,6 +247,26 @@ mod tests {
             cut.is_retryable(),
             "a 200 cut short may read whole next time"
         );
+    }
+
+    #[test]
+    fn a_key_twice_in_any_case_is_refused_however_many_keys_lie_between() {
+        for n in [0, 1, 6, 7, 8, 9, 40] {
+            let filler: String = (0..n).map(|i| format!(r#""f{i}":"x","#)).collect();
+            for (first, twin) in [
+                (r#""amount":"a""#, r#""AMOUNT":"b""#),
+                (r#""15":"a""#, r#""15":"b""#),
+                (r#""am\u006funt":"a""#, r#""Amount":"b""#),
+            ] {
+                let body = format!("{{{first},{filler}{twin}}}");
+                assert!(read(body.as_bytes()).is_err(), "{body}");
+                let body = format!("{{{filler}{first},{twin}}}");
+                assert!(read(body.as_bytes()).is_err(), "{body}");
+            }
+            let distinct = format!(r#"{{{filler}"amount":"a","15":"b","016":"c"}}"#);
+            let entries = read(distinct.as_bytes()).unwrap_or_else(|e| panic!("{distinct}: {e}"));
+            assert_eq!(entries.len(), (n + 3).min(MAX_ENTRIES), "{distinct}");
+        }
     }
 
     #[test]

@@ -9,7 +9,7 @@ use crate::error::Error;
 use crate::rejection::ErrorKey;
 use crate::text::{CardHash, CardNumber, RefId};
 use crate::wire::answer::Answer;
-use crate::wire::json::Fields;
+use crate::wire::json::{Fields, LooseText};
 use crate::wire::v2::errors;
 use crate::wire::verify::{Kept, Said, When};
 
@@ -32,8 +32,8 @@ pub(crate) fn body(ref_id: &RefId, wire_amount: u64) -> Body<'_> {
 struct Answered {
     amount: Option<u64>,
     // Read loosely: once PayPing has verified, a mangled card field must not hide it.
-    card_number: Option<serde_json::Value>,
-    card_hash_pan: Option<serde_json::Value>,
+    card_number: LooseText,
+    card_hash_pan: LooseText,
 }
 
 impl Fields for Answered {
@@ -60,8 +60,8 @@ pub(crate) fn read(answer: Answer<'_>) -> Result<Said, Error> {
             // PayPing has verified the payment by now: a card field it mangled is dropped,
             // not allowed to turn a paid order into an error.
             let kept = Kept {
-                card_number: text(answered.card_number).and_then(|s| CardNumber::new(s).ok()),
-                card_hash: text(answered.card_hash_pan).and_then(|s| CardHash::new(s).ok()),
+                card_number: answered.card_number.0.and_then(|s| CardNumber::new(s).ok()),
+                card_hash: answered.card_hash_pan.0.and_then(|s| CardHash::new(s).ok()),
                 paid_at: None,
             };
             Ok(Said {
@@ -93,13 +93,5 @@ pub(crate) fn read(answer: Answer<'_>) -> Result<Said, Error> {
             entries => Err(errors::refusal(answer, entries)),
         },
         _ => Err(errors::failure(answer)),
-    }
-}
-
-/// The string in a JSON value, if it is one.
-fn text(value: Option<serde_json::Value>) -> Option<String> {
-    match value {
-        Some(serde_json::Value::String(s)) => Some(s),
-        _ => None,
     }
 }
