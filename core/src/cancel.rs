@@ -120,7 +120,7 @@ impl Exchange for CancelPayment {
         }
         Ok(Cancelled {
             code: self.code.clone(),
-            request_id: answer.request_id,
+            request_id: answer.into_request_id(),
         })
     }
 }

@@ -127,7 +127,7 @@ impl Exchange for CreatePayment {
             amount: self.payment.amount(),
             wire_unit: self.wire_unit(),
             created_at: self.created_at,
-            request_id: answer.request_id,
+            request_id: answer.into_request_id(),
             gateway,
             reversible: self.payment.is_reversible(),
             fees,

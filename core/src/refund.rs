@@ -140,7 +140,7 @@ impl Exchange for RefundPayment {
         }
         Ok(Refunded {
             code: self.code.clone(),
-            request_id: answer.request_id,
+            request_id: answer.into_request_id(),
         })
     }
 }

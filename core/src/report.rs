@@ -197,7 +197,7 @@ impl Exchange for ReportPayment {
             payer_identity: parsed.payer_identity,
             ref_id,
             status: parsed.payment_status.map(PaymentStatus::from_number),
-            request_id: answer.request_id,
+            request_id: answer.into_request_id(),
         })
     }
 }

@@ -30,8 +30,9 @@ pub(crate) struct Answer<'a> {
     pub(crate) protocol: Protocol,
     pub(crate) status: StatusCode,
     pub(crate) body: &'a [u8],
-    pub(crate) request_id: Option<RequestId>,
     headers: &'a http::HeaderMap,
+    /// v3's `paypingTraceId`, once a body gave one: it is the id PayPing support asks for.
+    trace_id: Option<RequestId>,
 }
 
 impl<'a> Answer<'a> {
@@ -40,9 +41,32 @@ impl<'a> Answer<'a> {
             protocol,
             status: response.status(),
             body: response.body().as_ref(),
-            request_id: RequestId::from_headers(response.headers()),
             headers: response.headers(),
+            trace_id: None,
         }
+    }
+
+    /// The answer's request id: v3's trace id once the body gave one, else the
+    /// `X-PayPingRequest-ID` header. The header is read when asked, not before: an answer
+    /// whose trace id replaces it never copies it.
+    pub(crate) fn request_id(&self) -> Option<RequestId> {
+        self.trace_id
+            .clone()
+            .or_else(|| RequestId::from_headers(self.headers))
+    }
+
+    /// The request id, the answer read.
+    pub(crate) fn into_request_id(self) -> Option<RequestId> {
+        self.trace_id
+            .or_else(|| RequestId::from_headers(self.headers))
+    }
+
+    /// The same answer, whose request id is `trace_id` when it is a usable one.
+    pub(crate) fn with_trace_id(mut self, trace_id: Option<String>) -> Self {
+        if let Some(id) = RequestId::from_trace_id(trace_id) {
+            self.trace_id = Some(id);
+        }
+        self
     }
 
     /// How long the answer asked to wait (`Retry-After` in seconds), if it said.
@@ -53,7 +77,8 @@ impl<'a> Answer<'a> {
     /// The error for a status both protocols read alike (401, 403, 404, 5xx, the rest).
     pub(crate) fn by_status(self) -> Error {
         let retry_after = self.retry_after();
-        Error::by_status(self.status, self.body, retry_after, self.request_id)
+        let (status, body) = (self.status, self.body);
+        Error::by_status(status, body, retry_after, self.into_request_id())
     }
 
     /// Reads a success body's fields in one pass, refusing one that also names an error
@@ -75,13 +100,36 @@ impl<'a> Answer<'a> {
     }
 
     pub(crate) fn malformed(&self, reason: impl std::fmt::Display) -> Error {
-        Error::malformed(self.status, reason, self.body, self.request_id.clone())
+        Error::malformed(self.status, reason, self.body, self.request_id())
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_trace_id_is_preferred_to_the_header() {
+        let response = http::Response::builder()
+            .header("x-paypingrequest-id", "header-id")
+            .body(&b""[..])
+            .expect("a response");
+        let answer = || Answer::of(&response, Protocol::V3);
+        let id = |answer: Answer<'_>| answer.into_request_id().map(|id| id.0);
+        assert_eq!(id(answer()).as_deref(), Some("header-id"));
+        assert_eq!(
+            id(answer().with_trace_id(None)).as_deref(),
+            Some("header-id")
+        );
+        let traced = answer().with_trace_id(Some("0HN50:2".to_owned()));
+        assert_eq!(
+            traced.request_id().map(|id| id.0).as_deref(),
+            Some("0HN50:2")
+        );
+        assert_eq!(id(traced).as_deref(), Some("0HN50:2"));
+        let bare = http::Response::new(&b""[..]);
+        assert_eq!(Answer::of(&bare, Protocol::V3).into_request_id(), None);
+    }
 
     #[test]
     fn retry_after_header_in_seconds() {

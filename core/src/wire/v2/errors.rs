@@ -32,7 +32,8 @@ pub(crate) fn failure(answer: Answer<'_>) -> Error {
 pub(crate) fn refusal(answer: Answer<'_>, entries: Result<Vec<ErrorEntry>, String>) -> Error {
     match entries {
         Ok(entries) if !entries.is_empty() => {
-            Error::Rejected(Rejection::new(answer.status, entries, answer.request_id))
+            let status = answer.status;
+            Error::Rejected(Rejection::new(status, entries, answer.into_request_id()))
         }
         Ok(_) => answer.malformed("an empty error object"),
         Err(reason) => answer.malformed(reason),

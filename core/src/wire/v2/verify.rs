@@ -70,7 +70,7 @@ pub(crate) fn read(answer: Answer<'_>) -> Result<Said, Error> {
                 code: None,
                 kept,
                 message: None,
-                request_id: answer.request_id,
+                request_id: answer.into_request_id(),
             })
         }
         // The body is read once, for the outcome or for the refusal it is.
@@ -87,7 +87,7 @@ pub(crate) fn read(answer: Answer<'_>) -> Result<Said, Error> {
                     code: None,
                     kept: Kept::default(),
                     message: entries.pop().map(|entry| entry.message),
-                    request_id: answer.request_id,
+                    request_id: answer.into_request_id(),
                 })
             }
             entries => Err(errors::refusal(answer, entries)),

@@ -61,13 +61,16 @@ pub(crate) fn failure(answer: Answer<'_>) -> Error {
 ///
 /// The problem's `paypingTraceId` is the id PayPing support asks for, so it becomes the
 /// request id of whatever error the status gives.
-pub(crate) fn failure_of(mut answer: Answer<'_>, problem: Result<Problem, String>) -> Error {
-    let trace_id = problem.as_ref().ok().and_then(|p| p.trace_id.clone());
-    answer.request_id = RequestId::prefer_trace_id(trace_id, answer.request_id);
+pub(crate) fn failure_of(answer: Answer<'_>, problem: Result<Problem, String>) -> Error {
+    let (answer, problem) = match problem {
+        Ok(mut problem) => (answer.with_trace_id(problem.trace_id.take()), Ok(problem)),
+        Err(reason) => (answer, Err(reason)),
+    };
     match answer.status.as_u16() {
         400 | 406 | 409 | 422 => match problem {
             Ok(problem) if !problem.is_empty() => {
-                Error::Rejected(rejection(answer.status, problem, answer.request_id))
+                let status = answer.status;
+                Error::Rejected(rejection(status, problem, answer.into_request_id()))
             }
             Ok(_) => answer.malformed("an empty problem"),
             Err(reason) => answer.malformed(reason),
@@ -78,12 +81,13 @@ pub(crate) fn failure_of(mut answer: Answer<'_>, problem: Result<Problem, String
 
 /// v3's "verification still in progress" (202, or 502): call verify again. Its trace id,
 /// when the body has one, is the request id.
-pub(crate) fn in_progress(answer: &Answer<'_>) -> Error {
+pub(crate) fn in_progress(answer: Answer<'_>) -> Error {
     let trace_id = read(answer.body).ok().and_then(|p| p.trace_id);
+    let (status, retry_after) = (answer.status, answer.retry_after());
     Error::VerifyInProgress {
-        status: answer.status,
-        retry_after: answer.retry_after(),
-        request_id: RequestId::prefer_trace_id(trace_id, answer.request_id.clone()),
+        status,
+        retry_after,
+        request_id: answer.with_trace_id(trace_id).into_request_id(),
     }
 }
 

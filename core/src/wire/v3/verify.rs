@@ -41,13 +41,18 @@ pub(crate) fn read(answer: Answer<'_>) -> Result<Said, Error> {
             if record.amount.is_none() {
                 return Err(answer.malformed("missing field `amount`"));
             }
-            Ok(said(When::Now, Some(record), None, answer.request_id))
+            Ok(said(
+                When::Now,
+                Some(record),
+                None,
+                answer.into_request_id(),
+            ))
         }
-        202 | 502 => Err(errors::in_progress(&answer)),
+        202 | 502 => Err(errors::in_progress(answer)),
         // The body is read once, for the outcome or for the refusal it is.
         409 => match errors::read(answer.body) {
             Ok(problem) if problem.code == Some(ALREADY_DONE) => {
-                let request_id = RequestId::prefer_trace_id(problem.trace_id, answer.request_id);
+                let request_id = answer.with_trace_id(problem.trace_id).into_request_id();
                 let message = problem.messages.into_iter().next();
                 Ok(said(When::Before, problem.earlier, message, request_id))
             }
