@@ -156,7 +156,7 @@ fn a_forged_callback_sends_nothing() {
         matches!(
             err,
             Error::Core(ghesta_core::Error::CallbackMismatch {
-                field: "clientRefId",
+                field: ghesta_core::Field::ClientRefId,
                 ..
             })
         ),

@@ -84,7 +84,7 @@ fn a_report_of_another_amount_is_an_error_and_verifies_nothing() {
         matches!(
             err.as_core(),
             Some(ghesta_core::Error::ReportMismatch {
-                field: "amount",
+                field: ghesta_core::Field::Amount,
                 ..
             })
         ),

@@ -13,9 +13,11 @@ mod config;
 mod create;
 mod error;
 mod exchange;
+mod fees;
 mod gateway;
 mod invalid;
 mod mobile;
+mod new_payment;
 mod pending;
 mod recover;
 mod redirect;
@@ -42,13 +44,15 @@ pub use config::{
     Config, ConfigError, DEFAULT_API_URL, DEFAULT_GATEWAY_URL, DEFAULT_VERIFY_WINDOW, ENV_API_URL,
     ENV_GATEWAY_URL, ENV_TOKEN,
 };
-pub use create::{CreatePayment, NewPayment};
+pub use create::CreatePayment;
 pub use error::{Error, RefundRefusal};
 pub use exchange::{Exchange, ExchangeKind, HttpRequest, HttpResponse};
+pub use fees::Fees;
 pub use gateway::{Gateway, Protocol, UnknownGateway};
 pub use invalid::{Field, InvalidInput, Rule};
 pub use mobile::Mobile;
-pub use pending::{Fees, Pending};
+pub use new_payment::NewPayment;
+pub use pending::Pending;
 pub use recover::Recovery;
 pub use redirect::RedirectUrl;
 pub use refund::{REFUND_WINDOW, RefundPayment, Refunded};

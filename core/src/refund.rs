@@ -6,7 +6,7 @@ use http::Method;
 
 use crate::config::Config;
 use crate::error::{Error, RefundRefusal};
-use crate::exchange::{Answer, Exchange, ExchangeKind, HttpRequest, api_request};
+use crate::exchange::{Exchange, ExchangeKind, HttpRequest, api_request};
 use crate::gateway::Protocol;
 use crate::pending::Pending;
 use crate::request_id::RequestId;
@@ -14,6 +14,7 @@ use crate::scrub::scrub;
 use crate::text::{PaymentCode, RefId};
 use crate::verify::payment_ref_id;
 use crate::wire;
+use crate::wire::answer::Answer;
 
 /// How long after verify PayPing accepts a refund.
 pub const REFUND_WINDOW: Duration = Duration::from_secs(30 * 60);
@@ -110,6 +111,8 @@ impl Refunded {
     }
 }
 
+impl crate::exchange::sealed::Sealed for RefundPayment {}
+
 impl Exchange for RefundPayment {
     type Output = Refunded;
 
@@ -135,11 +138,11 @@ impl Exchange for RefundPayment {
         let answer = Answer::of(&response, Protocol::V3);
         // The answer's body is not documented beyond its status.
         if !matches!(answer.status.as_u16(), 200 | 204) {
-            return Err(answer.failure());
+            return Err(wire::v3::errors::failure(answer));
         }
         Ok(Refunded {
             code: self.code.clone(),
-            request_id: answer.request_id,
+            request_id: answer.into_request_id(),
         })
     }
 }

@@ -16,7 +16,7 @@ use ghesta_blocking::{
     UreqTransport,
 };
 use ghesta_core::{
-    Amount, BaseUrl, Callback, CancelledCallback, ClientRefId, CompletedCallback, Config,
+    Amount, BaseUrl, Callback, CancelledCallback, ClientRefId, CompletedCallback, Config, Field,
     HttpRequest, HttpResponse, Mobile, NewPayment, PayPingCode, Pending, ReturnUrl, Token,
     VerifyOutcome,
 };
@@ -310,8 +310,8 @@ fn forged_callbacks_are_refused_before_any_request() {
 
     // Another payment's code with this order's refId, and this payment with another order.
     for (field, value, expected) in [
-        ("code", other.code().as_str(), "code"),
-        ("clientrefid", "order-6", "clientRefId"),
+        ("code", other.code().as_str(), Field::PaymentCode),
+        ("clientrefid", "order-6", Field::ClientRefId),
     ] {
         match client.verify(&pending, &forged(&form, field, value)) {
             Err(Error::Core(ghesta_core::Error::CallbackMismatch {

@@ -10,7 +10,7 @@ use std::time::Duration;
 use common::*;
 use ghesta_blocking::{Client, Error, RetryPolicy};
 use ghesta_core::{
-    Callback, CompletedCallback, Gateway, PayPingCode, Pending, Protocol, RefundRefusal,
+    Callback, CompletedCallback, Field, Gateway, PayPingCode, Pending, Protocol, RefundRefusal,
     VerifyOutcome,
 };
 use ghesta_sandbox::{ApiVersion, CallbackForm, Fault, PaymentState, Route, Sandbox, Times};
@@ -216,11 +216,11 @@ fn a_callback_with_another_amount_or_code_is_refused_before_verify() {
     let other = create(&client, "v3-order-8");
     let form = sb.approve(pending.code().as_str()).unwrap();
     for (key, value, field) in [
-        ("amount", serde_json::json!(1_000), "amount"),
+        ("amount", serde_json::json!(1_000), Field::Amount),
         (
             "paymentCode",
             serde_json::json!(other.code().as_str()),
-            "code",
+            Field::PaymentCode,
         ),
     ] {
         match client.verify(&pending, &forged(&form, key, value.clone())) {
