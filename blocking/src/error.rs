@@ -5,7 +5,7 @@ use std::fmt;
 use std::io;
 
 use ghesta_core::http::StatusCode;
-use ghesta_core::{InvalidInput, PayPingCode, PaymentCode, RequestId};
+use ghesta_core::{InvalidInput, PayPingCode, RequestId};
 
 /// The result of a client call.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -240,9 +240,6 @@ pub(crate) fn bounded(detail: impl fmt::Display) -> String {
 /// - [`Error::Invalid`] and [`Error::CallbackMismatch`]: refused before anything was sent.
 /// - [`Error::Internal`]: a bug in the SDK; nothing was sent.
 ///
-/// [`Error::ReportContradicts`] is the one verify-specific outcome: PayPing said "already
-/// verified" but its report of the payment does not confirm it.
-///
 /// No variant holds the token; `Debug` and `Display` are safe to log.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -290,28 +287,6 @@ pub enum Error {
         /// What failed, bounded.
         reason: String,
     },
-
-    /// Verify answered "already verified" (code 15), but PayPing's report of the payment
-    /// does not confirm it: not paid, or paid for another amount or order. Do not ship;
-    /// contact PayPing support with the request id.
-    #[error(
-        "PayPing says payment {code} was already verified, but its report does not confirm it \
-         (paid: {is_paid}, amount: {}, expected {expected_amount}); do not ship{}",
-        reported_amount.map_or_else(|| "none".to_owned(), |a| a.to_string()),
-        request_id.as_ref().map_or_else(String::new, |id| format!(" (PayPing request id {id})"))
-    )]
-    ReportContradicts {
-        /// The payment code.
-        code: PaymentCode,
-        /// Whether the report says the payment is paid.
-        is_paid: bool,
-        /// The amount the report gives, in the wire unit.
-        reported_amount: Option<u64>,
-        /// The stored amount, in the wire unit.
-        expected_amount: u64,
-        /// The report answer's request id.
-        request_id: Option<RequestId>,
-    },
 }
 
 impl Error {
@@ -333,8 +308,7 @@ impl Error {
             Self::Invalid(_)
             | Self::CallbackMismatch { .. }
             | Self::Internal { .. }
-            | Self::RefundRefused(_)
-            | Self::ReportContradicts { .. } => false,
+            | Self::RefundRefused(_) => false,
         }
     }
 
@@ -367,7 +341,6 @@ impl Error {
     pub fn request_id(&self) -> Option<&RequestId> {
         match self {
             Self::PayPing(e) => e.request_id(),
-            Self::ReportContradicts { request_id, .. } => request_id.as_ref(),
             Self::Transport(_)
             | Self::Invalid(_)
             | Self::CallbackMismatch { .. }
@@ -419,6 +392,36 @@ impl Error {
         match self {
             Self::Transport(e) => Some(e),
             _ => None,
+        }
+    }
+
+    /// The same failure as the core names it, for the core's [`Settlement`]: a transport
+    /// failure becomes [`ghesta_core::Error::NoAnswer`] with its description.
+    ///
+    /// [`Settlement`]: ghesta_core::Settlement
+    ///
+    /// ```
+    /// use ghesta_blocking::{Error, TransportError};
+    /// let core = Error::Transport(TransportError::timeout("global")).into_core();
+    /// assert!(matches!(core, ghesta_core::Error::NoAnswer { .. }));
+    /// assert!(core.is_retryable());
+    /// ```
+    pub fn into_core(self) -> ghesta_core::Error {
+        match self {
+            Self::Transport(e) => ghesta_core::Error::no_answer(e),
+            Self::PayPing(e) => e,
+            Self::Invalid(e) => ghesta_core::Error::Invalid(e),
+            Self::CallbackMismatch {
+                field,
+                expected,
+                received,
+            } => ghesta_core::Error::CallbackMismatch {
+                field,
+                expected,
+                received,
+            },
+            Self::RefundRefused(why) => ghesta_core::Error::RefundRefused(why),
+            Self::Internal { reason } => ghesta_core::Error::Internal { reason },
         }
     }
 

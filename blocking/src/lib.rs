@@ -11,7 +11,7 @@ mod redact;
 mod retry;
 mod transport;
 
-pub use client::{Client, ClientBuilder, Recovered};
+pub use client::{Client, ClientBuilder};
 pub use error::{Error, InvalidCertificate, Result, TransportError};
 pub use retry::{
     Clock, DEFAULT_INITIAL_DELAY, DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_DELAY, Decision, RetryPolicy,

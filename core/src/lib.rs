@@ -17,12 +17,12 @@ mod gateway;
 mod invalid;
 mod mobile;
 mod pending;
-mod recover;
 mod redirect;
 mod refund;
 mod rejection;
 mod report;
 mod request_id;
+mod settle;
 mod snippet;
 mod text;
 mod token;
@@ -47,12 +47,15 @@ pub use gateway::{Gateway, Protocol, UnknownGateway};
 pub use invalid::{Field, InvalidInput, Rule};
 pub use mobile::Mobile;
 pub use pending::{Fees, Pending};
-pub use recover::Recovery;
 pub use redirect::RedirectUrl;
 pub use refund::{REFUND_WINDOW, RefundPayment, Refunded};
 pub use rejection::{ErrorEntry, ErrorKey, Rejection};
 pub use report::{PaymentReport, PaymentStatus, ReportPayment};
 pub use request_id::{REQUEST_ID_HEADER, RequestId};
+pub use settle::{
+    Attention, MAX_EXCHANGES, Next, Paid, Proof, Release, Settlement, Verdict, Waiting,
+    confirm_verified,
+};
 pub use snippet::BodySnippet;
 pub use text::{CardHash, CardNumber, ClientRefId, Description, PayerName, PaymentCode, RefId};
 pub use token::Token;

@@ -216,6 +216,7 @@ impl VerifyPayment {
                         card_hash: None,
                         paid_at: None,
                         request_id: r.request_id().cloned(),
+                        named: false,
                     }))
                 }
                 other => Err(other),
@@ -231,6 +232,7 @@ impl VerifyPayment {
             card_hash: read.card_hash,
             paid_at: None,
             request_id: answer.request_id,
+            named: false,
         }))
     }
 
@@ -242,6 +244,7 @@ impl VerifyPayment {
                     .amount
                     .ok_or_else(|| answer.malformed("missing field `amount`"))?;
                 self.check_record(amount, record.code.as_deref(), &request_id)?;
+                let named = record.code.is_some();
                 let kept = record.into_kept();
                 Ok(VerifyOutcome::Verified(Verified {
                     code: self.code.clone(),
@@ -251,6 +254,7 @@ impl VerifyPayment {
                     card_hash: kept.card_hash,
                     paid_at: kept.paid_at,
                     request_id,
+                    named,
                 }))
             }
             wire::v3::verify::Read::AlreadyVerified {
@@ -268,6 +272,9 @@ impl VerifyPayment {
                         self.check_record(self.wire_amount(), record.code.as_deref(), &request_id)?;
                     }
                 }
+                let named = earlier
+                    .as_ref()
+                    .is_some_and(|r| r.amount.is_some() && r.code.is_some());
                 let kept = earlier
                     .map(wire::v3::record::Record::into_kept)
                     .unwrap_or_default();
@@ -280,6 +287,7 @@ impl VerifyPayment {
                     card_hash: kept.card_hash,
                     paid_at: kept.paid_at,
                     request_id,
+                    named,
                 }))
             }
         }
@@ -361,6 +369,15 @@ impl VerifyOutcome {
             Self::AlreadyVerified(v) => v.request_id.as_ref(),
         }
     }
+
+    /// Whether the answer named this record's payment (code and amount) either way; see
+    /// [`Verified::names_payment`].
+    pub fn names_payment(&self) -> bool {
+        match self {
+            Self::Verified(v) => v.named,
+            Self::AlreadyVerified(v) => v.named,
+        }
+    }
 }
 
 /// A payment PayPing has just verified.
@@ -373,9 +390,19 @@ pub struct Verified {
     card_hash: Option<CardHash>,
     paid_at: Option<String>,
     request_id: Option<RequestId>,
+    named: bool,
 }
 
 impl Verified {
+    /// Whether PayPing's answer named this record's payment: its code and its amount, both
+    /// the record's (v3 answers that carry both). When `false` (every v2 answer, whose verify
+    /// names no payment, and v3 answers that omit either), the payment is proven only once
+    /// PayPing's report of the record's code binds the verified reference to it
+    /// ([`confirm_verified`](crate::confirm_verified)); the [`Settlement`](crate::Settlement)
+    /// does that.
+    pub fn names_payment(&self) -> bool {
+        self.named
+    }
     /// The payment code.
     pub fn code(&self) -> &PaymentCode {
         &self.code
@@ -423,9 +450,19 @@ pub struct AlreadyVerified {
     card_hash: Option<CardHash>,
     paid_at: Option<String>,
     request_id: Option<RequestId>,
+    named: bool,
 }
 
 impl AlreadyVerified {
+    /// Whether PayPing's answer named this record's payment: its code and its amount, both
+    /// the record's (v3 answers that carry both). When `false` (every v2 answer, whose verify
+    /// names no payment, and v3 answers that omit either), the payment is proven only once
+    /// PayPing's report of the record's code binds the verified reference to it
+    /// ([`confirm_verified`](crate::confirm_verified)); the [`Settlement`](crate::Settlement)
+    /// does that.
+    pub fn names_payment(&self) -> bool {
+        self.named
+    }
     /// The payment code.
     pub fn code(&self) -> &PaymentCode {
         &self.code
