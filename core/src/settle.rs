@@ -50,7 +50,7 @@ pub const MAX_EXCHANGES: u8 = 4;
 /// One settlement pass over one order: a state machine fed by the driver.
 ///
 /// ```
-/// use std::time::SystemTime;
+/// use std::time::Duration;
 /// use ghesta_core::*;
 /// # fn pending() -> Pending { serde_json::from_str(r#"{"code":"82a4f72","client_ref_id":"order-7",
 /// #   "amount":{"toman":250000},"wire_unit":"toman",
@@ -175,7 +175,7 @@ impl Settlement {
             self.sent += 1;
             return Next::Report(ReportPayment::new(&self.config, self.pending.code()));
         }
-        self.from_report(now)
+        self.decide_from_report(now)
     }
 
     /// Hands the result of a verify [`Next::Verify`] named back to the pass (after the
@@ -265,7 +265,7 @@ impl Settlement {
     }
 
     /// Decides from PayPing's report (asked after any verify of this pass).
-    fn from_report(&mut self, now: SystemTime) -> Next {
+    fn decide_from_report(&mut self, now: SystemTime) -> Next {
         let report = match &self.report {
             Some((Ok(report), _)) => report.clone(),
             Some((Err(error), _)) => return Next::Done(self.report_failed(error.clone(), now)),

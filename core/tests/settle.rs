@@ -385,10 +385,20 @@ fn v3_an_answer_naming_the_payment_is_proof_without_a_report() {
 
     // An answer that omits the code is confirmed by the report, or not at all.
     let bare = Answer(200, r#"{"amount":250000}"#);
-    let (verdict, sent) = drive(s.clone(), now, &[bare.clone()], &[report(1, Some("7781"))]);
+    let (verdict, sent) = drive(
+        s.clone(),
+        now,
+        std::slice::from_ref(&bare),
+        &[report(1, Some("7781"))],
+    );
     assert!(matches!(verdict, Verdict::Ship(ref p) if p.proof() == Proof::ReportBound));
     assert_eq!(sent, ["verify 7781", "report"]);
-    let (verdict, _) = drive(s.clone(), now, &[bare.clone()], &[Answer(404, "")]);
+    let (verdict, _) = drive(
+        s.clone(),
+        now,
+        std::slice::from_ref(&bare),
+        &[Answer(404, "")],
+    );
     assert!(
         matches!(
             verdict,
