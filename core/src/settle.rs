@@ -274,38 +274,28 @@ impl Settlement {
         };
         let status = effective_status(&report);
         match status {
-            PaymentStatus::Verified | PaymentStatus::AwaitingVerify => {
-                match report_ref(&report) {
-                    Some(ref_id) if !self.tried(&ref_id) => {
-                        self.sent += 1;
-                        let exchange =
-                            match VerifyPayment::from_ref_id(&self.config, &self.pending, ref_id) {
-                                Ok(exchange) => exchange,
-                                Err(e) => {
-                                    return Next::Done(Verdict::NeedsAttention(
-                                        Attention::Contradiction(e),
-                                    ));
-                                }
-                            };
-                        Next::Verify {
+            // PayPing's report of the record's own code, for its amount and order, says it
+            // is verified: that is PayPing's word on this payment, whoever verified it.
+            PaymentStatus::Verified if report.status().is_some() => Next::Done(self.paid(Paid {
+                ref_id: report_ref(&report),
+                proof: Proof::ReportVerified,
+                outcome: None,
+            })),
+            PaymentStatus::Verified | PaymentStatus::AwaitingVerify => match report_ref(&report) {
+                Some(ref_id) if !self.tried(&ref_id) => {
+                    self.sent += 1;
+                    match VerifyPayment::from_ref_id(&self.config, &self.pending, ref_id) {
+                        Ok(exchange) => Next::Verify {
                             exchange,
                             deadline: self.config.verify_deadline(now),
-                        }
+                        },
+                        Err(e) => Next::Done(Verdict::NeedsAttention(Attention::Contradiction(e))),
                     }
-                    // Verified with no reference to verify again: PayPing's report of the
-                    // record's own code says it is verified, for its amount and order.
-                    None if status == PaymentStatus::Verified && report.status().is_some() => {
-                        Next::Done(self.paid(Paid {
-                            ref_id: None,
-                            proof: Proof::ReportVerified,
-                            outcome: None,
-                        }))
-                    }
-                    Some(ref_id) => Next::Done(self.verify_failed(&ref_id, now)),
-                    // Paid, but no reference to verify with yet.
-                    None => Next::Done(Verdict::Wait(Waiting::StillOpen(status))),
                 }
-            }
+                Some(ref_id) => Next::Done(self.verify_failed(&ref_id, now)),
+                // Paid, but no reference to verify with yet.
+                None => Next::Done(Verdict::Wait(Waiting::StillOpen(status))),
+            },
             PaymentStatus::Cancelled | PaymentStatus::BankVerifyFailed => {
                 Next::Done(Verdict::Release(Release { status }))
             }
@@ -458,7 +448,7 @@ pub enum Proof {
     /// the verified reference (v2, and v3 answers that omit the code or amount).
     ReportBound,
     /// PayPing's report of the record's code says it is verified (status 1), for its
-    /// amount and order, and names no reference to verify again.
+    /// amount and order: PayPing's word on this payment, whoever verified it.
     ReportVerified,
 }
 

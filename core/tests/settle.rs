@@ -187,10 +187,14 @@ fn v2_already_verified_is_bound_by_the_report_too() {
         matches!(verdict, Verdict::Ship(ref p) if !p.verified_now()),
         "{verdict:?}"
     );
-    // The record's payment was verified under another reference: verify that one (15).
+    // The record's payment was verified under another reference: PayPing's report of its
+    // own code says so, which is proof; the callback's refid proved nothing.
     let (verdict, sent) = drive(replay, now, &[V2_15], &[report(1, Some("556"))]);
-    assert!(matches!(verdict, Verdict::Ship(ref p) if p.ref_id().unwrap().as_str() == "556"));
-    assert_eq!(sent, ["verify 555", "report", "verify 556"]);
+    assert!(
+        matches!(verdict, Verdict::Ship(ref p) if p.ref_id().unwrap().as_str() == "556" && p.proof() == Proof::ReportVerified),
+        "{verdict:?}"
+    );
+    assert_eq!(sent, ["verify 555", "report"]);
 }
 
 #[test]
@@ -471,7 +475,7 @@ fn an_answer_about_another_amount_or_order_needs_a_person() {
 }
 
 #[test]
-fn a_report_verified_with_no_reference_is_proof_and_is_paid_alone_is_not() {
+fn a_report_saying_verified_is_proof_and_is_paid_alone_is_not() {
     let config = config(Gateway::Ghesta);
     let pending = pending(&config);
     let now = minutes(&pending, 3);
