@@ -66,7 +66,7 @@ impl ShopProcess {
         db: &Path,
         listen: SocketAddr,
         gateway: Gateway,
-        pause: bool,
+        pause: Option<&str>,
     ) -> Self {
         Self::start_with(sandbox, db, listen, gateway, pause, "1")
     }
@@ -77,7 +77,7 @@ impl ShopProcess {
         db: &Path,
         listen: SocketAddr,
         gateway: Gateway,
-        pause: bool,
+        pause: Option<&str>,
         recover_after: &str,
     ) -> Self {
         let mut command = Command::new(binary());
@@ -99,11 +99,10 @@ impl ShopProcess {
             .env_remove("CHECKOUT_RETURN_URL")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
-        if pause {
-            command.env("DURABLE_SHOP_PAUSE_BEFORE_STORE", "1");
-        } else {
-            command.env_remove("DURABLE_SHOP_PAUSE_BEFORE_STORE");
-        }
+        match pause {
+            Some(step) => command.env("DURABLE_SHOP_PAUSE", step),
+            None => command.env_remove("DURABLE_SHOP_PAUSE"),
+        };
         let mut child = command.spawn().expect("the durable_shop example is built");
         let stdout = child.stdout.take().expect("piped");
         let (send, lines) = mpsc::channel();
@@ -210,7 +209,7 @@ fn a_callback_that_never_comes_is_verified_by_the_sweeper() {
     for gateway in GATEWAYS {
         let sandbox = Sandbox::start(Options::default()).unwrap();
         let db = TempDb::new("sweeper");
-        let mut shop = ShopProcess::start(&sandbox, &db.0, free_port(), gateway, false);
+        let mut shop = ShopProcess::start(&sandbox, &db.0, free_port(), gateway, None);
         let code = shop.checkout("order-1");
         sandbox.approve(&code).unwrap(); // paid; the form is never delivered
         shop.wait_for(|l| l.starts_with("paid order-1 via sweeper"));
@@ -229,11 +228,11 @@ fn a_shop_killed_after_the_redirect_settles_the_callback_after_restart() {
         let sandbox = Sandbox::start(Options::default()).unwrap();
         let db = TempDb::new("restart");
         let listen = free_port();
-        let mut shop = ShopProcess::start(&sandbox, &db.0, listen, gateway, false);
+        let mut shop = ShopProcess::start(&sandbox, &db.0, listen, gateway, None);
         let code = shop.checkout("order-1");
         shop.kill();
         let form = sandbox.approve(&code).unwrap();
-        let mut restarted = ShopProcess::start(&sandbox, &db.0, listen, gateway, false);
+        let mut restarted = ShopProcess::start(&sandbox, &db.0, listen, gateway, None);
         let delivered = sandbox.deliver(&form).unwrap();
         assert_eq!(delivered.status, 200, "{gateway}: {}", delivered.body);
         restarted.wait_for(|l| l == "ship order-1");
@@ -251,7 +250,7 @@ fn a_shop_killed_between_verify_and_storing_is_settled_once_by_its_sweeper() {
         let sandbox = Sandbox::start(Options::default()).unwrap();
         let db = TempDb::new("verified");
         let listen = free_port();
-        let mut shop = ShopProcess::start(&sandbox, &db.0, listen, gateway, true);
+        let mut shop = ShopProcess::start(&sandbox, &db.0, listen, gateway, Some("ship"));
         let code = shop.checkout("order-1");
         let form = sandbox.approve(&code).unwrap();
         std::thread::scope(|s| {
@@ -259,11 +258,11 @@ fn a_shop_killed_between_verify_and_storing_is_settled_once_by_its_sweeper() {
             s.spawn(|| {
                 let _ = sandbox.deliver(&form); // cut short by the kill
             });
-            shop.wait_for(|l| l == "verified order-1; storing");
+            shop.wait_for(|l| l == "paused after ship");
             shop.kill(); // verified at PayPing, not stored here
         });
         assert_eq!(order_state(&db.0, "order-1").0, "pending");
-        let mut restarted = ShopProcess::start(&sandbox, &db.0, listen, gateway, false);
+        let mut restarted = ShopProcess::start(&sandbox, &db.0, listen, gateway, None);
         restarted.wait_for(|l| l.starts_with("paid order-1 via sweeper"));
         assert_eq!(
             order_state(&db.0, "order-1"),
@@ -279,7 +278,7 @@ fn the_callback_and_the_sweeper_racing_ship_once_and_the_buyer_sees_no_error() {
     let db = TempDb::new("race");
     // Recover at once: the sweeper (every 250 ms) and the callback race for every order.
     let mut shop =
-        ShopProcess::start_with(&sandbox, &db.0, free_port(), Gateway::Ghesta, false, "0");
+        ShopProcess::start_with(&sandbox, &db.0, free_port(), Gateway::Ghesta, None, "0");
     for n in 0..20 {
         let order = format!("race-{n}");
         let code = shop.checkout(&order);
@@ -295,7 +294,7 @@ fn the_callback_and_the_sweeper_racing_ship_once_and_the_buyer_sees_no_error() {
 fn under_load_with_a_third_of_the_callbacks_dropped_every_paid_order_ships_once() {
     let sandbox = Sandbox::start(Options::default()).unwrap();
     let db = TempDb::new("load");
-    let mut shop = ShopProcess::start(&sandbox, &db.0, free_port(), Gateway::Ghesta, false);
+    let mut shop = ShopProcess::start(&sandbox, &db.0, free_port(), Gateway::Ghesta, None);
     let orders: Vec<String> = (0..8 * 50).map(|n| format!("load-{n}")).collect();
     std::thread::scope(|s| {
         for (thread, chunk) in orders.chunks(50).enumerate() {
