@@ -283,23 +283,25 @@ impl Core {
             Ok(None) => return (404, "no such order".into()),
             Err(e) => return (500, e.to_string()),
         };
+        match state {
+            State::Pending | State::Attention => {}
+            State::Released if matches!(callback, Callback::Completed(_)) => {}
+            State::Released => return (200, format!("order {order} was not paid")),
+            State::Paid => return (200, format!("order {order} is paid, thank you")),
+            State::Refunded => return (200, format!("order {order} was refunded")),
+        }
+        self.say.line(format_args!("settling {order} (callback)"));
         // The callback is the browser's claim, never proof: anyone can post one, a
         // cancelled one included. The settlement asks PayPing and decides.
         let settlement = match state {
             State::Pending | State::Attention => self.client.settle(&pending, &callback),
-            // A released order is watched only through its own callback: a payment PayPing
-            // proves now came after the release.
-            State::Released if matches!(callback, Callback::Completed(_)) => {
-                Settlement::new(self.client.config(), &pending)
-                    .with_callback(&callback, SystemTime::now())
-                    .map(|s| self.client.drive(s.released(true)))
-                    .map_err(ghesta_blocking::Error::from)
-            }
-            State::Released => return (200, format!("order {order} was not paid")),
-            State::Paid => return (200, format!("order {order} is paid, thank you")),
-            State::Refunded => return (200, format!("order {order} was refunded")),
+            // A released order (with a completed callback, above) is watched only through
+            // its own callback: a payment PayPing proves now came after the release.
+            _ => Settlement::new(self.client.config(), &pending)
+                .with_callback(&callback, SystemTime::now())
+                .map(|s| self.client.drive(s.released(true)))
+                .map_err(ghesta_blocking::Error::from),
         };
-        self.say.line(format_args!("settling {order} (callback)"));
         match settlement {
             Ok(verdict) => self.act(store, &order, &pending, verdict, By::Callback),
             // Not this order's callback (forged or misrouted): nothing was sent, and the
