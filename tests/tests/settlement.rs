@@ -312,7 +312,10 @@ fn one_bad_order_never_stops_the_durable_shops_sweep() {
         let mut bad = serde_json::to_value(stored_pending(&db.0, "order-1")).unwrap();
         bad["code"] = "nosuchcode".into();
         bad["client_ref_id"] = "bad-1".into();
-        let page = bad["redirect_url"].as_str().unwrap().replace(&code, "nosuchcode");
+        let page = bad["redirect_url"]
+            .as_str()
+            .unwrap()
+            .replace(&code, "nosuchcode");
         bad["redirect_url"] = page.into();
         let hour_ago = SystemTime::now() - Duration::from_secs(3600);
         let secs = hour_ago
@@ -565,5 +568,112 @@ fn v3_answers_without_the_code_count_only_when_the_report_confirms_them() {
             Verdict::Ship(paid) => assert_ne!(paid.proof(), Proof::VerifyNamedPayment, "{name}"),
             other => panic!("{name}: expected Ship, got {other:?}"),
         }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Under load, with forged callbacks.
+
+/// Every order the shop holds: id, state, shipments.
+fn every_order(db: &std::path::Path) -> Vec<(String, String, u64)> {
+    let db = rusqlite::Connection::open(db).unwrap();
+    let mut query = db
+        .prepare(
+            "SELECT id, state, (SELECT COUNT(*) FROM shipments WHERE order_id = orders.id)
+             FROM orders ORDER BY id",
+        )
+        .unwrap();
+    query
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+}
+
+/// 8 threads x 50 orders. Order `n` is paid unless `n % 4 == 3`; a paid order's callback
+/// is dropped when `n % 3 == 0` (the sweeper settles it); an unpaid order gets a forged
+/// twin callback carrying the paid order `n - 1`'s refid (same price); a paid order with
+/// `n % 4 == 1` first gets a forged cancel.
+fn load(gateway: Gateway) {
+    const THREADS: usize = 8;
+    const EACH: usize = 50;
+    let sb = start();
+    let db = TempDb::new(&format!("settle-load-{gateway}"));
+    let mut shop = ShopProcess::launch(&sb, &db.0, free_port(), Launch::on(gateway));
+    let paid = |n: usize| n % 4 != 3;
+    std::thread::scope(|s| {
+        for thread in 0..THREADS {
+            let (sb, db, url) = (&sb, &db, shop.url.clone());
+            s.spawn(move || {
+                let mut previous: Option<CallbackForm> = None;
+                for n in thread * EACH..(thread + 1) * EACH {
+                    let order = format!("load-{n}");
+                    let code = checkout_code(&url, &order);
+                    if n % 4 == 1 {
+                        let (status, body) =
+                            post_callback(&url, &forged_cancel_body(gateway, &order));
+                        assert_eq!(status, 200, "{order}: {body}");
+                    }
+                    if !paid(n) {
+                        // n - 1 is paid (n % 4 == 2) and in this thread's range.
+                        let twin_of = previous.as_ref().expect("the paid order before");
+                        let b = stored_pending(&db.0, &order);
+                        let (status, body) = post_callback(&url, &twin_body(twin_of, &b));
+                        assert!(status == 200 || status == 400, "{order}: {status} {body}");
+                        continue;
+                    }
+                    let form = sb.approve(&code).unwrap();
+                    if n % 3 != 0 {
+                        let delivered = sb.deliver(&form).unwrap();
+                        assert_eq!(delivered.status, 200, "{order}: {}", delivered.body);
+                    }
+                    previous = Some(form);
+                }
+            });
+        }
+    });
+    let paid_orders = (0..THREADS * EACH).filter(|n| paid(*n)).count();
+    let mut shipped = std::collections::HashSet::new();
+    while shipped.len() < paid_orders {
+        let line = shop.wait_for(|l| l.starts_with("ship "));
+        assert!(shipped.insert(line.clone()), "{gateway}: {line} twice");
+    }
+    let orders = every_order(&db.0);
+    assert_eq!(orders.len(), THREADS * EACH, "{gateway}");
+    for (order, state, shipments) in orders {
+        let n: usize = order.trim_start_matches("load-").parse().unwrap();
+        let expected = if paid(n) { ("paid", 1) } else { ("pending", 0) };
+        assert_eq!((state.as_str(), shipments), expected, "{gateway}: {order}");
+    }
+    for payment in sb.payments() {
+        let n: usize = payment
+            .client_ref_id
+            .as_deref()
+            .unwrap()
+            .trim_start_matches("load-")
+            .parse()
+            .unwrap();
+        let expected = if paid(n) {
+            PaymentState::Verified
+        } else {
+            PaymentState::Created
+        };
+        assert_eq!(payment.state, expected, "{gateway}: load-{n}");
+    }
+    let printed = shop.read_printed();
+    assert!(
+        !printed
+            .iter()
+            .any(|l| l.starts_with("released ") || l.starts_with("alert ")),
+        "{gateway}: {printed:?}"
+    );
+}
+
+#[test]
+fn under_load_with_forged_callbacks_every_paid_order_ships_once_and_no_other() {
+    // main: the forged twins shipped their unpaid orders (v2), and the forged cancels
+    // released paid ones, whose real callback then found them cancelled.
+    for gateway in GATEWAYS {
+        load(gateway);
     }
 }
