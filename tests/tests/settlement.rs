@@ -4,7 +4,9 @@
 //! and through the durable shop (`examples/durable_shop`) as a child process; then the
 //! shop under load with forged callbacks.
 //!
-//! Each test names the behaviour of main (95bab5b) it catches.
+//! Each test names the behaviour of main (95bab5b) it catches. The durable-shop tests run
+//! the example's binary, which `cargo test -p ghesta-sandbox` builds (a `--test` filter alone
+//! does not: `cargo build -p ghesta-sandbox --example durable_shop` first).
 
 mod common;
 mod shop_process;
