@@ -679,3 +679,55 @@ fn under_load_with_forged_callbacks_every_paid_order_ships_once_and_no_other() {
         load(gateway);
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// A payment proven after the release.
+
+#[test]
+fn a_payment_proven_after_the_release_is_refunded_or_shipped_with_an_alert() {
+    // main: the durable shop answered a callback for a released ("expired") order with its
+    // state and verified nothing; a payment verified after the release was only logged.
+    // The shop assumes a 1 s window: the sweeper releases the unpaid order on PayPing's
+    // word (never paid once the window passed); the buyer, still on the page (PayPing's
+    // window is longer), then pays.
+    for gateway in GATEWAYS {
+        let sb = start();
+        let db = TempDb::new("after-release");
+        let mut shop = ShopProcess::launch(
+            &sb,
+            &db.0,
+            free_port(),
+            Launch {
+                recover_after: "0",
+                verify_window: Some("1"),
+                ..Launch::on(gateway)
+            },
+        );
+        let code = shop.checkout("order-1");
+        shop.wait_for(|l| l.starts_with("released order-1 via sweeper"));
+        assert_eq!(
+            order_state(&db.0, "order-1"),
+            ("released".into(), 0),
+            "{gateway}"
+        );
+        let form = sb.approve(&code).unwrap();
+        let delivered = sb.deliver(&form).unwrap();
+        assert_eq!(delivered.status, 200, "{gateway}: {}", delivered.body);
+        let state = sb.payment(&code).unwrap().state;
+        match gateway.protocol() {
+            // v3 payments are created reversible: the money goes back.
+            Protocol::V3 => {
+                shop.wait_for(|l| l.starts_with("refunded order-1 ref "));
+                assert_eq!(order_state(&db.0, "order-1"), ("refunded".into(), 0));
+                assert_eq!(state, PaymentState::Refunded);
+            }
+            // v2 has no refund: shipped after all, and a person is told.
+            _ => {
+                shop.wait_for(|l| l.starts_with("alert order-1 paid after release"));
+                shop.wait_for(|l| l == "ship order-1");
+                assert_eq!(order_state(&db.0, "order-1"), ("paid".into(), 1));
+                assert_eq!(state, PaymentState::Verified);
+            }
+        }
+    }
+}
