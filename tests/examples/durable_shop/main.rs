@@ -12,9 +12,11 @@
 //! The sweeper finds the second order overdue, asks PayPing's report, verifies with its
 //! refId, and ships it. It exits 0 only if both orders were paid and shipped once.
 //!
-//! **How an order is settled.** The callback handler (a pool of threads: one slow verify
-//! holds only its own) asks `Client::settle`; the sweeper asks `Client::recover` for every
-//! pending order created `--recover-after` ago. Both act on the verdict the same way:
+//! **How an order is settled.** The callback handler (8 threads: one slow verify holds only
+//! its own) asks `Client::settle`; the sweeper hands every pending order created
+//! `--recover-after` ago to one of 4 threads, which asks `Client::recover` (an order whose
+//! verify PayPing keeps "in progress" holds one of them, never the orders behind it). Both
+//! act on the verdict the same way:
 //!
 //! | verdict | the order becomes | lines printed |
 //! |---|---|---|
@@ -46,7 +48,7 @@
 //! A test hook, `DURABLE_SHOP_PAUSE=create|verify|report|ship`, stops the first flow that
 //! reaches that step (PayPing's answer to the create, verify or report received; or the
 //! shipment about to be stored), prints `paused after STEP` and hangs, for a test to kill
-//! the process there.
+//! the process there; the other flows go on.
 
 mod shop;
 mod store;
@@ -217,7 +219,7 @@ fn pausing(step: &'static str, say: Say) -> impl Transport + 'static {
         };
         let answer = http.send(request);
         if this == step {
-            say.pause(step);
+            say.pause_once(step);
         }
         answer
     }

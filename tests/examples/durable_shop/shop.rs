@@ -2,6 +2,7 @@
 //! sweeper thread for the callbacks that never come. Both ask the SDK's settlement what to
 //! do with an order and act on its verdict through the store's conditional updates.
 
+use std::collections::HashSet;
 use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -27,26 +28,35 @@ const PRICE_TOMAN: u64 = 250_000;
 /// How often the sweeper looks for overdue orders.
 const SWEEP_EVERY: Duration = Duration::from_millis(250);
 
+/// Threads settling the overdue orders: one order whose verify PayPing keeps "in progress"
+/// (minutes) holds one of them, never the others' orders, whose verify windows run.
+const SWEEPERS: usize = 4;
+
 /// Threads serving requests: a callback's settlement may wait minutes on PayPing (a verify
 /// answered "in progress"), and it holds only its own thread, never another buyer's
 /// checkout.
 const WORKERS: usize = 8;
 
 /// A test hook, off unless set: `DURABLE_SHOP_PAUSE=create|verify|report|ship` stops the
-/// flow at that step (after PayPing answered the create, the verify or the report; or
-/// after the verdict and before the shipment is stored), prints `paused after STEP`, and
-/// waits there forever, so a test can kill the process exactly at that step.
+/// first flow that reaches that step (after PayPing answered the create, the verify or the
+/// report; or after the verdict and before the shipment is stored), prints `paused after
+/// STEP`, and waits there forever, so a test can kill the process exactly at that step.
+/// Other flows go on.
 pub(crate) const PAUSE: &str = "DURABLE_SHOP_PAUSE";
 
 /// Lines on standard output, one per thing that happened, flushed at once: what a person
 /// reads and what the tests wait for.
 #[derive(Clone, Default)]
-pub(crate) struct Say(Arc<Mutex<()>>);
+pub(crate) struct Say {
+    lock: Arc<Mutex<()>>,
+    /// Whether a flow has stopped at the test hook already.
+    paused: Arc<AtomicBool>,
+}
 
 impl Say {
     pub(crate) fn line(&self, text: impl std::fmt::Display) {
         let _guard = self
-            .0
+            .lock
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         let mut out = std::io::stdout().lock();
@@ -54,8 +64,12 @@ impl Say {
         let _ = out.flush();
     }
 
-    /// The test hook: says where, then never returns.
-    pub(crate) fn pause(&self, step: &str) -> ! {
+    /// The test hook: the first flow to get here says where and never returns; any later
+    /// one goes on (so the test sees exactly one flow stopped, and the others run).
+    pub(crate) fn pause_once(&self, step: &str) {
+        if self.paused.swap(true, Ordering::SeqCst) {
+            return;
+        }
         self.line(format_args!("paused after {step}"));
         loop {
             thread::park();
@@ -142,7 +156,7 @@ impl Shop {
             let after = settings.recover_after;
             thread::Builder::new()
                 .name("sweeper".into())
-                .spawn(move || core.sweep(after, &stopped))?
+                .spawn(move || Core::sweep(&core, after, &stopped))?
         };
         threads.push(sweeping);
         Ok(Shop {
@@ -334,7 +348,7 @@ impl Core {
             Verdict::Ship(paid) => {
                 if self.pause_before_ship {
                     // Only a test sets the hook, and kills the process here.
-                    self.say.pause("ship");
+                    self.say.pause_once("ship");
                 }
                 let ref_id = ref_of(&paid);
                 match stored(store.ship(order, &ref_id, by_name)) {
@@ -460,18 +474,33 @@ impl Core {
         }
     }
 
-    /// Every `SWEEP_EVERY`, settles the pending orders created at least `after` ago, each
-    /// on its own: one order's failure is its verdict, never the end of the round. An order
-    /// that waits is asked again next round; one that needs attention is not asked again.
+    /// Every `SWEEP_EVERY`, hands the pending orders created at least `after` ago to the
+    /// [`SWEEPERS`], each order on its own: one order's failure is its verdict, never the
+    /// end of the round, and one slow order holds one sweeper only. An order being settled
+    /// is not handed out again until its pass ends; one that waits is asked again next
+    /// round; one that needs attention is not asked again.
     ///
     /// Released orders are not swept: PayPing takes a buyer's money only when the shop
     /// verifies, and nothing verifies a released order but its own callback (settled with
     /// `released(true)`); a payment nobody verifies PayPing voids and returns itself.
-    fn sweep(&self, after: Duration, stopped: &Receiver<()>) {
-        let mut store = match Store::open(&self.db) {
+    fn sweep(core: &Arc<Core>, after: Duration, stopped: &Receiver<()>) {
+        let store = match Store::open(&core.db) {
             Ok(store) => store,
-            Err(e) => return self.say.line(format_args!("error: sweeper: {e}")),
+            Err(e) => return core.say.line(format_args!("error: sweeper: {e}")),
         };
+        let in_flight = Arc::new(Mutex::new(HashSet::new()));
+        let (jobs, queue) = mpsc::channel::<(String, Pending)>();
+        let queue = Arc::new(Mutex::new(queue));
+        for n in 0..SWEEPERS {
+            let (worker, queue, in_flight) =
+                (Arc::clone(core), Arc::clone(&queue), Arc::clone(&in_flight));
+            let spawned = thread::Builder::new()
+                .name(format!("sweeper-{n}"))
+                .spawn(move || worker.settle_overdue(&queue, &in_flight));
+            if let Err(e) = spawned {
+                core.say.line(format_args!("error: sweeper: {e}"));
+            }
+        }
         while let Err(mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(SWEEP_EVERY) {
             let now = SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
@@ -479,16 +508,45 @@ impl Core {
             let due = match store.overdue(now.saturating_sub(after.as_secs())) {
                 Ok(due) => due,
                 Err(e) => {
-                    self.say.line(format_args!("error: sweeper: {e}"));
+                    core.say.line(format_args!("error: sweeper: {e}"));
                     continue;
                 }
             };
             for (order, pending) in due {
-                let verdict = self.client.recover(&pending);
-                self.act(&mut store, &order, &pending, verdict, By::Sweeper);
+                if lock(&in_flight).insert(order.clone()) && jobs.send((order, pending)).is_err() {
+                    return;
+                }
             }
         }
+        // Dropping `jobs` ends the sweepers once their passes are over; the shop does not
+        // wait for a pass PayPing keeps "in progress".
     }
+
+    /// One sweeper: settles the orders handed to it, one at a time, until the shop stops.
+    fn settle_overdue(
+        &self,
+        queue: &Mutex<Receiver<(String, Pending)>>,
+        in_flight: &Mutex<HashSet<String>>,
+    ) {
+        let mut store = match Store::open(&self.db) {
+            Ok(store) => store,
+            Err(e) => return self.say.line(format_args!("error: sweeper: {e}")),
+        };
+        loop {
+            let job = lock(queue).recv();
+            let Ok((order, pending)) = job else { return };
+            let verdict = self.client.recover(&pending);
+            self.act(&mut store, &order, &pending, verdict, By::Sweeper);
+            lock(in_flight).remove(&order);
+        }
+    }
+}
+
+/// A mutex's guard; a thread that panicked while holding it left nothing half-done here.
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// The reference a shipment is stored with.
