@@ -27,6 +27,11 @@
 //!    (`call_fresh_tcp`, on a plain sandbox): what keep-alive saves. And the TCP connections
 //!    and TLS handshakes for 1,000 sequential calls through one client.
 //!
+//! 6. **v2's report binding** (criterion group `v2_binding`, and a paired run): the verify
+//!    exchange alone (`verify_plain`, what parts 1 to 5 time on both sides) beside
+//!    `Client::verify` (`verify_bound`), which on v2 also asks the report of the record's
+//!    code to bind the refid; and the requests each sends, counted at the sandbox.
+//!
 //! ```text
 //! cargo bench -p ghesta-blocking --bench client
 //! ```
@@ -45,8 +50,8 @@ use ghesta_blocking::{
     DEFAULT_USER_AGENT, HttpSettings,
 };
 use ghesta_core::{
-    Amount, BaseUrl, Callback, ClientRefId, Config, Gateway, Mobile, NewPayment, Pending,
-    ReturnUrl, Token, VerifyOutcome,
+    Amount, BaseUrl, Callback, ClientRefId, CompletedCallback, Config, Gateway, Mobile, NewPayment,
+    Pending, ReturnUrl, Token, VerifyOutcome, VerifyPayment,
 };
 use ghesta_sandbox::{CallbackForm, Options, Sandbox, Tls};
 use serde::{Deserialize, Serialize};
@@ -99,18 +104,125 @@ fn sdk_create(client: &Client, order: &str) -> Pending {
     client.create(payment).expect("create")
 }
 
-/// The SDK's verify: the callback form as the shop's server receives it, checked against
-/// the stored record, then verified.
+/// The SDK's verify exchange: the callback form as the shop's server receives it, checked
+/// against the stored record, then verified: the same work as the raw side. (v2's report
+/// binding, which `Client::verify` adds, is measured apart: part 6.)
 fn sdk_verify(client: &Client, pending: &Pending, form: &CallbackForm) {
-    let Callback::Completed(callback) =
-        Callback::from_form(form.body.as_bytes()).expect("callback")
-    else {
-        panic!("the sandbox approved, the callback must be completed");
-    };
-    match client.verify(pending, &callback).expect("verify") {
+    let exchange = VerifyPayment::new(client.config(), pending, &completed(form)).expect("match");
+    match client.execute(&exchange).expect("verify") {
         VerifyOutcome::Verified(paid) => assert_eq!(paid.amount().toman(), TOMAN),
         other => panic!("expected verified, got {other:?}"),
     }
+}
+
+/// `Client::verify`: the verify, and on v2 the report of the record's code that binds the
+/// refid to it.
+fn sdk_verify_bound(client: &Client, pending: &Pending, form: &CallbackForm) {
+    match client.verify(pending, &completed(form)).expect("verify") {
+        VerifyOutcome::Verified(paid) => assert_eq!(paid.amount().toman(), TOMAN),
+        other => panic!("expected verified, got {other:?}"),
+    }
+}
+
+fn completed(form: &CallbackForm) -> CompletedCallback {
+    match Callback::from_form(form.body.as_bytes()).expect("callback") {
+        Callback::Completed(callback) => callback,
+        Callback::Cancelled(_) => panic!("the sandbox approved, the callback must be completed"),
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// 6. v2's report binding: Client::verify beside the verify exchange alone
+
+/// One approved payment (untimed), then its verify, bound or plain; returns the verify's time.
+fn binding_trip(sandbox: &Sandbox, client: &Client, bound: bool) -> Duration {
+    let pending = sdk_create(client, &order());
+    let form = sandbox.approve(pending.code().as_str()).expect("approve");
+    let start = Instant::now();
+    if bound {
+        sdk_verify_bound(client, &pending, black_box(&form));
+    } else {
+        sdk_verify(client, &pending, black_box(&form));
+    }
+    start.elapsed()
+}
+
+/// The criterion group `v2_binding`, a paired run, and the requests each side sends.
+fn binding_part(c: &mut Criterion, dir: &Path, started: SystemTime, rounds: usize) {
+    let sandbox = Sandbox::start(Options::default()).expect("sandbox");
+    let client = client(&sandbox);
+    let mut group = c.benchmark_group("v2_binding");
+    group.sample_size(40);
+    group.bench_function("verify_plain", |b| {
+        b.iter_custom(|iters| {
+            (0..iters)
+                .map(|_| binding_trip(&sandbox, &client, false))
+                .sum()
+        })
+    });
+    group.bench_function("verify_bound", |b| {
+        b.iter_custom(|iters| {
+            (0..iters)
+                .map(|_| binding_trip(&sandbox, &client, true))
+                .sum()
+        })
+    });
+    group.finish();
+    let (mut plain, mut bound) = (Vec::new(), Vec::new());
+    for i in 0..rounds {
+        if i % 2 == 0 {
+            plain.push(binding_trip(&sandbox, &client, false));
+            bound.push(binding_trip(&sandbox, &client, true));
+        } else {
+            bound.push(binding_trip(&sandbox, &client, true));
+            plain.push(binding_trip(&sandbox, &client, false));
+        }
+    }
+    // Requests per verify, counted at the sandbox.
+    let requests = |bound: bool| {
+        let before = sandbox.requests_seen();
+        binding_trip(&sandbox, &client, bound);
+        let after = sandbox.requests_seen();
+        (after.verify - before.verify, after.report - before.report)
+    };
+    let (plain_requests, bound_requests) = (requests(false), requests(true));
+    assert_eq!(
+        plain_requests,
+        (1, 0),
+        "the exchange alone sends one verify"
+    );
+    assert_eq!(
+        bound_requests,
+        (1, 1),
+        "Client::verify adds one report on v2"
+    );
+    let us =
+        |ns: Option<f64>| ns.map_or_else(|| "-".to_owned(), |ns| format!("{:.1} µs", ns / 1e3));
+    let (plain_c, bound_c) = (
+        criterion_median(dir, "v2_binding", "verify_plain", started),
+        criterion_median(dir, "v2_binding", "verify_bound", started),
+    );
+    let (plain_p, bound_p) = (median_ns(&mut plain), median_ns(&mut bound));
+    println!();
+    println!(
+        "| v2 verify, keep-alive | verify exchange alone | Client::verify (bound by the report) | ratio |"
+    );
+    println!("|---|---:|---:|---:|");
+    println!("| requests (verify, report) | {plain_requests:?} | {bound_requests:?} | |");
+    println!(
+        "| criterion median | {} | {} | {} |",
+        us(plain_c),
+        us(bound_c),
+        plain_c
+            .zip(bound_c)
+            .map_or_else(|| "-".to_owned(), |(p, b)| format!("{:.3}", b / p))
+    );
+    println!(
+        "| paired median (alternating) | {} | {} | {:.3} |",
+        us(Some(plain_p)),
+        us(Some(bound_p)),
+        bound_p / plain_p
+    );
 }
 
 // ---------------------------------------------------------------------------------------
@@ -730,4 +842,5 @@ fn main() {
     }
 
     tls_part(&mut criterion, &dir, started, benchmarking);
+    binding_part(&mut criterion, &dir, started, rounds);
 }

@@ -112,7 +112,6 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     // The same client, retries and all; only the transport is minreq's.
     let client = Client::builder(config.clone())
         .transport(send_with_minreq)
-        .confirm_with_report(true)
         .build();
 
     let pending = client.create(order("order-1")?)?;
@@ -132,7 +131,8 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         ),
         VerifyOutcome::AlreadyVerified(_) => return Err("first verify said already".into()),
     }
-    // A replayed callback: PayPing answers 15; the client confirms it through the report.
+    // A replayed callback: PayPing answers 15; v2's verify names no payment, so the client
+    // binds it through the report of the record's code, as it did the first time.
     match client.verify(&pending, &callback)? {
         VerifyOutcome::AlreadyVerified(_) => println!("second verify: already verified"),
         VerifyOutcome::Verified(_) => return Err("second verify verified again".into()),
@@ -150,7 +150,6 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     // PayPing v3 through the same transport: JSON bodies on POST and DELETE, 204, 409.
     let v3 = Client::builder(config.with_gateway(Gateway::PayPingV3))
         .transport(send_with_minreq)
-        .confirm_with_report(true)
         .build();
     let pending = v3.create(order("order-2")?.with_reversible(true))?;
     println!(
@@ -171,7 +170,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         ),
         VerifyOutcome::AlreadyVerified(_) => return Err("first v3 verify said already".into()),
     }
-    // v3 answers 409 with code 110 and the earlier result; the report confirms it.
+    // v3 answers 409 with code 110 and the earlier result, which names the payment.
     match v3.verify(&pending, &callback)? {
         VerifyOutcome::AlreadyVerified(earlier) => println!(
             "second v3 verify: already verified (card {})",

@@ -5,10 +5,10 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use ghesta_core::{
-    CancelPayment, Cancelled, CompletedCallback, Config, ConfigError, CreatePayment, Decision,
-    Exchange, Failure, NewPayment, PaymentCode, PaymentReport, PaymentStatus, Pending, Recovery,
-    RefId, RefundPayment, Refunded, ReportPayment, RetryPolicy, Verified, VerifyOutcome,
-    VerifyPayment,
+    Callback, CancelPayment, Cancelled, CompletedCallback, Config, ConfigError, CreatePayment,
+    Decision, Exchange, Failure, NewPayment, Next, PaymentCode, PaymentReport, Pending, RefId,
+    RefundPayment, Refunded, ReportPayment, RetryPolicy, Settlement, Verdict, VerifyOutcome,
+    VerifyPayment, confirm_verified,
 };
 
 use crate::clock::{Clock, SystemClock};
@@ -42,7 +42,6 @@ struct Inner {
     config: Config,
     transport: Box<dyn Transport>,
     retry: RetryPolicy,
-    confirm_with_report: bool,
     clock: Box<dyn Clock>,
 }
 
@@ -52,7 +51,6 @@ impl fmt::Debug for Client {
         f.debug_struct("Client")
             .field("config", &self.inner.config)
             .field("retry", &self.inner.retry)
-            .field("confirm_with_report", &self.inner.confirm_with_report)
             .finish_non_exhaustive()
     }
 }
@@ -72,7 +70,6 @@ impl fmt::Debug for Client {
 ///     .max_response_bytes(16 * 1024)
 ///     .user_agent("my-shop ghesta-blocking/0.1.0")
 ///     .retry_policy(RetryPolicy::default().with_max_attempts(3).with_jitter_seed(std::process::id().into()))
-///     .confirm_with_report(true)
 ///     .build();
 /// assert_eq!(client.retry_policy().max_attempts(), 3);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -83,7 +80,6 @@ pub struct ClientBuilder {
     http: HttpSettings,
     transport: Option<Box<dyn Transport>>,
     retry: RetryPolicy,
-    confirm_with_report: bool,
     clock: Box<dyn Clock>,
 }
 
@@ -94,7 +90,6 @@ impl fmt::Debug for ClientBuilder {
             .field("http", &self.http)
             .field("custom_transport", &self.transport.is_some())
             .field("retry", &self.retry)
-            .field("confirm_with_report", &self.confirm_with_report)
             .finish_non_exhaustive()
     }
 }
@@ -183,14 +178,6 @@ impl ClientBuilder {
         self
     }
 
-    /// After verify answers "already verified", confirm through the report exchange that
-    /// the payment is paid for the stored amount; a report that contradicts is
-    /// [`Error::ReportContradicts`]. Off by default: the token needs the `pay:read` scope.
-    pub fn confirm_with_report(mut self, confirm: bool) -> Self {
-        self.confirm_with_report = confirm;
-        self
-    }
-
     /// The clock read for `created_at`, callback arrival and retry deadlines, and used to
     /// sleep between attempts ([`SystemClock`] by default). Tests pass one that does not
     /// really wait.
@@ -244,7 +231,6 @@ impl ClientBuilder {
                 config: self.config,
                 transport,
                 retry: self.retry,
-                confirm_with_report: self.confirm_with_report,
                 clock: self.clock,
             }),
         }
@@ -310,7 +296,6 @@ impl Client {
             http: HttpSettings::default(),
             transport: None,
             retry: RetryPolicy::default(),
-            confirm_with_report: false,
             clock: Box::new(SystemClock),
         }
     }
@@ -381,8 +366,9 @@ impl Client {
         self.execute(&CreatePayment::new(self.config(), payment, created_at))
     }
 
-    /// Verifies a payment (`POST /v2/pay/verify`) whose callback arrived now: the only proof
-    /// that the buyer paid. See [`Client::verify_received_at`].
+    /// Verifies a payment whose callback arrived now, and proves it is the record's. See
+    /// [`Client::verify_received_at`]. A shop's callback handler usually wants
+    /// [`Client::settle`], which also says what to do when the answer is not a proof.
     ///
     /// ```
     /// use ghesta_blocking::Client;
@@ -393,8 +379,15 @@ impl Client {
     /// #   "redirect_url":"https://payping.ir/installment/82a4f72?type=ghesta"}"#)?;
     ///
     /// let client = Client::with_transport(Config::new(Token::new("t")?), |request: HttpRequest| {
-    ///     assert_eq!(request.body().as_slice(), br#"{"refId":"555","amount":250000}"#);
-    ///     http::Response::builder().body(br#"{"amount":250000,"cardNumber":"603799******1234"}"#.to_vec())
+    ///     let body: &[u8] = match request.uri().path() {
+    ///         "/v2/pay/verify" => {
+    ///             assert_eq!(request.body().as_slice(), br#"{"refId":"555","amount":250000}"#);
+    ///             br#"{"amount":250000,"cardNumber":"603799******1234"}"#
+    ///         }
+    ///         // v2's verify names no payment: the report of the record's code binds the refid.
+    ///         _ => br#"{"amount":250000,"clientRefId":"order-7","refId":"555","paymentStatus":1}"#,
+    ///     };
+    ///     http::Response::builder().body(body.to_vec())
     /// });
     /// let Callback::Completed(callback) = Callback::from_form(b"code=82a4f72&refid=555&clientrefid=order-7")?
     ///     else { return Ok(()) };
@@ -408,16 +401,22 @@ impl Client {
         self.verify_received_at(pending, callback, self.inner.clock.now())
     }
 
-    /// Verifies a payment whose callback arrived at `received_at`.
+    /// Verifies a payment whose callback arrived at `received_at`, and proves the answer is
+    /// the record's payment.
     ///
-    /// A callback that does not match `pending` is the core's
-    /// [`CallbackMismatch`](ghesta_core::Error::CallbackMismatch) and nothing is sent.
-    /// Retryable failures are retried while the policy allows and never past
-    /// [`Config::verify_deadline`]`(received_at)`; PayPing v3's "verification in progress" is
-    /// asked again until then (see [`RetryPolicy::decide`]). An answer lost on the way and
-    /// retried comes back as [`VerifyOutcome::AlreadyVerified`]; with
-    /// [`ClientBuilder::confirm_with_report`], that outcome is confirmed through the report
-    /// first.
+    /// A callback that does not match `pending` is refused and nothing is sent
+    /// ([`ghesta_core::Error::CallbackMismatch`]). Retryable failures are retried while the
+    /// policy allows and never past [`Config::verify_deadline`]`(received_at)`; PayPing's
+    /// "still verifying" answers until that deadline (see [`RetryPolicy::decide`]). An answer lost on the way and retried
+    /// comes back as [`VerifyOutcome::AlreadyVerified`].
+    ///
+    /// **The proof.** v2's verify sends `{refId, amount}` and names no payment: a forged
+    /// callback carrying another order's refid (same price) verifies *that* payment. So
+    /// whenever the answer does not name the record's code and amount (every v2 answer; v3
+    /// answers that omit either), the client asks PayPing's report of the record's code
+    /// ([`confirm_verified`]): paid, and with the verified reference where it names one. If it
+    /// does not bind, the result is [`ghesta_core::Error::NotThisPayment`] (do not ship).
+    /// This costs one report call per v2 verify (the token needs `pay:read`).
     ///
     /// ```
     /// use std::time::{Duration, SystemTime};
@@ -428,15 +427,19 @@ impl Client {
     /// #   "created_at":{"secs_since_epoch":0,"nanos_since_epoch":0},
     /// #   "redirect_url":"https://payping.ir/installment/82a4f72?type=ghesta"}"#)?;
     ///
-    /// // PayPing says this payment was verified before (the first answer was lost).
-    /// let client = Client::with_transport(Config::new(Token::new("t")?), |_: HttpRequest| {
-    ///     http::Response::builder().status(400).body(r#"{"15":"قبلا تایید شده"}"#.as_bytes().to_vec())
+    /// // A forged callback: order-7's code, another payment's refid at the same price.
+    /// let client = Client::with_transport(Config::new(Token::new("t")?), |request: HttpRequest| {
+    ///     let body: &[u8] = match request.uri().path() {
+    ///         "/v2/pay/verify" => br#"{"amount":250000}"#, // PayPing verified *a* payment
+    ///         _ => br#"{"amount":250000,"clientRefId":"order-7","paymentStatus":2}"#, // not this one
+    ///     };
+    ///     http::Response::builder().body(body.to_vec())
     /// });
-    /// let Callback::Completed(callback) = Callback::from_form(b"code=82a4f72&refid=555&clientrefid=order-7")?
+    /// let Callback::Completed(callback) = Callback::from_form(b"code=82a4f72&refid=999&clientrefid=order-7")?
     ///     else { return Ok(()) };
     /// let received = SystemTime::now() - Duration::from_secs(60);
-    /// let outcome = client.verify_received_at(&pending, &callback, received)?;
-    /// assert!(matches!(outcome, VerifyOutcome::AlreadyVerified(_)));
+    /// let err = client.verify_received_at(&pending, &callback, received).unwrap_err();
+    /// assert!(matches!(err.as_core(), Some(Error::NotThisPayment { .. })));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn verify_received_at(
@@ -448,25 +451,96 @@ impl Client {
         let exchange = VerifyPayment::new(self.config(), pending, callback)?;
         let deadline = self.config().verify_deadline(received_at);
         let outcome = self.execute_before(&exchange, Some(deadline))?;
-        if matches!(outcome, VerifyOutcome::AlreadyVerified(_)) && self.inner.confirm_with_report {
-            self.confirm(pending)?;
+        if !outcome.names_payment() {
+            let report = self.report(pending.code())?;
+            confirm_verified(pending, exchange.ref_id(), &report)?;
         }
         Ok(outcome)
     }
 
-    /// Checks through the report that `pending` is paid for its amount.
-    fn confirm(&self, pending: &Pending) -> Result<()> {
-        let report = self.report(pending.code())?;
-        if report.confirms(pending) {
-            return Ok(());
+    /// Settles an order from its buyer's callback: verifies the callback's reference,
+    /// proves it is the record's payment, and says what to do with the order
+    /// ([`Settlement`] decides; this runs its exchanges with the client's retries).
+    ///
+    /// The only error is a callback that does not belong to `pending`
+    /// ([`ghesta_core::Error::CallbackMismatch`]: forged or misrouted; nothing was sent).
+    /// Everything else is a [`Verdict`]: [`Verdict::Ship`] (once: the sweeper may reach it
+    /// too), [`Verdict::Wait`] (tell the buyer the payment is being confirmed; the sweeper
+    /// finishes), [`Verdict::Release`] (on PayPing's word only: a cancelled callback alone
+    /// never releases), or [`Verdict::NeedsAttention`].
+    ///
+    /// It may block for minutes while PayPing answers "still verifying": a server with few
+    /// threads settles off the request thread, or answers "being confirmed" at once.
+    ///
+    /// ```
+    /// use ghesta_blocking::Client;
+    /// use ghesta_core::*;
+    /// # let pending: Pending = serde_json::from_str(r#"{"code":"82a4f72","client_ref_id":"order-7",
+    /// #   "amount":{"toman":250000},"wire_unit":"toman",
+    /// #   "created_at":{"secs_since_epoch":0,"nanos_since_epoch":0},
+    /// #   "redirect_url":"https://payping.ir/installment/82a4f72?type=ghesta"}"#)?;
+    /// let client = Client::with_transport(Config::new(Token::new("t")?), |request: HttpRequest| {
+    ///     let body: &[u8] = match request.uri().path() {
+    ///         "/v2/pay/verify" => br#"{"amount":250000}"#,
+    ///         _ => br#"{"amount":250000,"clientRefId":"order-7","refId":"555","paymentStatus":1}"#,
+    ///     };
+    ///     http::Response::builder().body(body.to_vec())
+    /// });
+    /// let callback = Callback::from_form(b"code=82a4f72&refid=555&clientrefid=order-7")?;
+    /// match client.settle(&pending, &callback)? {
+    ///     Verdict::Ship(paid) => assert!(paid.verified_now()), // mark paid where still unpaid
+    ///     Verdict::Wait(_) => { /* "being confirmed"; the sweeper finishes */ }
+    ///     Verdict::Release(_) => { /* PayPing says it will not be paid */ }
+    ///     other => panic!("{other:?}"), // PaidAfterRelease, NeedsAttention: see Verdict
+    /// }
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn settle(&self, pending: &Pending, callback: &Callback) -> Result<Verdict> {
+        let now = self.inner.clock.now();
+        let settlement = Settlement::new(self.config(), pending).with_callback(callback, now)?;
+        Ok(self.drive(settlement))
+    }
+
+    /// Runs a [`Settlement`] to its verdict: sends each exchange it names (retried as the
+    /// policy says, verify until its deadline), hands back each answer or error, and
+    /// returns what to do with the order. Never fails: a failure is part of the verdict
+    /// ([`Verdict::Wait`] while a payment could still be verified, then
+    /// [`Verdict::NeedsAttention`]).
+    ///
+    /// ```
+    /// use ghesta_blocking::Client;
+    /// use ghesta_core::*;
+    /// # let pending: Pending = serde_json::from_str(r#"{"code":"82a4f72","client_ref_id":"order-7",
+    /// #   "amount":{"toman":250000},"wire_unit":"toman",
+    /// #   "created_at":{"secs_since_epoch":0,"nanos_since_epoch":0},
+    /// #   "redirect_url":"https://payping.ir/installment/82a4f72?type=ghesta"}"#)?;
+    /// let client = Client::with_transport(Config::new(Token::new("t")?), |_: HttpRequest| {
+    ///     // The report: the buyer cancelled on PayPing's page.
+    ///     http::Response::builder().body(br#"{"amount":250000,"paymentStatus":3}"#.to_vec())
+    /// });
+    /// // The shop had released the order already; PayPing agrees.
+    /// let settlement = Settlement::new(client.config(), &pending).released(true);
+    /// assert!(matches!(client.drive(settlement), Verdict::Release(_)));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn drive(&self, mut settlement: Settlement) -> Verdict {
+        loop {
+            match settlement.next(self.inner.clock.now()) {
+                Next::Verify { exchange, deadline } => {
+                    let result = self
+                        .execute_before(&exchange, Some(deadline))
+                        .map_err(Error::into_core);
+                    settlement.verify_answered(&exchange, result);
+                }
+                Next::Report(exchange) => {
+                    let result = self.execute(&exchange).map_err(Error::into_core);
+                    settlement.report_answered(result);
+                }
+                Next::Done(verdict) => return verdict,
+                // A step this version does not know: nothing proven, ask again later.
+                _ => return Verdict::Wait(ghesta_core::Waiting::NotProven),
+            }
         }
-        Err(Error::ReportContradicts {
-            code: pending.code().clone(),
-            is_paid: report.is_paid(),
-            reported_amount: report.wire_amount(),
-            expected_amount: pending.amount().in_unit(pending.wire_unit()),
-            request_id: report.request_id().cloned(),
-        })
     }
 
     /// Cancels a payment's code so the buyer can no longer pay it, on the protocol that
@@ -534,20 +608,20 @@ impl Client {
         self.execute(&refund)
     }
 
-    /// Recovers a payment whose callback has not come: asks PayPing's report, decides
-    /// ([`Recovery::decide`]), and verifies with the report's refId when the buyer paid and
-    /// PayPing waits for the shop. Call it for orders still unpaid some minutes after the
-    /// redirect, before the verify window ends (a sweeper thread does, in the checkout
-    /// example).
+    /// Settles an order whose callback has not come, from PayPing's report: the sweeper's
+    /// call. A payment waiting for the shop (report status 5) is verified with the report's
+    /// reference whatever the time (PayPing counts the window from the payment), and proven
+    /// as [`Client::settle`] proves it. Call it for every order still unpaid some minutes after
+    /// the redirect; `tests/examples/durable_shop` runs such a sweeper.
     ///
-    /// It is safe beside the real callback: whichever verifies second sees "already
-    /// verified", which is [`Recovered::AlreadyVerified`] here, so a shop that marks an
-    /// order paid once (a conditional update) counts nothing twice.
-    ///
-    /// [`Recovery::decide`]: ghesta_core::Recovery::decide
+    /// It never fails, so one bad order cannot stop a sweep: a report that cannot be had is
+    /// [`Verdict::Wait`] while a payment could still be verified, then
+    /// [`Verdict::NeedsAttention`] with the error. It is safe beside the real callback:
+    /// whichever verifies second sees "already verified", and both reach [`Verdict::Ship`],
+    /// so a shop that marks an order paid once (a conditional update) ships once.
     ///
     /// ```
-    /// use ghesta_blocking::{Client, Recovered};
+    /// use ghesta_blocking::Client;
     /// use ghesta_core::*;
     /// # fn pending() -> Pending { serde_json::from_str(r#"{"code":"82a4f72","client_ref_id":"order-7",
     /// #   "amount":{"toman":250000},"wire_unit":"toman",
@@ -559,41 +633,31 @@ impl Client {
     ///     fn now(&self) -> std::time::SystemTime { std::time::UNIX_EPOCH + std::time::Duration::from_secs(120) }
     ///     fn sleep(&self, _: std::time::Duration) {}
     /// }
+    /// let verified = std::sync::atomic::AtomicBool::new(false);
     /// let client = Client::builder(Config::new(Token::new("t")?))
-    ///     .transport(|request: HttpRequest| {
+    ///     .transport(move |request: HttpRequest| {
     ///         let body: &[u8] = match request.uri().path() {
+    ///             "/v1/report/82a4f72" if verified.load(std::sync::atomic::Ordering::SeqCst) => {
+    ///                 br#"{"amount":250000,"refId":"555","paymentStatus":1}"#
+    ///             }
     ///             "/v1/report/82a4f72" => br#"{"amount":250000,"refId":"555","paymentStatus":5}"#,
-    ///             _ => br#"{"amount":250000}"#, // the verify
+    ///             _ => {
+    ///                 verified.store(true, std::sync::atomic::Ordering::SeqCst);
+    ///                 br#"{"amount":250000}"#
+    ///             }
     ///         };
     ///         http::Response::builder().body(body.to_vec())
     ///     })
     ///     .clock(Frozen)
     ///     .build();
-    /// match client.recover(&pending())? {
-    ///     Recovered::Verified(paid) => assert_eq!(paid.ref_id().as_str(), "555"), // ship
+    /// match client.recover(&pending()) {
+    ///     Verdict::Ship(paid) => assert_eq!(paid.ref_id().map(RefId::as_str), Some("555")),
     ///     other => panic!("{other:?}"),
     /// }
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn recover(&self, pending: &Pending) -> Result<Recovered> {
-        let report = self.report(pending.code())?;
-        let now = self.inner.clock.now();
-        Ok(
-            match Recovery::decide(self.config(), pending, &report, now)? {
-                Recovery::Verify(verify) => {
-                    let deadline = self.config().verify_deadline(pending.created_at());
-                    match self.execute_before(&verify, Some(deadline))? {
-                        VerifyOutcome::Verified(paid) => Recovered::Verified(paid),
-                        VerifyOutcome::AlreadyVerified(_) => Recovered::AlreadyVerified,
-                    }
-                }
-                Recovery::AlreadyVerified => Recovered::AlreadyVerified,
-                Recovery::StillOpen(status) => Recovered::StillOpen(status),
-                Recovery::NotPaid(status) => Recovered::NotPaid(status),
-                // A decision this version does not know: nothing was verified, nothing to ship.
-                _ => Recovered::TooLate,
-            },
-        )
+    pub fn recover(&self, pending: &Pending) -> Verdict {
+        self.drive(Settlement::new(self.config(), pending))
     }
 
     /// What PayPing knows of a payment (`GET /v1/report/{code}`; the token needs
@@ -691,37 +755,5 @@ impl Client {
                 }
             }
         }
-    }
-}
-
-/// What [`Client::recover`] found and did, for a payment whose callback has not come.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[must_use = "a recovery says whether to ship, wait or release the order"]
-#[non_exhaustive]
-pub enum Recovered {
-    /// The buyer had paid and this call verified the payment now: ship the order.
-    Verified(Verified),
-    /// PayPing had verified the payment already (the callback's verify, or an earlier
-    /// recovery): ship the order unless it is shipped.
-    AlreadyVerified,
-    /// The buyer has not finished and the window is open: ask again later.
-    StillOpen(PaymentStatus),
-    /// The payment will not be paid (cancelled, or the bank's verify failed): release the
-    /// order.
-    NotPaid(PaymentStatus),
-    /// The verify window has passed: PayPing voids and refunds the payment. Release the
-    /// order.
-    TooLate,
-}
-
-impl Recovered {
-    /// Whether the payment is paid and verified (now or before): the order ships.
-    pub fn is_paid(&self) -> bool {
-        matches!(self, Self::Verified(_) | Self::AlreadyVerified)
-    }
-
-    /// Whether the payment is settled one way or the other (no point asking again).
-    pub fn is_final(&self) -> bool {
-        !matches!(self, Self::StillOpen(_))
     }
 }

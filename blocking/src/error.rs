@@ -6,7 +6,7 @@ use std::fmt;
 use std::io;
 
 use ghesta_core::http::StatusCode;
-use ghesta_core::{Failure, InvalidInput, PayPingCode, PaymentCode, RequestId};
+use ghesta_core::{Failure, InvalidInput, PayPingCode, RequestId};
 
 /// The result of a client call.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -287,8 +287,6 @@ pub(crate) fn bounded(detail: impl fmt::Display) -> String {
 ///   5xx, an unreadable body, an amount mismatch), or the call was refused before anything
 ///   was sent (invalid input, a callback that does not match its payment, a refund that
 ///   cannot succeed, a bug).
-/// - [`Error::ReportContradicts`], the one verify-specific outcome: PayPing said "already
-///   verified" but its report of the payment does not confirm it.
 ///
 /// No variant holds the token; `Debug` and `Display` are safe to log.
 ///
@@ -319,28 +317,6 @@ pub enum Error {
     /// anything was sent (see [`ghesta_core::Error`] for every case).
     #[error(transparent)]
     Core(#[from] ghesta_core::Error),
-
-    /// Verify answered "already verified" (code 15), but PayPing's report of the payment
-    /// does not confirm it: not paid, or paid for another amount or order. Do not ship;
-    /// contact PayPing support with the request id.
-    #[error(
-        "PayPing says payment {code} was already verified, but its report does not confirm it \
-         (paid: {is_paid}, amount: {}, expected {expected_amount}); do not ship{}",
-        reported_amount.map_or_else(|| "none".to_owned(), |a| a.to_string()),
-        request_id.as_ref().map_or_else(String::new, |id| format!(" (PayPing request id {id})"))
-    )]
-    ReportContradicts {
-        /// The payment code.
-        code: PaymentCode,
-        /// Whether the report says the payment is paid.
-        is_paid: bool,
-        /// The amount the report gives, in the wire unit.
-        reported_amount: Option<u64>,
-        /// The stored amount, in the wire unit.
-        expected_amount: u64,
-        /// The report answer's request id.
-        request_id: Option<RequestId>,
-    },
 }
 
 impl Error {
@@ -359,7 +335,6 @@ impl Error {
         match self {
             Self::Transport(e) => e.is_retryable(),
             Self::Core(e) => e.is_retryable(),
-            Self::ReportContradicts { .. } => false,
         }
     }
 
@@ -392,7 +367,6 @@ impl Error {
     pub fn request_id(&self) -> Option<&RequestId> {
         match self {
             Self::Core(e) => e.request_id(),
-            Self::ReportContradicts { request_id, .. } => request_id.as_ref(),
             Self::Transport(_) => None,
         }
     }
@@ -441,6 +415,24 @@ impl Error {
         match self {
             Self::Transport(e) => Some(e),
             _ => None,
+        }
+    }
+
+    /// The same failure as the core names it, for the core's [`Settlement`]: a transport
+    /// failure becomes [`ghesta_core::Error::NoAnswer`] with its description.
+    ///
+    /// [`Settlement`]: ghesta_core::Settlement
+    ///
+    /// ```
+    /// use ghesta_blocking::{Error, TransportError};
+    /// let core = Error::Transport(TransportError::timeout("global")).into_core();
+    /// assert!(matches!(core, ghesta_core::Error::NoAnswer { .. }));
+    /// assert!(core.is_retryable());
+    /// ```
+    pub fn into_core(self) -> ghesta_core::Error {
+        match self {
+            Self::Transport(e) => ghesta_core::Error::no_answer(e),
+            Self::Core(e) => e,
         }
     }
 

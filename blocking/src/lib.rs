@@ -10,7 +10,7 @@ mod clock;
 mod error;
 mod transport;
 
-pub use client::{Client, ClientBuilder, Recovered};
+pub use client::{Client, ClientBuilder};
 pub use clock::{Clock, SystemClock};
 pub use error::{Error, InvalidCertificate, Result, TransportError};
 /// The core's retry rules, which this client follows: re-exported so that

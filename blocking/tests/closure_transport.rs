@@ -8,7 +8,7 @@ use std::time::Duration;
 use common::*;
 use ghesta_blocking::{Client, Error, RetryPolicy, TransportError};
 use ghesta_core::http::StatusCode;
-use ghesta_core::{PayPingCode, PaymentCode, VerifyOutcome};
+use ghesta_core::{Exchange, PayPingCode, PaymentCode, VerifyOutcome};
 
 fn client(script: &Script, clock: &FakeClock) -> Client {
     Client::builder(config())
@@ -222,6 +222,7 @@ fn verify_is_retried_with_growing_waits_then_succeeds() {
         Ok(answer(503, "")),
         Err(TransportError::timeout("global")),
         Ok(answer(200, VERIFIED)),
+        Ok(answer(200, BOUND_REPORT)),
     ]);
     let clock = FakeClock::default();
     let outcome = client(&script, &clock)
@@ -229,8 +230,13 @@ fn verify_is_retried_with_growing_waits_then_succeeds() {
         .unwrap();
     assert!(matches!(outcome, VerifyOutcome::Verified(_)));
     assert_eq!(clock.sleeps(), ms(&[250, 500]));
-    let seen = script.seen();
-    assert_eq!(seen.len(), 3);
+    let mut seen = script.seen();
+    assert_eq!(
+        seen.len(),
+        4,
+        "three verifies, then the report that binds the refid"
+    );
+    seen.pop();
     assert!(
         seen.iter().all(|s| s == &seen[0]),
         "every attempt sends the same request"
@@ -255,6 +261,7 @@ fn try_again_codes_are_retried_others_not() {
         let script = Script::new([
             Ok(answer(400, &format!(r#"{{"{code}":"دوباره"}}"#))),
             Ok(answer(200, VERIFIED)),
+            Ok(answer(200, BOUND_REPORT)),
         ]);
         let outcome =
             client(&script, &FakeClock::default()).verify(&pending(&config()), &callback());
@@ -312,6 +319,7 @@ fn a_lost_verify_answer_comes_back_already_verified() {
     let script = Script::new([
         Err(TransportError::connection_lost("closed after the request")),
         Ok(answer(400, ALREADY)),
+        Ok(answer(200, BOUND_REPORT)),
     ]);
     let outcome = client(&script, &FakeClock::default())
         .verify(&pending(&config()), &callback())
@@ -321,7 +329,10 @@ fn a_lost_verify_answer_comes_back_already_verified() {
     };
     assert_eq!(already.amount().toman(), 250_000);
     assert_eq!(already.request_id().map(|id| id.as_str()), Some("req-1"));
-    assert_eq!(script.paths(), ["/v2/pay/verify", "/v2/pay/verify"]);
+    assert_eq!(
+        script.paths(),
+        ["/v2/pay/verify", "/v2/pay/verify", "/v1/report/82a4f72"]
+    );
 }
 
 #[test]
@@ -388,17 +399,16 @@ fn confirming(script: &Script) -> Client {
     Client::builder(config())
         .transport(script.transport())
         .clock(FakeClock::default())
-        .confirm_with_report(true)
         .build()
 }
 
 #[test]
-fn already_verified_is_confirmed_by_a_matching_report() {
+fn already_verified_is_bound_by_a_matching_report() {
     let script = Script::new([
         Ok(answer(400, ALREADY)),
         Ok(answer(
             200,
-            r#"{"amount":250000,"isPaid":true,"clientRefId":"order-7"}"#,
+            r#"{"amount":250000,"isPaid":true,"clientRefId":"order-7","refId":"555"}"#,
         )),
     ]);
     let outcome = confirming(&script)
@@ -409,42 +419,83 @@ fn already_verified_is_confirmed_by_a_matching_report() {
 }
 
 #[test]
-fn a_contradicting_report_is_its_own_error() {
-    for report in [
-        r#"{"amount":250000,"isPaid":false,"clientRefId":"order-7"}"#,
-        r#"{"amount":1000,"isPaid":true,"clientRefId":"order-7"}"#,
-        r#"{"amount":250000,"isPaid":true,"clientRefId":"order-8"}"#,
+fn a_v2_verify_the_report_does_not_bind_is_refused() {
+    for (verify, report, not_this) in [
+        // Not paid by the report: the refid was another payment's.
+        (
+            VERIFIED,
+            r#"{"amount":250000,"isPaid":false,"clientRefId":"order-7"}"#,
+            true,
+        ),
+        (
+            ALREADY,
+            r#"{"amount":250000,"paymentStatus":2,"clientRefId":"order-7"}"#,
+            true,
+        ),
+        // Paid, under another reference.
+        (
+            VERIFIED,
+            r#"{"amount":250000,"paymentStatus":1,"refId":"999"}"#,
+            true,
+        ),
+        // Not the record's payment at all.
+        (
+            ALREADY,
+            r#"{"amount":1000,"isPaid":true,"clientRefId":"order-7"}"#,
+            false,
+        ),
+        (
+            VERIFIED,
+            r#"{"amount":250000,"isPaid":true,"clientRefId":"order-8"}"#,
+            false,
+        ),
     ] {
-        let script = Script::new([Ok(answer(400, ALREADY)), Ok(answer(200, report))]);
+        let script = Script::new([
+            Ok(answer(if verify == ALREADY { 400 } else { 200 }, verify)),
+            Ok(answer(200, report)),
+        ]);
         let err = confirming(&script)
             .verify(&pending(&config()), &callback())
             .unwrap_err();
-        let Error::ReportContradicts {
-            code,
-            expected_amount,
-            ..
-        } = &err
-        else {
-            panic!("{report}: expected ReportContradicts, got {err:?}");
-        };
-        assert_eq!(code.as_str(), "82a4f72");
-        assert_eq!(*expected_amount, 250_000);
+        match err.as_core() {
+            Some(ghesta_core::Error::NotThisPayment { code, verified, .. }) if not_this => {
+                assert_eq!((code.as_str(), verified.as_str()), ("82a4f72", "555"));
+            }
+            Some(ghesta_core::Error::ReportMismatch { .. }) if !not_this => {}
+            _ => panic!("{report}: {err:?}"),
+        }
         assert!(!err.is_retryable());
         assert_eq!(err.request_id().map(|id| id.as_str()), Some("req-1"));
+        assert_eq!(script.paths(), ["/v2/pay/verify", "/v1/report/82a4f72"]);
     }
 }
 
 #[test]
-fn a_fresh_verify_or_no_confirmation_reads_no_report() {
-    let script = Script::new([Ok(answer(200, VERIFIED))]);
-    let outcome = confirming(&script).verify(&pending(&config()), &callback());
-    assert!(matches!(outcome, Ok(VerifyOutcome::Verified(_))));
-    assert_eq!(script.paths(), ["/v2/pay/verify"]);
-
-    let script = Script::new([Ok(answer(400, ALREADY))]);
-    let outcome = client(&script, &FakeClock::default()).verify(&pending(&config()), &callback());
-    assert!(matches!(outcome, Ok(VerifyOutcome::AlreadyVerified(_))));
-    assert_eq!(script.paths(), ["/v2/pay/verify"]);
+fn a_v3_answer_that_names_the_payment_reads_no_report() {
+    let config = config().with_gateway(ghesta_core::Gateway::PayPingV3);
+    let script = Script::new([Ok(answer(
+        200,
+        r#"{"code":"82a4f72","amount":250000,"paymentRefId":555}"#,
+    ))]);
+    let client = Client::builder(config.clone())
+        .transport(script.transport())
+        .clock(FakeClock::default())
+        .build();
+    let pending =
+        ghesta_core::CreatePayment::new(&config, new_payment(), std::time::SystemTime::UNIX_EPOCH)
+            .parse_response(http::Response::new(
+                br#"{"paymentCode":"82a4f72"}"#.to_vec(),
+            ))
+            .unwrap();
+    let form = "status=1&errorCode=&data=%7B%22paymentCode%22%3A%2282a4f72%22%2C%22paymentRefId%22%3A555%2C%22amount%22%3A250000%2C%22clientRefId%22%3A%22order-7%22%7D";
+    let ghesta_core::Callback::Completed(callback) =
+        ghesta_core::Callback::from_query(form).unwrap()
+    else {
+        unreachable!()
+    };
+    let outcome = client.verify(&pending, &callback).unwrap();
+    assert!(outcome.names_payment());
+    assert_eq!(script.paths(), ["/v3/pay/verify"]);
 }
 
 #[test]

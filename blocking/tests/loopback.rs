@@ -173,6 +173,7 @@ fn a_lost_verify_answer_is_retried_into_already_verified() {
             "Content-Type: application/json; charset=utf-8\r\n",
             ALREADY.as_bytes(),
         ),
+        http_answer(200, "OK", "", BOUND_REPORT.as_bytes()),
     ]);
     let clock = FakeClock::default();
     let config = config_at(server.addr);
@@ -185,7 +186,11 @@ fn a_lost_verify_answer_is_retried_into_already_verified() {
     );
     assert_eq!(clock.sleeps().len(), 1);
     let seen = server.seen();
-    assert_eq!(seen.len(), 2);
+    assert_eq!(
+        seen.len(),
+        3,
+        "two verifies, then the report that binds the refid"
+    );
     assert_eq!(seen[0].body, br#"{"refId":"555","amount":250000}"#);
     assert_eq!(
         seen[0].body, seen[1].body,

@@ -216,9 +216,9 @@ fn refunds_that_cannot_succeed_send_nothing() {
 
 #[test]
 fn a_v2_record_is_verified_on_v2_by_a_client_switched_to_v3() {
-    let script = Script::new([Ok(answer(200, VERIFIED))]);
+    let script = Script::new([Ok(answer(200, VERIFIED)), Ok(answer(200, BOUND_REPORT))]);
     let client = client_on(v3_config(), &script, &FakeClock::default());
     let outcome = client.verify(&pending(&config()), &callback()).unwrap();
     assert!(matches!(outcome, VerifyOutcome::Verified(_)));
-    assert_eq!(script.paths(), ["/v2/pay/verify"]);
+    assert_eq!(script.paths(), ["/v2/pay/verify", "/v1/report/82a4f72"]);
 }

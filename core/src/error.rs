@@ -167,6 +167,37 @@ pub enum Error {
         request_id: Option<RequestId>,
     },
 
+    /// No answer arrived: the driver's transport failed (a timeout, a refused or lost
+    /// connection, TLS), in the driver's words. The request may or may not have reached
+    /// PayPing; a verify or report may be sent again (a settlement asks again later).
+    #[error("no answer from PayPing: {reason}; it may or may not have arrived, settle again later")]
+    NoAnswer {
+        /// What the driver said, bounded.
+        reason: String,
+    },
+
+    /// Verify succeeded for a payment reference, but PayPing's report of the record's own
+    /// code does not show it paid with that reference: the reference belongs to another
+    /// payment (a forged callback can carry another order's refid at the same price, and
+    /// v2's verify names no payment). This is not a success for the record: do not ship it.
+    #[error(
+        "verify succeeded for reference {verified}, but PayPing's report of payment {code} does \
+         not show it paid with that reference (status {}): it is another payment's; do not ship \
+         this order{}",
+        status.map_or_else(|| "none".to_owned(), |s| s.number().to_string()),
+        IdSuffix(request_id)
+    )]
+    NotThisPayment {
+        /// The record's payment code.
+        code: PaymentCode,
+        /// The reference that was verified.
+        verified: crate::text::RefId,
+        /// The status PayPing's report gives, if it gave one.
+        status: Option<crate::status::PaymentStatus>,
+        /// The report answer's request id.
+        request_id: Option<RequestId>,
+    },
+
     /// A refund that cannot succeed was refused before anything was sent.
     #[error("the payment cannot be refunded: {0}; nothing was sent")]
     RefundRefused(RefundRefusal),
@@ -209,7 +240,9 @@ impl Error {
     /// exchange, for every driver; ask it rather than this.
     pub fn is_retryable(&self) -> bool {
         match self {
-            Self::Unavailable { .. } | Self::VerifyInProgress { .. } => true,
+            Self::Unavailable { .. } | Self::VerifyInProgress { .. } | Self::NoAnswer { .. } => {
+                true
+            }
             Self::MalformedResponse { status, .. } => {
                 status.is_success() || status.is_server_error()
             }
@@ -225,6 +258,7 @@ impl Error {
             | Self::NotFound { .. }
             | Self::CodeMismatch { .. }
             | Self::ReportMismatch { .. }
+            | Self::NotThisPayment { .. }
             | Self::AmountMismatch { .. } => false,
         }
     }
@@ -241,10 +275,12 @@ impl Error {
             | Self::VerifyInProgress { request_id, .. }
             | Self::CodeMismatch { request_id, .. }
             | Self::ReportMismatch { request_id, .. }
+            | Self::NotThisPayment { request_id, .. }
             | Self::AmountMismatch { request_id, .. } => request_id.as_ref(),
             Self::Invalid(_)
             | Self::CallbackMismatch { .. }
             | Self::Internal { .. }
+            | Self::NoAnswer { .. }
             | Self::RefundRefused(_) => None,
         }
     }
@@ -261,10 +297,12 @@ impl Error {
             Self::NotFound { .. } => Some(StatusCode::NOT_FOUND),
             Self::AmountMismatch { .. }
             | Self::CodeMismatch { .. }
-            | Self::ReportMismatch { .. } => Some(StatusCode::OK),
+            | Self::ReportMismatch { .. }
+            | Self::NotThisPayment { .. } => Some(StatusCode::OK),
             Self::Invalid(_)
             | Self::CallbackMismatch { .. }
             | Self::Internal { .. }
+            | Self::NoAnswer { .. }
             | Self::RefundRefused(_) => None,
         }
     }
@@ -288,6 +326,21 @@ impl Error {
             Self::Rejected(r) => r.code(),
             _ => None,
         }
+    }
+
+    /// The error for a call that got no answer, from the driver's description of its
+    /// failure (bounded; a driver must not put the token in it).
+    ///
+    /// ```
+    /// let e = ghesta_core::Error::no_answer("timed out after 30 s");
+    /// assert!(e.is_retryable() && e.status().is_none());
+    /// assert!(e.to_string().contains("timed out"));
+    /// ```
+    #[cold]
+    pub fn no_answer(reason: impl fmt::Display) -> Self {
+        let mut reason = reason.to_string();
+        truncate(&mut reason, SNIPPET_BYTES);
+        Self::NoAnswer { reason }
     }
 
     /// A request the SDK could not build: a bug, said plainly rather than a panic in a

@@ -19,7 +19,6 @@ mod invalid;
 mod mobile;
 mod new_payment;
 mod pending;
-mod recover;
 mod redirect;
 mod refund;
 mod rejection;
@@ -27,7 +26,9 @@ mod report;
 mod request_id;
 mod retry;
 mod scrub;
+mod settle;
 mod snippet;
+mod status;
 mod text;
 mod token;
 mod url;
@@ -53,16 +54,20 @@ pub use invalid::{Field, InvalidInput, Rule};
 pub use mobile::Mobile;
 pub use new_payment::NewPayment;
 pub use pending::Pending;
-pub use recover::Recovery;
 pub use redirect::RedirectUrl;
 pub use refund::{REFUND_WINDOW, RefundPayment, Refunded};
 pub use rejection::{ErrorEntry, ErrorKey, Rejection};
-pub use report::{PaymentReport, PaymentStatus, ReportPayment};
+pub use report::{PaymentReport, ReportPayment};
 pub use request_id::{REQUEST_ID_HEADER, RequestId};
 pub use retry::{
     DEFAULT_INITIAL_DELAY, DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_DELAY, Decision, Failure, RetryPolicy,
 };
+pub use settle::{
+    Attention, MAX_EXCHANGES, Next, Paid, Proof, Release, Settlement, Verdict, Waiting,
+    confirm_verified,
+};
 pub use snippet::BodySnippet;
+pub use status::PaymentStatus;
 pub use text::{CardHash, CardNumber, ClientRefId, Description, PayerName, PaymentCode, RefId};
 pub use token::Token;
 pub use url::{BaseUrl, ReturnUrl};

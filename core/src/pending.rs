@@ -15,8 +15,11 @@ use crate::text::{ClientRefId, PaymentCode};
 /// A payment that was created and is waiting for the buyer: store it by its
 /// [`client_ref_id`](Pending::client_ref_id) (or code) until the callback arrives.
 ///
-/// It is `Serialize`/`Deserialize` so it can live in the shop's database, a session or a
-/// cache; every field is validated again when it is read back, and the record must agree
+/// It is `Serialize`/`Deserialize` so it can live in the shop's **server-side** store (its
+/// database, or a cache only the server writes), never where the buyer can write it (a
+/// cookie session, a hidden form field, the URL): its fields decide what is verified (the
+/// amount sent, the code a callback must match), so a buyer who could edit it could choose
+/// what their payment proves. Every field is validated again when it is read back, and the record must agree
 /// with itself: its redirect must be the payment page of its own code, on PayPing's host (or
 /// a loopback sandbox), so whoever can write the store cannot send buyers elsewhere. A record
 /// stored by an earlier release keeps loading (the crate's tests load each released form). Verify is built from it, and

@@ -625,7 +625,7 @@ fn create_is_not_retried_by_default() {
 }
 
 #[test]
-fn a_lost_verify_answer_is_recovered_as_already_verified() {
+fn a_lost_verify_answer_is_recovered_as_already_verified_and_bound_by_the_report() {
     let sb = start();
     let client = client(&sb);
     let (pending, callback) = approved(&sb, &client, "order-r3");
@@ -636,32 +636,64 @@ fn a_lost_verify_answer_is_recovered_as_already_verified() {
     };
     assert_eq!(earlier.ref_id(), callback.ref_id());
     let seen = sb.requests_seen();
-    assert_eq!(seen.verify, 2);
-    assert_eq!(seen.report, 0, "no confirmation asked for");
+    // v2's answer names no payment: one report binds the refid to the record.
+    assert_eq!((seen.verify, seen.report), (2, 1));
     let snapshot = sb.payment(pending.code().as_str()).unwrap();
     assert_eq!(snapshot.state, PaymentState::Verified);
     assert_eq!(snapshot.verify_count, 2);
 }
 
 #[test]
-fn a_lost_verify_answer_is_confirmed_by_the_report() {
+fn a_v2_verify_costs_one_report_that_binds_its_refid() {
+    // Without the binding (main), v2's verify sent no report: a refid from anywhere counted.
     let sb = start();
-    let client = builder(&sb).confirm_with_report(true).build();
+    let client = client(&sb);
     let (pending, callback) = approved(&sb, &client, "order-r4");
-    sb.inject(Route::Verify, Fault::CloseMidAnswer, Times::Once);
     assert!(matches!(
         client.verify(&pending, &callback).unwrap(),
-        VerifyOutcome::AlreadyVerified(_)
+        VerifyOutcome::Verified(_)
     ));
     let seen = sb.requests_seen();
-    assert_eq!((seen.verify, seen.report), (2, 1));
+    assert_eq!((seen.verify, seen.report), (1, 1));
 }
 
 #[test]
-fn already_verified_that_the_report_contradicts_is_an_error() {
+fn another_orders_refid_at_the_same_price_is_not_this_payment() {
+    // Issue 20, scenario 1 at the verify: order A paid, B's callback carries A's refid.
+    // main answered `Verified` for B (v2's verify takes only {refId, amount}).
+    let sb = start();
+    let client = client(&sb);
+    let (a, a_callback) = approved(&sb, &client, "order-twin-a");
+    let b = create(&client, "order-twin-b");
+    let form = format!(
+        "code={}&refid={}&clientrefid=order-twin-b",
+        b.code(),
+        a_callback.ref_id()
+    );
+    let Callback::Completed(twin) = Callback::from_form(form.as_bytes()).unwrap() else {
+        panic!("a completed callback")
+    };
+    match client.verify(&b, &twin) {
+        Err(Error::Core(ghesta_core::Error::NotThisPayment { verified, .. })) => {
+            assert_eq!(&verified, a_callback.ref_id());
+        }
+        other => panic!("expected NotThisPayment, got {other:?}"),
+    }
+    // PayPing did verify A's payment (the forged call took it); A's own callback is then
+    // "already verified", and bound to A.
+    assert_eq!(state(&sb, &a), PaymentState::Verified);
+    assert!(matches!(
+        client.verify(&a, &a_callback).unwrap(),
+        VerifyOutcome::AlreadyVerified(_)
+    ));
+    assert_eq!(state(&sb, &b), PaymentState::Created);
+}
+
+#[test]
+fn already_verified_for_a_record_the_report_does_not_match_is_an_error() {
     // "Already verified" for a record whose amount the report does not show.
     let sb = start();
-    let client = builder(&sb).confirm_with_report(true).build();
+    let client = client(&sb);
     let (pending, callback) = approved(&sb, &client, "order-r5");
     assert!(matches!(
         client.verify(&pending, &callback).unwrap(),
@@ -672,17 +704,17 @@ fn already_verified_that_the_report_contradicts_is_an_error() {
     let tampered: Pending = serde_json::from_value(stored).unwrap();
     // The sandbox checks "already verified" before the amount, as its docs say.
     match client.verify(&tampered, &callback) {
-        Err(Error::ReportContradicts {
-            is_paid,
-            reported_amount,
-            expected_amount,
+        Err(Error::Core(ghesta_core::Error::ReportMismatch {
+            field,
+            expected,
+            received,
             ..
-        }) => {
-            assert!(is_paid);
-            assert_eq!(reported_amount, Some(u64::from(TOMAN)));
-            assert_eq!(expected_amount, 1_000);
+        })) => {
+            assert_eq!(field, ghesta_core::Field::Amount);
+            assert_eq!(expected, "1000");
+            assert_eq!(received, TOMAN.to_string());
         }
-        other => panic!("expected ReportContradicts, got {other:?}"),
+        other => panic!("expected ReportMismatch, got {other:?}"),
     }
 }
 

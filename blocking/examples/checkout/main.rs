@@ -13,7 +13,10 @@
 //!
 //! With no settings it starts the sandbox (`ghesta-sandbox`) and a small shop (`shop.rs`) on
 //! 127.0.0.1, and plays a buyer over HTTP: one payment approved, one cancelled. It exits 0
-//! only if the first ended verified and the second cancelled without a verify. With `--tls`
+//! only if the first ended verified and the second cancelled without a verify. The shop
+//! settles each callback with `Client::settle`: a cancelled callback is only the browser's
+//! word, so the order is released when PayPing's report says cancelled, never on the
+//! callback alone. With `--tls`
 //! the sandbox serves HTTPS, as PayPing does, with a certificate made at start; the client
 //! trusts its CA through `HttpSettings::with_root_certificates_pem`.
 //!
@@ -242,6 +245,7 @@ fn describe(outcome: &Outcome) -> String {
         Outcome::Paid { .. } => "verified".into(),
         Outcome::AlreadyPaid { .. } => "already verified".into(),
         Outcome::Cancelled => "cancelled".into(),
+        Outcome::Open { why } => format!("open, not confirmed yet ({why})"),
         Outcome::NotPaid { error } => format!("not paid ({error})"),
     }
 }
@@ -405,9 +409,14 @@ impl Buyer {
             Outcome::AlreadyPaid { ref_id } => {
                 step("verify", format!("already verified (refid {ref_id})"))
             }
-            Outcome::Cancelled => {
-                step("verify", "not sent: the buyer cancelled, nothing to verify")
-            }
+            Outcome::Cancelled => step(
+                "report",
+                "PayPing says cancelled: the order is released (nothing to verify)",
+            ),
+            Outcome::Open { why } => step(
+                "report",
+                format!("PayPing has not settled it: the order stays open ({why})"),
+            ),
             Outcome::NotPaid { error } => step("verify", format!("refused: {error}")),
         }
         step(

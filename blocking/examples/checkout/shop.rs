@@ -6,7 +6,10 @@
 //! - `GET /checkout/ORDER` (or `/checkout`): creates the payment, stores the [`Pending`] record by the
 //!   order id, and answers `303` to Ghesta's installment page;
 //! - `POST /ghesta/callback` (or `GET` with a query): reads the callback, finds the stored
-//!   record by the callback's clientRefId, verifies, and answers a receipt page.
+//!   record by the callback's clientRefId, asks the settlement ([`Client::settle`]) what to
+//!   do, and answers a receipt page. The callback is only the browser's claim: PayPing's
+//!   verify and report decide. A cancelled callback releases nothing by itself: the page
+//!   shows the cart, and the order is released only if PayPing's report says so.
 //!
 //! Every step is also sent as an [`Event`] on a channel, so the demo can print it and a test
 //! can wait for it.
@@ -25,8 +28,8 @@ use std::time::Duration;
 
 use ghesta_blocking::Client;
 use ghesta_core::{
-    Amount, Callback, ClientRefId, CompletedCallback, Description, MAX_CALLBACK_BYTES, Mobile,
-    NewPayment, PayerName, Pending, ReturnUrl, VerifyOutcome,
+    Amount, Callback, ClientRefId, Description, MAX_CALLBACK_BYTES, Mobile, NewPayment, PayerName,
+    Pending, ReturnUrl, Verdict, VerifyOutcome,
 };
 
 /// The path PayPing sends the buyer back to.
@@ -95,7 +98,7 @@ pub(crate) enum Event {
 /// How an order ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Outcome {
-    /// Verify proved the payment: ship the order.
+    /// PayPing proved the payment, verified by this callback: ship the order.
     Paid {
         /// Amount in Toman, as verify answered.
         toman: u64,
@@ -106,14 +109,21 @@ pub(crate) enum Outcome {
         /// Verify's `X-PayPingRequest-ID`.
         request_id: Option<String>,
     },
-    /// Verify answered "already verified": paid earlier; ship if not shipped yet.
+    /// PayPing proved the payment, verified earlier: ship if not shipped yet.
     AlreadyPaid {
         /// The payment reference.
         ref_id: String,
     },
-    /// The buyer cancelled (the callback had no refId); nothing was verified.
+    /// PayPing's report says the payment was cancelled or failed (never the callback
+    /// alone): the order is released; nothing was verified.
     Cancelled,
-    /// Verify refused the payment, or the callback did not match the stored order.
+    /// Not settled yet (a cancelled callback PayPing's report does not confirm, or a
+    /// payment PayPing has not proven): the order stays open, the buyer sees the cart.
+    Open {
+        /// Why, as the settlement says.
+        why: String,
+    },
+    /// PayPing did not prove the payment, or the callback did not match the stored order.
     NotPaid {
         /// Why, as the SDK's error says.
         error: String,
@@ -365,30 +375,51 @@ impl ShopCore {
         let Some(pending) = self.orders().get(&order).cloned() else {
             return page(404, "Unknown order", &format!("No order {order} here."));
         };
-        let outcome = match &callback {
-            Callback::Cancelled(_) => Outcome::Cancelled,
-            Callback::Completed(completed) => self.verify(&pending, completed),
-        };
+        let outcome = settle(&self.client, &pending, &callback);
         let answer = receipt(&order, &outcome);
         self.emit(Event::Finished { order, outcome });
         answer
     }
+}
 
-    fn verify(&self, pending: &Pending, callback: &CompletedCallback) -> Outcome {
-        match self.client.verify(pending, callback) {
-            Ok(VerifyOutcome::Verified(paid)) => Outcome::Paid {
-                toman: paid.amount().toman().into(),
-                ref_id: paid.ref_id().as_str().to_owned(),
-                card: paid.card_number().map(|c| c.as_str().to_owned()),
-                request_id: paid.request_id().map(|id| id.as_str().to_owned()),
-            },
-            Ok(VerifyOutcome::AlreadyVerified(earlier)) => Outcome::AlreadyPaid {
-                ref_id: earlier.ref_id().as_str().to_owned(),
-            },
-            Err(error) => Outcome::NotPaid {
+/// Asks the settlement what the callback means for the order: a verify of its reference
+/// proven by PayPing (on v2 through the report), or PayPing's report for a cancelled one.
+fn settle(client: &Client, pending: &Pending, callback: &Callback) -> Outcome {
+    let verdict = match client.settle(pending, callback) {
+        Ok(verdict) => verdict,
+        // Not this order's callback: nothing was sent, the order is untouched.
+        Err(error) => {
+            return Outcome::NotPaid {
                 error: error.to_string(),
-            },
+            };
         }
+    };
+    match verdict {
+        Verdict::Ship(paid) => match paid.outcome() {
+            Some(VerifyOutcome::Verified(verified)) => Outcome::Paid {
+                toman: verified.amount().toman().into(),
+                ref_id: verified.ref_id().as_str().to_owned(),
+                card: verified.card_number().map(|c| c.as_str().to_owned()),
+                request_id: verified.request_id().map(|id| id.as_str().to_owned()),
+            },
+            _ => Outcome::AlreadyPaid {
+                ref_id: paid
+                    .ref_id()
+                    .map_or_else(|| "(verified earlier)".to_owned(), |r| r.to_string()),
+            },
+        },
+        // PayPing's word, asked by the settlement: a callback alone never gets here.
+        Verdict::Release(_) => Outcome::Cancelled,
+        Verdict::Wait(waiting) => Outcome::Open {
+            why: format!("{waiting:?}"),
+        },
+        Verdict::NeedsAttention(attention) => Outcome::NotPaid {
+            error: attention.error().to_string(),
+        },
+        // This shop releases nothing itself, so a payment after a release cannot come.
+        other => Outcome::NotPaid {
+            error: format!("{other:?}"),
+        },
     }
 }
 
@@ -543,7 +574,22 @@ fn receipt(order: &str, outcome: &Outcome) -> http::Response<Vec<u8>> {
         Outcome::Cancelled => (
             200,
             "Payment cancelled",
-            vec![("Note", "Nothing was charged.".to_owned())],
+            vec![
+                ("Note", "PayPing says nothing was charged.".to_owned()),
+                ("Your cart", format!("{PRODUCT}, {}", toman(PRICE_TOMAN))),
+            ],
+        ),
+        Outcome::Open { .. } => (
+            200,
+            "Payment not confirmed yet",
+            vec![
+                (
+                    "Note",
+                    "Your order is kept: if you paid, it is confirmed with PayPing shortly."
+                        .to_owned(),
+                ),
+                ("Your cart", format!("{PRODUCT}, {}", toman(PRICE_TOMAN))),
+            ],
         ),
         Outcome::NotPaid { error } => (402, "Payment not verified", vec![("Why", error.clone())]),
     };

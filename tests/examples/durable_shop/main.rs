@@ -1,6 +1,6 @@
 //! A shop a crash cannot hurt: orders and their `Pending` records in SQLite, every order
-//! settled exactly once whichever path settles it, and a sweeper that recovers the payments
-//! whose callback never came.
+//! settled exactly once whichever path settles it, on PayPing's word only, and a sweeper
+//! that settles the payments whose callback never came.
 //!
 //! ```text
 //! cargo run -p ghesta-sandbox --example durable_shop              # the demo, embedded sandbox
@@ -12,18 +12,43 @@
 //! The sweeper finds the second order overdue, asks PayPing's report, verifies with its
 //! refId, and ships it. It exits 0 only if both orders were paid and shipped once.
 //!
+//! **How an order is settled.** The callback handler (8 threads: one slow verify holds only
+//! its own) asks `Client::settle`; the sweeper hands every pending order created
+//! `--recover-after` ago to one of 4 threads, which asks `Client::recover` (an order whose
+//! verify PayPing keeps "in progress" holds one of them, never the orders behind it). Both
+//! act on the verdict the same way:
+//!
+//! | verdict | the order becomes | lines printed |
+//! |---|---|---|
+//! | `Ship` | `paid`, one shipment (a conditional update: shipped once) | `paid ORDER via callback\|sweeper ref REF`, `ship ORDER` (or `already settled ORDER (BY)`) |
+//! | `Wait` | unchanged; the buyer reads "being confirmed"; the sweeper asks again next round | `confirming ORDER: WHY` (callback only) |
+//! | `Release` | `released` (PayPing's word only: a callback never releases) | `released ORDER via BY (STATUS)` |
+//! | `NeedsAttention` | `attention`: the sweeper skips it; a person looks | `attention ORDER (BY): ERROR` |
+//! | `PaidAfterRelease` | `refunded` (a reversible v3 payment), else `paid` and shipped after all | `refunded ORDER ref REF (paid after release)`, or `alert ORDER paid after release: shipped after all (WHY)` then `paid ...`, `ship ORDER` |
+//!
+//! A callback that is not the order's (`CallbackMismatch`) changes nothing: `refused
+//! callback ORDER: ERROR`. Every settlement a callback starts prints `settling ORDER
+//! (callback)` first. A released order is not swept (PayPing takes money only when the shop
+//! verifies, and a payment nobody verifies it voids and returns); its own completed callback
+//! is settled with `released(true)`, which is how `PaidAfterRelease` is reached.
+//!
 //! Options: `--db PATH` keeps the orders in PATH across runs (default: a new temporary
 //! file); `--recover-after SECS` (or `CHECKOUT_RECOVER_AFTER_SECS`) is how long after the
-//! redirect an unpaid order is recovered (default 120; the demo uses 1); `--listen ADDR`
-//! (or `CHECKOUT_LISTEN`); `--gateway ghesta|v2|v3` (or `CHECKOUT_GATEWAY`).
+//! redirect an unpaid order is swept (default 120; the demo uses 1); `--verify-window SECS`
+//! the verify window the shop assumes (default PayPing's 10 minutes; the tests shorten it);
+//! `--listen ADDR` (or `CHECKOUT_LISTEN`); `--gateway ghesta|v2|v3` (or `CHECKOUT_GATEWAY`).
 //!
 //! With `PAYPING_API_URL` (and `PAYPING_GATEWAY_URL`, `PAYPING_TOKEN`) set it starts no
 //! sandbox. Without `--serve` it creates one order there, prints the page to pay on, and
 //! exits 0 once the order is paid, by its callback (`CHECKOUT_RETURN_URL` is the public
 //! return URL) or, if that never comes, by the sweeper. With `--serve` it serves until
-//! killed, printing one line per event: `listening on http://ADDR`, `created ORDER CODE
-//! URL`, `verifying ORDER`, `paid ORDER via callback|sweeper ref REF`, `ship ORDER`,
-//! `cancelled ORDER`, `expired ORDER`, `already settled ORDER`.
+//! killed, printing one line per event (above), and `listening on http://ADDR` and
+//! `created ORDER CODE URL`.
+//!
+//! A test hook, `DURABLE_SHOP_PAUSE=create|verify|report|ship`, stops the first flow that
+//! reaches that step (PayPing's answer to the create, verify or report received; or the
+//! shipment about to be stored), prints `paused after STEP` and hangs, for a test to kill
+//! the process there; the other flows go on.
 
 mod shop;
 mod store;
@@ -32,8 +57,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use ghesta_blocking::Client;
-use ghesta_core::{BaseUrl, Config, ENV_API_URL, Gateway, Token};
+use ghesta_blocking::{Client, HttpSettings, Transport, UreqTransport};
+use ghesta_core::{BaseUrl, Config, ENV_API_URL, Gateway, HttpRequest, Token};
 use ghesta_sandbox::{Options, Sandbox};
 
 use shop::{Say, Settings, Shop};
@@ -45,6 +70,7 @@ struct Args {
     recover_after: Option<Duration>,
     listen: Option<std::net::SocketAddr>,
     gateway: Option<Gateway>,
+    verify_window: Option<Duration>,
 }
 
 fn main() -> ExitCode {
@@ -76,6 +102,7 @@ fn parse_args() -> Result<Option<Args>> {
             .transpose()?,
         listen: env("CHECKOUT_LISTEN").map(|s| s.parse()).transpose()?,
         gateway: env("CHECKOUT_GATEWAY").map(|s| s.parse()).transpose()?,
+        verify_window: None,
     };
     let mut given = std::env::args().skip(1);
     while let Some(arg) = given.next() {
@@ -88,10 +115,13 @@ fn parse_args() -> Result<Option<Args>> {
             }
             "--listen" => args.listen = Some(value()?.parse()?),
             "--gateway" => args.gateway = Some(value()?.parse()?),
+            "--verify-window" => {
+                args.verify_window = Some(Duration::from_secs(value()?.parse()?));
+            }
             "-h" | "--help" => {
                 println!(
                     "usage: durable_shop [--serve] [--db PATH] [--recover-after SECS] \
-                     [--listen ADDR] [--gateway ghesta|v2|v3]"
+                     [--verify-window SECS] [--listen ADDR] [--gateway ghesta|v2|v3]"
                 );
                 return Ok(None);
             }
@@ -129,6 +159,9 @@ fn run(args: Args) -> Result<bool> {
     if let Some(gateway) = args.gateway {
         config = config.with_gateway(gateway);
     }
+    if let Some(window) = args.verify_window {
+        config = config.with_verify_window(window)?;
+    }
     let temp = TempDb(std::env::temp_dir().join(format!(
         "durable-shop-{}-{}.sqlite",
         std::process::id(),
@@ -145,8 +178,18 @@ fn run(args: Args) -> Result<bool> {
         } else {
             Duration::from_secs(120)
         }),
+        pause: std::env::var(shop::PAUSE).ok(),
     };
-    let shop = Shop::start(Client::new(config), settings, say.clone())?;
+    let exchange_hook = ["create", "verify", "report"]
+        .into_iter()
+        .find(|step| settings.pause.as_deref() == Some(*step));
+    let client = match exchange_hook {
+        Some(step) => Client::builder(config)
+            .transport(pausing(step, say.clone()))
+            .build(),
+        None => Client::new(config),
+    };
+    let shop = Shop::start(client, settings, say.clone())?;
     say.line(format_args!("listening on {}", shop.url()));
     if args.serve {
         loop {
@@ -156,6 +199,29 @@ fn run(args: Args) -> Result<bool> {
     match &sandbox {
         Some(sb) => demo_run(sb, &shop, &db),
         None => live_run(&shop, &db, &say),
+    }
+}
+
+/// The test hook's transport: sends as usual, and once PayPing has answered the exchange
+/// named `step`, says so and never returns (the test kills the process there).
+fn pausing(step: &'static str, say: Say) -> impl Transport + 'static {
+    let http = UreqTransport::new(&HttpSettings::default());
+    move |request: HttpRequest| {
+        let path = request.uri().path().to_owned();
+        let this = if path.starts_with("/v1/report/") {
+            "report"
+        } else if path.ends_with("/verify") {
+            "verify"
+        } else if request.method() == "POST" && (path == "/v2/pay" || path == "/v3/pay") {
+            "create"
+        } else {
+            ""
+        };
+        let answer = http.send(request);
+        if this == step {
+            say.pause_once(step);
+        }
+        answer
     }
 }
 

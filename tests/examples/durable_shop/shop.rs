@@ -1,19 +1,23 @@
-//! The shop: tiny_http on one thread for the buyer's browser, a sweeper thread for the
-//! callbacks that never come, both settling orders through the store's conditional update.
+//! The shop: tiny_http served by a small pool of threads for the buyers' browsers, and a
+//! sweeper thread for the callbacks that never come. Both ask the SDK's settlement what to
+//! do with an order and act on its verdict through the store's conditional updates.
 
+use std::collections::HashSet;
 use std::io::{Read, Write};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, SystemTime};
 
-use ghesta_blocking::{Client, Recovered};
+use ghesta_blocking::Client;
 use ghesta_core::{
-    Amount, Callback, ClientRefId, MAX_CALLBACK_BYTES, Mobile, NewPayment, ReturnUrl, VerifyOutcome,
+    Amount, Callback, ClientRefId, MAX_CALLBACK_BYTES, Mobile, NewPayment, Paid, Pending, Protocol,
+    ReturnUrl, Settlement, Verdict,
 };
 
-use crate::store::{Result, State, Store};
+use crate::store::{Moved, Result, State, Store};
 
 /// The path PayPing sends the buyer back to.
 pub(crate) const CALLBACK_PATH: &str = "/callback";
@@ -24,24 +28,52 @@ const PRICE_TOMAN: u64 = 250_000;
 /// How often the sweeper looks for overdue orders.
 const SWEEP_EVERY: Duration = Duration::from_millis(250);
 
-/// A test hook, off unless set: after a verify returns and before its result is stored, print
-/// `verified ORDER; storing` and wait, so a test can kill the process exactly there.
-const PAUSE_BEFORE_STORE: &str = "DURABLE_SHOP_PAUSE_BEFORE_STORE";
+/// Threads settling the overdue orders: one order whose verify PayPing keeps "in progress"
+/// (minutes) holds one of them, never the others' orders, whose verify windows run.
+const SWEEPERS: usize = 4;
+
+/// Threads serving requests: a callback's settlement may wait minutes on PayPing (a verify
+/// answered "in progress"), and it holds only its own thread, never another buyer's
+/// checkout.
+const WORKERS: usize = 8;
+
+/// A test hook, off unless set: `DURABLE_SHOP_PAUSE=create|verify|report|ship` stops the
+/// first flow that reaches that step (after PayPing answered the create, the verify or the
+/// report; or after the verdict and before the shipment is stored), prints `paused after
+/// STEP`, and waits there forever, so a test can kill the process exactly at that step.
+/// Other flows go on.
+pub(crate) const PAUSE: &str = "DURABLE_SHOP_PAUSE";
 
 /// Lines on standard output, one per thing that happened, flushed at once: what a person
 /// reads and what the tests wait for.
 #[derive(Clone, Default)]
-pub(crate) struct Say(Arc<Mutex<()>>);
+pub(crate) struct Say {
+    lock: Arc<Mutex<()>>,
+    /// Whether a flow has stopped at the test hook already.
+    paused: Arc<AtomicBool>,
+}
 
 impl Say {
     pub(crate) fn line(&self, text: impl std::fmt::Display) {
         let _guard = self
-            .0
+            .lock
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         let mut out = std::io::stdout().lock();
         let _ = writeln!(out, "{text}");
         let _ = out.flush();
+    }
+
+    /// The test hook: the first flow to get here says where and never returns; any later
+    /// one goes on (so the test sees exactly one flow stopped, and the others run).
+    pub(crate) fn pause_once(&self, step: &str) {
+        if self.paused.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        self.line(format_args!("paused after {step}"));
+        loop {
+            thread::park();
+        }
     }
 }
 
@@ -50,13 +82,16 @@ pub(crate) struct Settings {
     pub(crate) listen: std::net::SocketAddr,
     pub(crate) return_url: Option<String>,
     pub(crate) recover_after: Duration,
+    /// Where [`PAUSE`] stops, if set.
+    pub(crate) pause: Option<String>,
 }
 
-/// A running shop; dropping it stops both threads.
+/// A running shop; dropping it stops every thread.
 pub(crate) struct Shop {
     url: String,
     server: Arc<tiny_http::Server>,
     threads: Vec<JoinHandle<()>>,
+    stopping: Arc<AtomicBool>,
     stop: Option<Sender<()>>,
 }
 
@@ -65,7 +100,23 @@ struct Core {
     return_url: ReturnUrl,
     db: PathBuf,
     say: Say,
-    pause_before_store: bool,
+    pause_before_ship: bool,
+}
+
+/// Who settled an order, as the events name it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum By {
+    Callback,
+    Sweeper,
+}
+
+impl By {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Callback => "callback",
+            Self::Sweeper => "sweeper",
+        }
+    }
 }
 
 impl Shop {
@@ -83,33 +134,36 @@ impl Shop {
             return_url,
             db: settings.db.clone(),
             say,
-            pause_before_store: std::env::var_os(PAUSE_BEFORE_STORE).is_some(),
+            pause_before_ship: settings.pause.as_deref() == Some("ship"),
         });
+        let stopping = Arc::new(AtomicBool::new(false));
+        let mut threads = Vec::new();
+        for n in 0..WORKERS {
+            let (server, core, stopping) = (
+                Arc::clone(&server),
+                Arc::clone(&core),
+                Arc::clone(&stopping),
+            );
+            threads.push(
+                thread::Builder::new()
+                    .name(format!("shop-{n}"))
+                    .spawn(move || core.serve(&server, &stopping))?,
+            );
+        }
         let (stop, stopped) = mpsc::channel();
-        let serving = {
-            let (server, core) = (Arc::clone(&server), Arc::clone(&core));
-            thread::Builder::new().name("shop".into()).spawn(move || {
-                let store = match Store::open(&core.db) {
-                    Ok(store) => store,
-                    Err(e) => return core.say.line(format_args!("error: {e}")),
-                };
-                let mut store = store;
-                for request in server.incoming_requests() {
-                    core.handle(&mut store, request);
-                }
-            })?
-        };
         let sweeping = {
             let core = Arc::clone(&core);
             let after = settings.recover_after;
             thread::Builder::new()
                 .name("sweeper".into())
-                .spawn(move || core.sweep(after, &stopped))?
+                .spawn(move || Core::sweep(&core, after, &stopped))?
         };
+        threads.push(sweeping);
         Ok(Shop {
             url,
             server,
-            threads: vec![serving, sweeping],
+            threads,
+            stopping,
             stop: Some(stop),
         })
     }
@@ -121,8 +175,12 @@ impl Shop {
 
 impl Drop for Shop {
     fn drop(&mut self) {
+        self.stopping.store(true, Ordering::SeqCst);
         self.stop.take();
-        self.server.unblock();
+        // Each unblock wakes one waiting worker.
+        for _ in 0..WORKERS {
+            self.server.unblock();
+        }
         for thread in self.threads.drain(..) {
             let _ = thread.join();
         }
@@ -130,6 +188,21 @@ impl Drop for Shop {
 }
 
 impl Core {
+    /// One worker: takes requests off the shared queue until the shop stops.
+    fn serve(&self, server: &tiny_http::Server, stopping: &AtomicBool) {
+        let mut store = match Store::open(&self.db) {
+            Ok(store) => store,
+            Err(e) => return self.say.line(format_args!("error: {e}")),
+        };
+        while !stopping.load(Ordering::SeqCst) {
+            match server.recv() {
+                Ok(request) => self.handle(&mut store, request),
+                // Unblocked to stop, or a failed accept: look at the flag again.
+                Err(_) => continue,
+            }
+        }
+    }
+
     fn handle(&self, store: &mut Store, mut request: tiny_http::Request) {
         let url = request.url().to_owned();
         let path = url.split('?').next().unwrap_or("").to_owned();
@@ -171,12 +244,18 @@ impl Core {
         if !valid {
             return Err("an order id is 1-64 letters, digits or dashes".into());
         }
-        let pending = self.client.create(NewPayment::new(
-            Amount::from_toman(PRICE_TOMAN)?,
-            self.return_url.clone(),
-            ClientRefId::new(order)?,
-            Mobile::new("09123456789")?,
-        ))?;
+        // v3 payments are created reversible: one PayPing proves after the shop released
+        // the order can be given back instead of shipped.
+        let reversible = self.client.config().gateway().protocol() == Protocol::V3;
+        let pending = self.client.create(
+            NewPayment::new(
+                Amount::from_toman(PRICE_TOMAN)?,
+                self.return_url.clone(),
+                ClientRefId::new(order)?,
+                Mobile::new("09123456789")?,
+            )
+            .with_reversible(reversible),
+        )?;
         store.insert(order, &pending)?;
         let redirect = pending.redirect_url().to_string();
         self.say.line(format_args!(
@@ -213,64 +292,215 @@ impl Core {
         let Some(order) = callback.client_ref_id().map(|id| id.as_str().to_owned()) else {
             return (400, "the callback names no order".into());
         };
-        let pending = match store.get(&order) {
-            Ok(Some((State::Pending, pending))) => pending,
-            Ok(Some((state, _))) => return (200, format!("order {order} is {state:?}")),
+        let (state, pending) = match store.get(&order) {
+            Ok(Some(found)) => found,
             Ok(None) => return (404, "no such order".into()),
             Err(e) => return (500, e.to_string()),
         };
-        let completed = match callback {
-            Callback::Completed(completed) => completed,
-            Callback::Cancelled(_) => {
-                if store
-                    .settle(&order, State::Cancelled, "callback")
-                    .unwrap_or(false)
-                {
-                    self.say.line(format_args!("cancelled {order}"));
-                }
-                return (200, format!("order {order} was not paid"));
-            }
+        match state {
+            State::Pending | State::Attention => {}
+            State::Released if matches!(callback, Callback::Completed(_)) => {}
+            State::Released => return (200, format!("order {order} was not paid")),
+            State::Paid => return (200, format!("order {order} is paid, thank you")),
+            State::Refunded => return (200, format!("order {order} was refunded")),
+        }
+        self.say.line(format_args!("settling {order} (callback)"));
+        // The callback is the browser's claim, never proof: anyone can post one, a
+        // cancelled one included. The settlement asks PayPing and decides.
+        let settlement = match state {
+            State::Pending | State::Attention => self.client.settle(&pending, &callback),
+            // A released order (with a completed callback, above) is watched only through
+            // its own callback: a payment PayPing proves now came after the release.
+            _ => Settlement::new(self.client.config(), &pending)
+                .with_callback(&callback, SystemTime::now())
+                .map(|s| self.client.drive(s.released(true)))
+                .map_err(ghesta_blocking::Error::from),
         };
-        self.say.line(format_args!("verifying {order}"));
-        match self.client.verify(&pending, &completed) {
-            Ok(outcome) => {
-                let ref_id = match &outcome {
-                    VerifyOutcome::Verified(v) => v.ref_id().to_string(),
-                    VerifyOutcome::AlreadyVerified(a) => a.ref_id().to_string(),
-                };
-                self.store_paid(store, &order, &ref_id, "callback");
+        match settlement {
+            Ok(verdict) => self.act(store, &order, &pending, verdict, By::Callback),
+            // Not this order's callback (forged or misrouted): nothing was sent, and the
+            // order is untouched; the sweeper settles it from PayPing's report.
+            Err(e) => {
+                self.say.line(format_args!("refused callback {order}: {e}"));
+                (400, format!("this is not order {order}'s payment: {e}"))
+            }
+        }
+    }
+
+    /// Does what the settlement decided, once whichever path decided it; returns what the
+    /// buyer is told.
+    fn act(
+        &self,
+        store: &mut Store,
+        order: &str,
+        pending: &Pending,
+        verdict: Verdict,
+        by: By,
+    ) -> (u16, String) {
+        let by_name = by.as_str();
+        let stored = |result: Result<Moved>| {
+            result.unwrap_or_else(|e| {
+                self.say.line(format_args!("error: storing {order}: {e}"));
+                Moved::No(None)
+            })
+        };
+        match verdict {
+            Verdict::Ship(paid) => {
+                if self.pause_before_ship {
+                    // Only a test sets the hook, and kills the process here.
+                    self.say.pause_once("ship");
+                }
+                let ref_id = ref_of(&paid);
+                match stored(store.ship(order, &ref_id, by_name)) {
+                    Moved::Yes => {
+                        self.say
+                            .line(format_args!("paid {order} via {by_name} ref {ref_id}"));
+                        self.say.line(format_args!("ship {order}"));
+                        (200, format!("order {order} is paid, thank you"))
+                    }
+                    // The sweeper released it while this verify was on its way: the money
+                    // came after the release.
+                    Moved::No(Some(State::Released)) => {
+                        self.after_release(store, order, pending, &paid, by)
+                    }
+                    Moved::No(state) => {
+                        self.say
+                            .line(format_args!("already settled {order} ({by_name})"));
+                        (200, format!("order {order} is {state:?}"))
+                    }
+                }
+            }
+            Verdict::PaidAfterRelease(paid) => self.after_release(store, order, pending, &paid, by),
+            // PayPing's word: cancelled, failed, voided, or never paid in the window.
+            Verdict::Release(release) => match stored(store.release(order, by_name)) {
+                Moved::Yes => {
+                    self.say.line(format_args!(
+                        "released {order} via {by_name} ({:?})",
+                        release.status()
+                    ));
+                    (200, format!("order {order} was not paid"))
+                }
+                Moved::No(state) => (200, format!("order {order} is {state:?}")),
+            },
+            Verdict::NeedsAttention(attention) => {
+                if stored(store.needs_attention(order, by_name)) == Moved::Yes {
+                    self.say.line(format_args!(
+                        "attention {order} ({by_name}): {}",
+                        attention.error()
+                    ));
+                }
+                (
+                    200,
+                    format!("order {order}: we are checking your payment with PayPing"),
+                )
+            }
+            // Not settled yet: the buyer is told so, and the sweeper finishes it.
+            Verdict::Wait(waiting) => {
+                if by == By::Callback {
+                    self.say
+                        .line(format_args!("confirming {order}: {waiting:?}"));
+                }
+                (
+                    200,
+                    format!("order {order}: your payment is being confirmed"),
+                )
+            }
+            other => {
+                self.say.line(format_args!(
+                    "attention {order}: a verdict this shop does not know: {other:?}"
+                ));
+                (200, format!("order {order}: we are checking your payment"))
+            }
+        }
+    }
+
+    /// PayPing proved a payment for an order the shop had released: the buyer's money is
+    /// taken and the stock is back on the shelf. A reversible (v3) payment is refunded;
+    /// anything else is shipped after all, since the buyer paid for it and only a person
+    /// can undo the release (restock, or refund from PayPing's panel): the alert tells them.
+    fn after_release(
+        &self,
+        store: &mut Store,
+        order: &str,
+        pending: &Pending,
+        paid: &Paid,
+        by: By,
+    ) -> (u16, String) {
+        let why = match paid.ref_id() {
+            Some(ref_id) if pending.is_reversible() => {
+                // Claimed first, so that two paths never refund it twice.
+                match store.claim_refund(order, by.as_str()) {
+                    Ok(Moved::Yes) => {}
+                    Ok(Moved::No(state)) => return (200, format!("order {order} is {state:?}")),
+                    Err(e) => return (500, format!("order {order}: {e}")),
+                }
+                // The verify that proved it happened just now (or, for one found verified,
+                // shortly before): PayPing checks its own refund window.
+                match self.client.refund(pending, ref_id, SystemTime::now()) {
+                    Ok(_) => {
+                        self.say.line(format_args!(
+                            "refunded {order} ref {ref_id} (paid after release)"
+                        ));
+                        return (
+                            200,
+                            format!("order {order} was cancelled; your payment is refunded"),
+                        );
+                    }
+                    Err(e) => format!("the refund failed: {e}"),
+                }
+            }
+            _ => "the payment is not reversible".to_owned(),
+        };
+        let ref_id = ref_of(paid);
+        match store.ship_after_release(order, &ref_id) {
+            Ok(Moved::Yes) => {
+                self.say.line(format_args!(
+                    "alert {order} paid after release: shipped after all ({why})"
+                ));
+                self.say.line(format_args!(
+                    "paid {order} via {} ref {ref_id}",
+                    by.as_str()
+                ));
+                self.say.line(format_args!("ship {order}"));
                 (200, format!("order {order} is paid, thank you"))
             }
-            Err(e) => (502, format!("payment not confirmed: {e}")),
-        }
-    }
-
-    /// Settles a paid order once, whichever path verified it.
-    fn store_paid(&self, store: &mut Store, order: &str, ref_id: &str, by: &str) {
-        if self.pause_before_store {
-            self.say.line(format_args!("verified {order}; storing"));
-            // Only a test sets the hook, and kills the process here.
-            thread::sleep(Duration::from_secs(3600));
-        }
-        match store.settle_paid(order, ref_id, by) {
-            Ok(true) => {
-                self.say
-                    .line(format_args!("paid {order} via {by} ref {ref_id}"));
-                self.say.line(format_args!("ship {order}"));
+            Ok(Moved::No(state)) => (200, format!("order {order} is {state:?}")),
+            Err(e) => {
+                self.say.line(format_args!(
+                    "alert {order} paid after release, not stored: {e} ({why})"
+                ));
+                (500, format!("order {order}: {e}"))
             }
-            Ok(false) => self
-                .say
-                .line(format_args!("already settled {order} ({by})")),
-            Err(e) => self.say.line(format_args!("error: storing {order}: {e}")),
         }
     }
 
-    /// Every `SWEEP_EVERY`, recovers the pending orders created at least `after` ago.
-    fn sweep(&self, after: Duration, stopped: &Receiver<()>) {
-        let mut store = match Store::open(&self.db) {
+    /// Every `SWEEP_EVERY`, hands the pending orders created at least `after` ago to the
+    /// [`SWEEPERS`], each order on its own: one order's failure is its verdict, never the
+    /// end of the round, and one slow order holds one sweeper only. An order being settled
+    /// is not handed out again until its pass ends; one that waits is asked again next
+    /// round; one that needs attention is not asked again.
+    ///
+    /// Released orders are not swept: PayPing takes a buyer's money only when the shop
+    /// verifies, and nothing verifies a released order but its own callback (settled with
+    /// `released(true)`); a payment nobody verifies PayPing voids and returns itself.
+    fn sweep(core: &Arc<Core>, after: Duration, stopped: &Receiver<()>) {
+        let store = match Store::open(&core.db) {
             Ok(store) => store,
-            Err(e) => return self.say.line(format_args!("error: sweeper: {e}")),
+            Err(e) => return core.say.line(format_args!("error: sweeper: {e}")),
         };
+        let in_flight = Arc::new(Mutex::new(HashSet::new()));
+        let (jobs, queue) = mpsc::channel::<(String, Pending)>();
+        let queue = Arc::new(Mutex::new(queue));
+        for n in 0..SWEEPERS {
+            let (worker, queue, in_flight) =
+                (Arc::clone(core), Arc::clone(&queue), Arc::clone(&in_flight));
+            let spawned = thread::Builder::new()
+                .name(format!("sweeper-{n}"))
+                .spawn(move || worker.settle_overdue(&queue, &in_flight));
+            if let Err(e) = spawned {
+                core.say.line(format_args!("error: sweeper: {e}"));
+            }
+        }
         while let Err(mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(SWEEP_EVERY) {
             let now = SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
@@ -278,41 +508,49 @@ impl Core {
             let due = match store.overdue(now.saturating_sub(after.as_secs())) {
                 Ok(due) => due,
                 Err(e) => {
-                    self.say.line(format_args!("error: sweeper: {e}"));
+                    core.say.line(format_args!("error: sweeper: {e}"));
                     continue;
                 }
             };
             for (order, pending) in due {
-                match self.client.recover(&pending) {
-                    Ok(Recovered::Verified(paid)) => {
-                        self.store_paid(&mut store, &order, paid.ref_id().as_str(), "sweeper");
-                    }
-                    Ok(Recovered::AlreadyVerified) => {
-                        self.store_paid(&mut store, &order, "(verified earlier)", "sweeper");
-                    }
-                    Ok(Recovered::NotPaid(status)) => {
-                        if store
-                            .settle(&order, State::Cancelled, "sweeper")
-                            .unwrap_or(false)
-                        {
-                            self.say
-                                .line(format_args!("cancelled {order} ({status:?})"));
-                        }
-                    }
-                    Ok(Recovered::StillOpen(_)) => {}
-                    Ok(_) => {
-                        if store
-                            .settle(&order, State::Expired, "sweeper")
-                            .unwrap_or(false)
-                        {
-                            self.say.line(format_args!("expired {order}"));
-                        }
-                    }
-                    Err(e) => self
-                        .say
-                        .line(format_args!("error: recovering {order}: {e}")),
+                if lock(&in_flight).insert(order.clone()) && jobs.send((order, pending)).is_err() {
+                    return;
                 }
             }
         }
+        // Dropping `jobs` ends the sweepers once their passes are over; the shop does not
+        // wait for a pass PayPing keeps "in progress".
     }
+
+    /// One sweeper: settles the orders handed to it, one at a time, until the shop stops.
+    fn settle_overdue(
+        &self,
+        queue: &Mutex<Receiver<(String, Pending)>>,
+        in_flight: &Mutex<HashSet<String>>,
+    ) {
+        let mut store = match Store::open(&self.db) {
+            Ok(store) => store,
+            Err(e) => return self.say.line(format_args!("error: sweeper: {e}")),
+        };
+        loop {
+            let job = lock(queue).recv();
+            let Ok((order, pending)) = job else { return };
+            let verdict = self.client.recover(&pending);
+            self.act(&mut store, &order, &pending, verdict, By::Sweeper);
+            lock(in_flight).remove(&order);
+        }
+    }
+}
+
+/// A mutex's guard; a thread that panicked while holding it left nothing half-done here.
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// The reference a shipment is stored with.
+fn ref_of(paid: &Paid) -> String {
+    paid.ref_id()
+        .map_or_else(|| "(verified earlier)".to_owned(), ToString::to_string)
 }
