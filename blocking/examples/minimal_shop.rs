@@ -105,7 +105,7 @@ impl Shop {
             (Verdict::Ship(_), State::Unpaid) => (State::Paid, 200, "paid: shipping it"),
             (Verdict::Ship(_), State::Paid) => (State::Paid, 200, "paid"),
             (Verdict::Release(_), State::Unpaid) => (State::Released, 200, "not paid"),
-            // Not proven yet, or forged: a sweeper (`Client::recover`) settles it; none here.
+            // Not proven yet, or forged: a sweeper settles it (`Client::recover`, durable_shop).
             (Verdict::Wait(_), now) => (now, 200, "being confirmed"),
             // NeedsAttention, or paid after its release (refund it, or ship after all).
             (_, now) => (now, 500, "a person must look at it in PayPing's panel"),
