@@ -29,7 +29,8 @@ use crate::transport::{HttpSettings, Transport, UreqTransport};
 /// ```no_run
 /// use ghesta_blocking::Client;
 ///
-/// // PAYPING_TOKEN, and optionally PAYPING_API_URL / PAYPING_GATEWAY_URL (a sandbox).
+/// // PAYPING_TOKEN; for a sandbox, PAYPING_API_URL *and* PAYPING_GATEWAY_URL (with the API
+/// // URL alone, the buyer would be sent to the real payping.ir).
 /// let client = Client::from_env()?;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
@@ -62,8 +63,10 @@ impl fmt::Debug for Client {
 /// use ghesta_blocking::{Client, RetryPolicy};
 /// use ghesta_core::{BaseUrl, Config, Token};
 ///
+/// // A local sandbox: its API, and its pages for the buyer (else the real payping.ir).
 /// let config = Config::new(Token::new("my-token")?)
-///     .with_api_url(BaseUrl::api("http://127.0.0.1:8080")?); // a local sandbox
+///     .with_api_url(BaseUrl::api("http://127.0.0.1:8080")?)
+///     .with_gateway_url(BaseUrl::gateway("http://127.0.0.1:8080")?);
 /// let client = Client::builder(config)
 ///     .connect_timeout(Duration::from_secs(5))
 ///     .timeout(Duration::from_secs(20))
@@ -239,14 +242,16 @@ impl ClientBuilder {
 
 impl Client {
     /// A client for `config` with every default (ureq, rustls or native-tls, the default
-    /// retry policy).
+    /// retry policy). For a sandbox, set its API URL and its gateway URL: with the API URL
+    /// alone, buyers are sent to the real payping.ir.
     ///
     /// ```
     /// use ghesta_blocking::Client;
     /// use ghesta_core::{BaseUrl, Config, Token};
     ///
     /// let config = Config::new(Token::new("sandbox-token")?)
-    ///     .with_api_url(BaseUrl::api("http://127.0.0.1:8080")?);
+    ///     .with_api_url(BaseUrl::api("http://127.0.0.1:8080")?)
+    ///     .with_gateway_url(BaseUrl::gateway("http://127.0.0.1:8080")?);
     /// let client = Client::new(config);
     /// let for_a_thread = client.clone(); // same connection pool
     /// std::thread::spawn(move || drop(for_a_thread)).join().unwrap();
@@ -257,7 +262,8 @@ impl Client {
     }
 
     /// A client configured from the environment: `PAYPING_TOKEN` (required),
-    /// `PAYPING_API_URL` and `PAYPING_GATEWAY_URL` (see [`Config::from_env`]).
+    /// `PAYPING_API_URL` and `PAYPING_GATEWAY_URL` (see [`Config::from_env`]). For a sandbox
+    /// set both URLs: with `PAYPING_API_URL` alone, buyers are sent to the real payping.ir.
     ///
     /// ```
     /// # use ghesta_blocking::Client;
@@ -370,6 +376,12 @@ impl Client {
     /// [`Client::verify_received_at`]. A shop's callback handler usually wants
     /// [`Client::settle`], which also says what to do when the answer is not a proof.
     ///
+    /// It can block for minutes: PayPing v3's "verification in progress" is asked again until
+    /// the verify window closes, so a server with few threads verifies off the request
+    /// thread. An error after the retries (the network, PayPing's 5xx) says nothing about the
+    /// payment: leave the order as it is, and let the sweeper ([`Client::recover`]) settle it
+    /// from PayPing's report.
+    ///
     /// ```
     /// use ghesta_blocking::Client;
     /// use ghesta_core::*;
@@ -466,8 +478,11 @@ impl Client {
     /// ([`ghesta_core::Error::CallbackMismatch`]: forged or misrouted; nothing was sent).
     /// Everything else is a [`Verdict`]: [`Verdict::Ship`] (once: the sweeper may reach it
     /// too), [`Verdict::Wait`] (tell the buyer the payment is being confirmed; the sweeper
-    /// finishes), [`Verdict::Release`] (on PayPing's word only: a cancelled callback alone
-    /// never releases), or [`Verdict::NeedsAttention`].
+    /// finishes; a verify or report that failed on the network after its retries is this
+    /// too), [`Verdict::Release`] (on PayPing's word only: a cancelled callback is as
+    /// unauthenticated as any other, and alone never releases), or
+    /// [`Verdict::NeedsAttention`]. After a release, a new payment for the order takes a
+    /// fresh clientRefId (see [`Release`](ghesta_core::Release)).
     ///
     /// It may block for minutes while PayPing answers "still verifying": a server with few
     /// threads settles off the request thread, or answers "being confirmed" at once.

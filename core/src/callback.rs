@@ -22,9 +22,18 @@ pub const MAX_CALLBACK_BYTES: usize = 8 * 1024;
 /// A parsed callback: the buyer came back from the payment page.
 ///
 /// [`Callback::Completed`] carries a payment reference to verify; it is only the buyer's
-/// browser claiming a payment, and verify decides. [`Callback::Cancelled`] means the buyer
+/// browser claiming a payment, and verify decides. [`Callback::Cancelled`] says the buyer
 /// did not complete the payment (v2: the `refid` was empty or missing; v3: `status=0`, with
-/// its `errorCode`): show them the cart again.
+/// its `errorCode`): show them the cart again, but release nothing on it. It is as
+/// unauthenticated as a completed one (PayPing signs neither; anyone can post one for an
+/// order id): settle it like any other ([`Settlement::with_callback`]), and release the order
+/// only on PayPing's word ([`Verdict::Release`], whose docs say how the buyer pays again).
+///
+/// A server that hands out its request's body or query rather than an `http::Request` calls
+/// [`Callback::from_form`] or [`Callback::from_query`] directly.
+///
+/// [`Settlement::with_callback`]: crate::Settlement::with_callback
+/// [`Verdict::Release`]: crate::Verdict::Release
 ///
 /// ```
 /// use ghesta_core::{Callback, Protocol};
@@ -47,7 +56,8 @@ pub const MAX_CALLBACK_BYTES: usize = 8 * 1024;
 pub enum Callback {
     /// The buyer finished the payment page and the form names a payment reference.
     Completed(CompletedCallback),
-    /// The buyer did not complete the payment: no payment reference.
+    /// The form says the buyer did not complete the payment: no payment reference. A
+    /// claim, as unauthenticated as a completed one: it releases nothing by itself.
     Cancelled(CancelledCallback),
 }
 
@@ -103,7 +113,8 @@ impl CompletedCallback {
 }
 
 /// A callback without a payment reference: the buyer cancelled, gave up, or the payment
-/// failed on the gateway.
+/// failed on the gateway; or someone posted a form that says so. PayPing's report decides
+/// (a [`Settlement`](crate::Settlement) asks it).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CancelledCallback {
     pub(crate) protocol: Protocol,

@@ -35,6 +35,7 @@ pub const ENV_GATEWAY_URL: &str = "PAYPING_GATEWAY_URL";
 /// let config = Config::new(Token::new("my-token")?)
 ///     .with_api_url(BaseUrl::api("http://127.0.0.1:8080")?);
 /// assert_eq!(config.api_url().as_str(), "http://127.0.0.1:8080");
+/// // The buyer's pages are still PayPing's: a sandbox needs `with_gateway_url` too.
 /// assert_eq!(config.gateway_url().as_str(), "https://payping.ir");
 /// assert_eq!(config.amount_unit(), AmountUnit::Toman);
 /// # Ok::<(), ghesta_core::InvalidInput>(())
@@ -75,7 +76,9 @@ impl Config {
     }
 
     /// Reads `PAYPING_TOKEN` (required), `PAYPING_API_URL` and `PAYPING_GATEWAY_URL`
-    /// (optional, production hosts when unset or empty) from the process environment.
+    /// (optional, production hosts when unset or empty) from the process environment. For a
+    /// sandbox set both URLs: with `PAYPING_API_URL` alone, buyers are sent to the real
+    /// payping.ir.
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::from_lookup(|name| std::env::var_os(name))
     }
@@ -88,10 +91,11 @@ impl Config {
     ///
     /// let config = Config::from_lookup(|name| match name {
     ///     "PAYPING_TOKEN" => Some("tok".into()),
-    ///     "PAYPING_API_URL" => Some("http://127.0.0.1:9000".into()),
+    ///     "PAYPING_API_URL" | "PAYPING_GATEWAY_URL" => Some("http://127.0.0.1:9000".into()),
     ///     _ => None,
     /// })?;
     /// assert_eq!(config.api_url().as_str(), "http://127.0.0.1:9000");
+    /// assert_eq!(config.gateway_url().as_str(), "http://127.0.0.1:9000");
     ///
     /// let missing = Config::from_lookup(|_| None).unwrap_err();
     /// assert!(matches!(missing, ConfigError::Missing { name: "PAYPING_TOKEN" }));
@@ -125,6 +129,7 @@ impl Config {
     }
 
     /// Uses another API base URL (PayPing's `https://api.payping.io`, a proxy, the sandbox).
+    /// For a sandbox set [`Config::with_gateway_url`] too: the buyer's pages are elsewhere.
     #[must_use]
     pub fn with_api_url(mut self, url: BaseUrl) -> Self {
         self.settings_mut().api_url = url;
@@ -150,6 +155,11 @@ impl Config {
     /// The gateway new payments are created for ([`Gateway::Ghesta`] by default). Payments
     /// already created keep theirs: verify, cancel and refund follow the stored
     /// [`Pending`](crate::Pending).
+    ///
+    /// Only [`Gateway::Ghesta`] offers installments (on PayPing v2: Ghesta's page is
+    /// documented for v2 only). With [`Gateway::PayPingV3`] buyers pay in full on PayPing's
+    /// card page; v3 adds refunds for reversible payments and a verify that names its
+    /// payment (see [`Gateway`]).
     #[must_use]
     pub fn with_gateway(mut self, gateway: Gateway) -> Self {
         self.settings_mut().gateway = gateway;

@@ -389,7 +389,8 @@ pub enum Verdict {
     /// the callback and the sweeper may both reach this verdict).
     Ship(Paid),
     /// PayPing's word is that the payment will not be paid (cancelled, failed, voided, or
-    /// never paid once the window passed): release the order.
+    /// never paid once the window passed): release the order. [`Release`] says how the buyer
+    /// pays again (a new payment, a fresh clientRefId).
     Release(Release),
     /// Not settled yet: leave the order as it is and settle it again later (the sweeper).
     Wait(Waiting),
@@ -459,6 +460,18 @@ pub enum Proof {
 }
 
 /// An order to release, on PayPing's word.
+///
+/// **The buyer pays again** with a new payment for the order, under a fresh clientRefId per
+/// attempt (`order-7-2`), the shop keeping which order each attempt belongs to: PayPing
+/// documents nothing of a repeated clientRefId, and a fresh one keeps each attempt's
+/// callback and report apart. A [`status`](Release::status) of [`PaymentStatus::Cancelled`]
+/// or [`PaymentStatus::BankVerifyFailed`] leaves nothing to cancel. [`PaymentStatus::Created`]
+/// or [`PaymentStatus::OnGateway`] (never paid within the window) leaves a code the buyer may
+/// still pay: cancel it ([`CancelPayment`](crate::CancelPayment)) before the new attempt.
+/// Cancel a code only when PayPing's report says it is not paid, never one waiting for the
+/// shop's verify ([`PaymentStatus::AwaitingVerify`]: settle it). On v3 PayPing refuses to
+/// delete a code the buyer has taken to the gateway (129); a payment nobody verifies, PayPing
+/// voids and returns to the buyer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Release {
     status: PaymentStatus,
