@@ -100,6 +100,12 @@ fuzz_target!(|data: &[u8]| {
     let Ok(code) = PaymentCode::new(text.as_ref()) else {
         return;
     };
+    // The core scrubs the token from every answer before reading it, so a create answer whose
+    // code holds the token reads back redacted (by design: no real code holds a 64-character
+    // secret). The fuzz token is short enough for libFuzzer to find, so such codes are skipped.
+    if code.as_str().contains(ghesta_fuzz::TOKEN) {
+        return;
+    }
     check_config(
         &ghesta_fuzz::production(),
         &code,

@@ -79,9 +79,12 @@ pub fn header_map(lines: &[(&[u8], &[u8])]) -> HeaderMap {
     map
 }
 
+/// The token every fuzzed configuration holds.
+pub const TOKEN: &str = "fuzz-token";
+
 /// Production settings with a fixed test token.
 pub fn production() -> Config {
-    Config::new(Token::new("fuzz-token").expect("a constant token is valid"))
+    Config::new(Token::new(TOKEN).expect("a constant token is valid"))
 }
 
 /// A sandbox-like configuration: loopback gateway under a path prefix, a proxied API, Rial.
