@@ -6,6 +6,7 @@
 //! racing.
 
 mod common;
+mod shop_process;
 
 use std::sync::{Barrier, Mutex};
 use std::thread;
@@ -17,6 +18,7 @@ use ghesta_core::{
     Settlement, Token, Verdict,
 };
 use ghesta_sandbox::{Options, PaymentState, Sandbox};
+use shop_process::*;
 
 /// The merchants: key, token, gateway (one of them on PayPing v3).
 const MERCHANTS: [(&str, &str, Gateway); 3] = [
@@ -302,4 +304,80 @@ fn one_order_paid_in_two_tabs_ships_once_and_the_second_payment_is_not_kept() {
             "{gateway}: {verdict:?}"
         );
     }
+}
+
+#[test]
+fn the_durable_shops_sweeper_recovers_the_payments_of_several_merchants() {
+    // The shop's default merchant is the sandbox's primary token (PAYPING_TOKEN, no key);
+    // the two others are named on its command line, their tokens in its environment.
+    let sb = start_for_merchants();
+    let db = TempDb::new("merchants");
+    let mut shop = ShopProcess::launch_with(
+        &sb,
+        &db.0,
+        free_port(),
+        Launch::on(Gateway::Ghesta),
+        |command| {
+            for (key, token, gateway) in &MERCHANTS[1..] {
+                command
+                    .args(["--merchant", &format!("{key}:{}", gateway.as_str())])
+                    .env(
+                        format!("PAYPING_TOKEN_{}", key.to_uppercase().replace('-', "_")),
+                        token,
+                    );
+            }
+        },
+    );
+    let mut orders = Vec::new();
+    for round in 0..2 {
+        for (m, (key, _, _)) in MERCHANTS.iter().enumerate() {
+            let order = format!("order-{m}-{round}");
+            let query = if m == 0 {
+                order.clone()
+            } else {
+                format!("{order}?merchant={key}")
+            };
+            let code = checkout_code(&shop.url, &query);
+            // Paid, and the tab closed: no callback. Only the sweeper can settle it.
+            sb.approve(&code).unwrap();
+            orders.push((m, order, code));
+        }
+    }
+    // The sweeper settles them in any order.
+    let mut unshipped: Vec<String> = orders.iter().map(|(_, o, _)| format!("ship {o}")).collect();
+    while !unshipped.is_empty() {
+        let line = shop.wait_for(|l| unshipped.iter().any(|u| u == l));
+        unshipped.retain(|u| *u != line);
+    }
+    for (m, order, code) in &orders {
+        assert_eq!(order_state(&db.0, order), ("paid".into(), 1));
+        let stored = stored_pending(&db.0, order);
+        let expected = (*m != 0).then(|| key(MERCHANTS[*m].0));
+        assert_eq!(stored.merchant(), expected.as_ref(), "{order}");
+        // Verified in its own merchant's account.
+        let theirs = sb.payments_of(MERCHANTS[*m].1);
+        let payment = theirs
+            .iter()
+            .find(|p| &p.code == code)
+            .expect("its merchant's");
+        assert_eq!(payment.state, PaymentState::Verified, "{order}");
+    }
+    assert!(
+        shop.read_printed()
+            .iter()
+            .all(|l| !l.starts_with("attention")),
+        "{:?}",
+        shop.seen
+    );
+}
+
+/// The record the durable shop stored for `order`.
+fn stored_pending(db: &std::path::Path, order: &str) -> Pending {
+    let db = rusqlite::Connection::open(db).unwrap();
+    let json: String = db
+        .query_row("SELECT pending FROM orders WHERE id = ?1", [order], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    serde_json::from_str(&json).unwrap()
 }
