@@ -37,10 +37,13 @@ use crate::transport::{HttpSettings, Transport, UreqTransport};
 #[derive(Clone)]
 pub struct Client {
     inner: Arc<Inner>,
+    /// Beside the shared parts, not among them: [`Client::with_config`] makes a client of
+    /// another merchant on the same transport without copying anything but a reference.
+    config: Config,
 }
 
+/// What every client of one pool shares, whatever its merchant.
 struct Inner {
-    config: Config,
     transport: Box<dyn Transport>,
     retry: RetryPolicy,
     clock: Box<dyn Clock>,
@@ -50,7 +53,7 @@ impl fmt::Debug for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // Config's Debug redacts the token.
         f.debug_struct("Client")
-            .field("config", &self.inner.config)
+            .field("config", &self.config)
             .field("retry", &self.inner.retry)
             .finish_non_exhaustive()
     }
@@ -231,11 +234,11 @@ impl ClientBuilder {
             .unwrap_or_else(|| Box::new(UreqTransport::new(&self.http)));
         Client {
             inner: Arc::new(Inner {
-                config: self.config,
                 transport,
                 retry: self.retry,
                 clock: self.clock,
             }),
+            config: self.config,
         }
     }
 }
@@ -318,7 +321,56 @@ impl Client {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn config(&self) -> &Config {
-        &self.inner.config
+        &self.config
+    }
+
+    /// A client for another merchant's `config` (another PayPing account: its own token,
+    /// perhaps its own gateway) on this client's transport, retry policy and clock: one
+    /// connection pool for every merchant of the process. It copies nothing but two
+    /// reference counts, so it is cheap enough to call per request.
+    ///
+    /// The token is not shared: every exchange is built from its own client's config and
+    /// carries that token in its own request, so a payment is never sent with another
+    /// merchant's. Give each merchant a [`MerchantKey`](ghesta_core::MerchantKey)
+    /// ([`Config::with_merchant`]) and a stored payment is refused, before any request, by a
+    /// client of another merchant ([`ghesta_core::Error::WrongMerchant`]); [`Merchants`]
+    /// picks the client of a record's merchant.
+    ///
+    /// [`Merchants`]: crate::Merchants
+    ///
+    /// ```
+    /// use ghesta_blocking::Client;
+    /// use ghesta_core::{Config, MerchantKey, Token};
+    ///
+    /// let pool = Client::new(Config::new(Token::new("token-of-the-marketplace")?));
+    /// let tehran = pool.with_config(
+    ///     Config::new(Token::new("token-of-tehran")?).with_merchant(MerchantKey::new("shop-tehran")?),
+    /// );
+    /// assert_eq!(tehran.config().merchant().map(MerchantKey::as_str), Some("shop-tehran"));
+    /// assert_eq!(pool.config().merchant(), None); // unchanged
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn with_config(&self, config: Config) -> Client {
+        Client {
+            inner: Arc::clone(&self.inner),
+            config,
+        }
+    }
+
+    /// Whether `self` and `other` share one transport (one connection pool), as clones and
+    /// [`Client::with_config`] do.
+    ///
+    /// ```
+    /// use ghesta_blocking::Client;
+    /// use ghesta_core::{Config, Token};
+    ///
+    /// let a = Client::new(Config::new(Token::new("a")?));
+    /// assert!(a.shares_transport(&a.with_config(Config::new(Token::new("b")?))));
+    /// assert!(!a.shares_transport(&Client::new(Config::new(Token::new("a")?))));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn shares_transport(&self, other: &Client) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner)
     }
 
     /// The retry policy.

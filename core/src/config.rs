@@ -7,6 +7,7 @@ use std::time::{Duration, SystemTime};
 use crate::amount::AmountUnit;
 use crate::gateway::Gateway;
 use crate::invalid::{Field, InvalidInput, Rule};
+use crate::text::MerchantKey;
 use crate::token::Token;
 use crate::url::BaseUrl;
 
@@ -55,6 +56,7 @@ struct Settings {
     amount_unit: AmountUnit,
     verify_window: Duration,
     gateway: Gateway,
+    merchant: Option<MerchantKey>,
 }
 
 impl Config {
@@ -67,6 +69,7 @@ impl Config {
             amount_unit: AmountUnit::Toman,
             verify_window: DEFAULT_VERIFY_WINDOW,
             gateway: Gateway::Ghesta,
+            merchant: None,
         }))
     }
 
@@ -175,6 +178,35 @@ impl Config {
         Ok(self)
     }
 
+    /// Names the merchant (the PayPing account) this configuration is, for a process that
+    /// serves several: every payment created with it records `key`
+    /// ([`Pending::merchant`](crate::Pending::merchant)), and verify, cancel, refund and
+    /// settlement of that record are refused before any request
+    /// ([`Error::WrongMerchant`](crate::Error::WrongMerchant)) with a configuration of
+    /// another merchant. A configuration without a key is "the default merchant", whose
+    /// records carry no key (as every record stored before keys existed).
+    ///
+    /// ```
+    /// use ghesta_core::{Config, MerchantKey, Token};
+    ///
+    /// let tehran = Config::new(Token::new("token-of-tehran")?)
+    ///     .with_merchant(MerchantKey::new("shop-tehran")?);
+    /// assert_eq!(tehran.merchant().map(MerchantKey::as_str), Some("shop-tehran"));
+    /// assert_eq!(Config::new(Token::new("t")?).merchant(), None); // the default merchant
+    /// # Ok::<(), ghesta_core::InvalidInput>(())
+    /// ```
+    #[must_use]
+    pub fn with_merchant(mut self, key: MerchantKey) -> Self {
+        self.settings_mut().merchant = Some(key);
+        self
+    }
+
+    /// The merchant this configuration is, if it was named ([`Config::with_merchant`]);
+    /// `None` is the default merchant.
+    pub fn merchant(&self) -> Option<&MerchantKey> {
+        self.0.merchant.as_ref()
+    }
+
     /// The token.
     pub fn token(&self) -> &Token {
         &self.0.token
@@ -235,6 +267,7 @@ impl fmt::Debug for Config {
             .field("amount_unit", &s.amount_unit)
             .field("verify_window", &s.verify_window)
             .field("gateway", &s.gateway)
+            .field("merchant", &s.merchant)
             .finish()
     }
 }

@@ -133,6 +133,7 @@ impl Exchange for CreatePayment {
             gateway,
             reversible: self.payment.is_reversible(),
             fees,
+            merchant: self.config.merchant().cloned(),
         })
     }
 }

@@ -68,7 +68,9 @@ pub use settle::{
 };
 pub use snippet::BodySnippet;
 pub use status::PaymentStatus;
-pub use text::{CardHash, CardNumber, ClientRefId, Description, PayerName, PaymentCode, RefId};
+pub use text::{
+    CardHash, CardNumber, ClientRefId, Description, MerchantKey, PayerName, PaymentCode, RefId,
+};
 pub use token::Token;
 pub use url::{BaseUrl, ReturnUrl};
 pub use verify::{AlreadyVerified, Verified, VerifyOutcome, VerifyPayment};

@@ -5,12 +5,14 @@ use std::time::SystemTime;
 use serde::{Deserialize, Serialize};
 
 use crate::amount::{Amount, AmountUnit};
+use crate::config::Config;
+use crate::error::Error;
 use crate::fees::Fees;
 use crate::gateway::{Gateway, Protocol};
 use crate::invalid::{Field, InvalidInput, Rule};
 use crate::redirect::RedirectUrl;
 use crate::request_id::RequestId;
-use crate::text::{ClientRefId, PaymentCode};
+use crate::text::{ClientRefId, MerchantKey, PaymentCode};
 
 /// A payment that was created and is waiting for the buyer: store it by its
 /// [`client_ref_id`](Pending::client_ref_id) (or code) until the callback arrives.
@@ -54,6 +56,11 @@ pub struct Pending {
     /// v3's fees, as its create answer gave them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) fees: Option<Fees>,
+    /// The merchant whose configuration created it; none for the default merchant (and
+    /// every record stored before merchants had keys). Written only when present, so a
+    /// default merchant's record is byte for byte what an earlier release wrote and reads.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) merchant: Option<MerchantKey>,
 }
 
 impl Pending {
@@ -116,6 +123,48 @@ impl Pending {
     pub fn request_id(&self) -> Option<&RequestId> {
         self.request_id.as_ref()
     }
+
+    /// The merchant the payment belongs to: the [`Config::merchant`] it was created with.
+    /// `None` is the default merchant, as is every record stored before merchants had keys.
+    /// Every later step of the payment must run with that merchant's configuration.
+    pub fn merchant(&self) -> Option<&MerchantKey> {
+        self.merchant.as_ref()
+    }
+
+    /// Whether `config` may finish this payment: it must be the configuration of the
+    /// record's own merchant, the same key or both none. A keyed configuration never
+    /// finishes a keyless record (nor the other way round): the default merchant keeps a
+    /// configuration without a key. Verify, cancel, refund and [`Settlement`] check this
+    /// before building a request; a driver of its own that sends other exchanges for the
+    /// record (a report) checks it too.
+    ///
+    /// [`Settlement`]: crate::Settlement
+    ///
+    /// ```
+    /// use ghesta_core::*;
+    /// # fn pending() -> Pending { serde_json::from_str(r#"{"code":"82a4f72","client_ref_id":"order-7",
+    /// #   "amount":{"toman":250000},"wire_unit":"toman","merchant":"shop-tehran",
+    /// #   "created_at":{"secs_since_epoch":0,"nanos_since_epoch":0},
+    /// #   "redirect_url":"https://payping.ir/installment/82a4f72?type=ghesta"}"#).unwrap() }
+    /// let tehran = Config::new(Token::new("token-t")?).with_merchant(MerchantKey::new("shop-tehran")?);
+    /// let shiraz = Config::new(Token::new("token-s")?).with_merchant(MerchantKey::new("shop-shiraz")?);
+    /// let pending = pending(); // created with `tehran`
+    /// assert!(pending.check_merchant(&tehran).is_ok());
+    /// let err = pending.check_merchant(&shiraz).unwrap_err();
+    /// assert!(matches!(err, Error::WrongMerchant { .. }));
+    /// assert!(err.to_string().contains("shop-tehran") && err.to_string().contains("shop-shiraz"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn check_merchant(&self, config: &Config) -> Result<(), Error> {
+        if self.merchant.as_ref() == config.merchant() {
+            return Ok(());
+        }
+        Err(Error::WrongMerchant {
+            code: self.code.clone(),
+            record: self.merchant.clone(),
+            config: config.merchant().cloned(),
+        })
+    }
 }
 
 /// The stored form as it is read, before the record is checked against itself.
@@ -135,6 +184,8 @@ struct Stored {
     reversible: bool,
     #[serde(default)]
     fees: Option<Fees>,
+    #[serde(default)]
+    merchant: Option<MerchantKey>,
 }
 
 impl TryFrom<Stored> for Pending {
@@ -160,6 +211,7 @@ impl TryFrom<Stored> for Pending {
             gateway,
             reversible: stored.reversible,
             fees: stored.fees,
+            merchant: stored.merchant,
         })
     }
 }

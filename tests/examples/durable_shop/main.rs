@@ -38,6 +38,15 @@
 //! the verify window the shop assumes (default PayPing's 10 minutes; the tests shorten it);
 //! `--listen ADDR` (or `CHECKOUT_LISTEN`); `--gateway ghesta|v2|v3` (or `CHECKOUT_GATEWAY`).
 //!
+//! **Several merchants.** `--merchant KEY[:ghesta|v2|v3]` (repeatable) serves another
+//! PayPing account beside the default one (`PAYPING_TOKEN`): its token is read from
+//! `PAYPING_TOKEN_<KEY>` (the key upper-cased, `-` as `_`; never from the command line), its
+//! gateway is the one named or the shop's. Every merchant shares one connection pool. A
+//! buyer checks out with `/checkout/ORDER?merchant=KEY`; the record keeps the key, and the
+//! callback and the sweeper settle it with that merchant's client only (a record of a
+//! merchant the shop no longer serves is set aside: `attention ORDER: this shop serves no
+//! merchant ...`).
+//!
 //! With `PAYPING_API_URL` (and `PAYPING_GATEWAY_URL`, `PAYPING_TOKEN`) set it starts no
 //! sandbox. Without `--serve` it creates one order there, prints the page to pay on, and
 //! exits 0 once the order is paid, by its callback (`CHECKOUT_RETURN_URL` is the public
@@ -57,8 +66,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use ghesta_blocking::{Client, HttpSettings, Transport, UreqTransport};
-use ghesta_core::{BaseUrl, Config, ENV_API_URL, Gateway, HttpRequest, Token};
+use ghesta_blocking::{Client, HttpSettings, Merchants, Transport, UreqTransport};
+use ghesta_core::{BaseUrl, Config, ENV_API_URL, Gateway, HttpRequest, MerchantKey, Token};
 use ghesta_sandbox::{Options, Sandbox};
 
 use shop::{Say, Settings, Shop};
@@ -71,6 +80,8 @@ struct Args {
     listen: Option<std::net::SocketAddr>,
     gateway: Option<Gateway>,
     verify_window: Option<Duration>,
+    /// The other merchants served, each with its gateway if it has its own.
+    merchants: Vec<(MerchantKey, Option<Gateway>)>,
 }
 
 fn main() -> ExitCode {
@@ -103,6 +114,7 @@ fn parse_args() -> Result<Option<Args>> {
         listen: env("CHECKOUT_LISTEN").map(|s| s.parse()).transpose()?,
         gateway: env("CHECKOUT_GATEWAY").map(|s| s.parse()).transpose()?,
         verify_window: None,
+        merchants: Vec::new(),
     };
     let mut given = std::env::args().skip(1);
     while let Some(arg) = given.next() {
@@ -118,10 +130,19 @@ fn parse_args() -> Result<Option<Args>> {
             "--verify-window" => {
                 args.verify_window = Some(Duration::from_secs(value()?.parse()?));
             }
+            "--merchant" => {
+                let value = value()?;
+                let (key, gateway) = match value.split_once(':') {
+                    Some((key, gateway)) => (key, Some(gateway.parse()?)),
+                    None => (value.as_str(), None),
+                };
+                args.merchants.push((MerchantKey::new(key)?, gateway));
+            }
             "-h" | "--help" => {
                 println!(
                     "usage: durable_shop [--serve] [--db PATH] [--recover-after SECS] \
-                     [--verify-window SECS] [--listen ADDR] [--gateway ghesta|v2|v3]"
+                     [--verify-window SECS] [--listen ADDR] [--gateway ghesta|v2|v3] \
+                     [--merchant KEY[:ghesta|v2|v3]]..."
                 );
                 return Ok(None);
             }
@@ -145,10 +166,18 @@ impl Drop for TempDb {
 fn run(args: Args) -> Result<bool> {
     let say = Say::default();
     let live = std::env::var_os(ENV_API_URL).is_some();
+    let tokens = args
+        .merchants
+        .iter()
+        .map(|(key, _)| merchant_token(key))
+        .collect::<Result<Vec<_>>>()?;
     let sandbox = if live {
         None
     } else {
-        Some(Sandbox::start(Options::default())?)
+        let options = tokens
+            .iter()
+            .fold(Options::default(), |o, token| o.extra_token(token.as_str()));
+        Some(Sandbox::start(options)?)
     };
     let mut config = match &sandbox {
         None => Config::from_env()?,
@@ -189,7 +218,20 @@ fn run(args: Args) -> Result<bool> {
             .build(),
         None => Client::new(config),
     };
-    let shop = Shop::start(client, settings, say.clone())?;
+    // The default merchant (PAYPING_TOKEN) and every other one, on the one pool.
+    let mut merchants = Merchants::new(&client).with(client.config().clone());
+    for ((key, gateway), token) in args.merchants.iter().zip(&tokens) {
+        let base = client.config();
+        let config = Config::new(Token::new(token)?)
+            .with_api_url(base.api_url().clone())
+            .with_gateway_url(base.gateway_url().clone())
+            .with_amount_unit(base.amount_unit())
+            .with_gateway(gateway.unwrap_or(base.gateway()))
+            .with_verify_window(base.verify_window())?
+            .with_merchant(key.clone());
+        merchants.insert(config);
+    }
+    let shop = Shop::start(merchants, settings, say.clone())?;
     say.line(format_args!("listening on {}", shop.url()));
     if args.serve {
         loop {
@@ -200,6 +242,21 @@ fn run(args: Args) -> Result<bool> {
         Some(sb) => demo_run(sb, &shop, &db),
         None => live_run(&shop, &db, &say),
     }
+}
+
+/// A merchant's token, from `PAYPING_TOKEN_<KEY>` (never the command line, where any user
+/// of the machine could read it).
+fn merchant_token(key: &MerchantKey) -> Result<String> {
+    let name: String = key
+        .as_str()
+        .chars()
+        .map(|c| match c {
+            '-' => '_',
+            c => c.to_ascii_uppercase(),
+        })
+        .collect();
+    let name = format!("PAYPING_TOKEN_{name}");
+    std::env::var(&name).map_err(|_| format!("merchant {key}: set {name} to its token").into())
 }
 
 /// The test hook's transport: sends as usual, and once PayPing has answered the exchange

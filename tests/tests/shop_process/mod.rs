@@ -122,6 +122,17 @@ impl ShopProcess {
         listen: SocketAddr,
         how: Launch<'_>,
     ) -> Self {
+        Self::launch_with(sandbox, db, listen, how, |_| {})
+    }
+
+    /// As [`ShopProcess::launch`], with more arguments or variables set by `more`.
+    pub(crate) fn launch_with(
+        sandbox: &Sandbox,
+        db: &Path,
+        listen: SocketAddr,
+        how: Launch<'_>,
+        more: impl FnOnce(&mut Command),
+    ) -> Self {
         let mut command = Command::new(binary());
         command
             .args([
@@ -149,6 +160,7 @@ impl ShopProcess {
             Some(step) => command.env("DURABLE_SHOP_PAUSE", step),
             None => command.env_remove("DURABLE_SHOP_PAUSE"),
         };
+        more(&mut command);
         let mut child = command.spawn().expect("the durable_shop example is built");
         let stdout = child.stdout.take().expect("piped");
         let (send, lines) = mpsc::channel();
