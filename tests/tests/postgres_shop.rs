@@ -167,16 +167,31 @@ struct Run {
     cpu: [f64; 3],
 }
 
-fn launch(sb: &Sandbox, db: &Postgres, listen: SocketAddr, pause: Option<&str>) -> ShopProcess {
+fn launch(
+    sb: &Sandbox,
+    db: &Postgres,
+    listen: SocketAddr,
+    pause: Option<&str>,
+    fault: Fault,
+) -> ShopProcess {
     let how = Launch {
         pause,
+        // Under a fault, sweep every order at once: the sweepers of every process race the
+        // callbacks for each payment, so two processes often both see "Ship" for one order.
+        // The figures sweep after a second, as a shop would (later still).
+        recover_after: if matches!(fault, Fault::None | Fault::EveryCallback) {
+            "1"
+        } else {
+            "0"
+        },
         ..Launch::on(Gateway::Ghesta)
     };
     ShopProcess::launch_on(sb, db.url(), listen, how, &["--lease", LEASE])
 }
 
 /// `processes` shops x `each` orders. Order `n` is paid unless `n % 4 == 3`; a paid order's
-/// callback is dropped when `n % 3 == 0` (a sweeper settles it); an unpaid order gets a
+/// callback is dropped when `n % 3 == 0` (a sweeper settles it; sweepers also race every
+/// delivered callback); an unpaid order gets a
 /// forged twin callback carrying the paid order `n - 1`'s form; a paid order with
 /// `n % 4 == 1` first gets a forged cancel. Each request goes to a process picked per
 /// request. `fault` happens once half the orders are created.
@@ -196,7 +211,7 @@ fn run(sb: &Sandbox, db: &Postgres, processes: usize, each: usize, fault: Fault)
         // Before the others start, the first process claims a paid order whose callback
         // never comes, and its sweeper stops (the test hook) holding the claim: only the
         // lease's expiry lets another process settle it, after the kill too.
-        let mut first = launch(sb, db, listens[0], Some("report"));
+        let mut first = launch(sb, db, listens[0], Some("report"), fault);
         owners.push(owner_of(&mut first));
         let code = first.checkout("held-1");
         sb.approve(&code).unwrap();
@@ -206,7 +221,7 @@ fn run(sb: &Sandbox, db: &Postgres, processes: usize, each: usize, fault: Fault)
         shops.push(first);
     }
     for listen in &listens[shops.len()..] {
-        let mut shop = launch(sb, db, *listen, None);
+        let mut shop = launch(sb, db, *listen, None, fault);
         owners.push(owner_of(&mut shop));
         shops.push(shop);
     }
@@ -287,7 +302,7 @@ fn run(sb: &Sandbox, db: &Postgres, processes: usize, each: usize, fault: Fault)
             Fault::KillOne => {
                 let killed = shops.remove(0);
                 killed.kill();
-                let mut restarted = launch(sb, db, listens[0], None);
+                let mut restarted = launch(sb, db, listens[0], None, fault);
                 dead_owner = Some(std::mem::replace(&mut owners[0], owner_of(&mut restarted)));
                 shops.insert(0, restarted);
             }

@@ -46,8 +46,9 @@
 //! sandbox. Without `--serve` it creates one order there, prints the page to pay on, and
 //! exits 0 once the order is paid, by its callback (`CHECKOUT_RETURN_URL` is the public
 //! return URL) or, if that never comes, by the sweeper. With `--serve` it serves until
-//! killed, printing one line per event (above), and `listening on http://ADDR` and
-//! `created ORDER CODE URL`.
+//! killed, printing one line per event (above), and `listening on http://ADDR` (then, on
+//! PostgreSQL, `lease owner OWNER`: whose claims are this process's) and `created ORDER CODE
+//! URL`.
 //!
 //! A test hook, `DURABLE_SHOP_PAUSE=create|verify|report|ship`, stops the first flow that
 //! reaches that step (PayPing's answer to the create, verify or report received; or the
