@@ -32,8 +32,12 @@
 //! verifies, and a payment nobody verifies it voids and returns); its own completed callback
 //! is settled with `released(true)`, which is how `PaidAfterRelease` is reached.
 //!
-//! Options: `--db PATH` keeps the orders in PATH across runs (default: a new temporary
-//! file); `--recover-after SECS` (or `CHECKOUT_RECOVER_AFTER_SECS`) is how long after the
+//! Options: `--db PATH` keeps the orders in the SQLite file PATH across runs (default: a
+//! new temporary file); `--db postgres://USER@HOST:PORT/DB` (or `DATABASE_URL`) keeps them
+//! in PostgreSQL, where any number of shop processes share them (`pg.rs`: claims with
+//! `FOR UPDATE SKIP LOCKED` and a lease, no session state, so PgBouncer's transaction
+//! pooling works); `--lease SECS` how long a sweeper's claim on an order lasts there
+//! (default 120); `--recover-after SECS` (or `CHECKOUT_RECOVER_AFTER_SECS`) is how long after the
 //! redirect an unpaid order is swept (default 120; the demo uses 1); `--verify-window SECS`
 //! the verify window the shop assumes (default PayPing's 10 minutes; the tests shorten it);
 //! `--listen ADDR` (or `CHECKOUT_LISTEN`); `--gateway ghesta|v2|v3` (or `CHECKOUT_GATEWAY`).
@@ -51,18 +55,21 @@
 //! sandbox. Without `--serve` it creates one order there, prints the page to pay on, and
 //! exits 0 once the order is paid, by its callback (`CHECKOUT_RETURN_URL` is the public
 //! return URL) or, if that never comes, by the sweeper. With `--serve` it serves until
-//! killed, printing one line per event (above), and `listening on http://ADDR` and
-//! `created ORDER CODE URL`.
+//! killed, printing one line per event (above), and `listening on http://ADDR` (then, on
+//! PostgreSQL, `lease owner OWNER`: whose claims are this process's) and `created ORDER CODE
+//! URL`.
 //!
 //! A test hook, `DURABLE_SHOP_PAUSE=create|verify|report|ship`, stops the first flow that
 //! reaches that step (PayPing's answer to the create, verify or report received; or the
 //! shipment about to be stored), prints `paused after STEP` and hangs, for a test to kill
 //! the process there; the other flows go on.
 
+mod pg;
 mod shop;
+mod sqlite;
 mod store;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
@@ -71,11 +78,12 @@ use ghesta_core::{BaseUrl, Config, ENV_API_URL, Gateway, HttpRequest, MerchantKe
 use ghesta_sandbox::{Options, Sandbox};
 
 use shop::{Say, Settings, Shop};
-use store::{Result, State, Store};
+use store::{Db, Lease, Result, State, Store};
 
 struct Args {
     serve: bool,
-    db: Option<PathBuf>,
+    db: Option<String>,
+    lease: Option<Duration>,
     recover_after: Option<Duration>,
     listen: Option<std::net::SocketAddr>,
     gateway: Option<Gateway>,
@@ -107,7 +115,8 @@ fn parse_args() -> Result<Option<Args>> {
     let env = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
     let mut args = Args {
         serve: false,
-        db: None,
+        db: env("DATABASE_URL"),
+        lease: None,
         recover_after: env("CHECKOUT_RECOVER_AFTER_SECS")
             .map(|s| s.trim().parse().map(Duration::from_secs))
             .transpose()?,
@@ -121,7 +130,8 @@ fn parse_args() -> Result<Option<Args>> {
         let mut value = || given.next().ok_or_else(|| format!("{arg} needs a value"));
         match arg.as_str() {
             "--serve" => args.serve = true,
-            "--db" => args.db = Some(PathBuf::from(value()?)),
+            "--db" => args.db = Some(value()?),
+            "--lease" => args.lease = Some(Duration::from_secs(value()?.parse()?)),
             "--recover-after" => {
                 args.recover_after = Some(Duration::from_secs(value()?.parse()?));
             }
@@ -140,9 +150,9 @@ fn parse_args() -> Result<Option<Args>> {
             }
             "-h" | "--help" => {
                 println!(
-                    "usage: durable_shop [--serve] [--db PATH] [--recover-after SECS] \
-                     [--verify-window SECS] [--listen ADDR] [--gateway ghesta|v2|v3] \
-                     [--merchant KEY[:ghesta|v2|v3]]..."
+                    "usage: durable_shop [--serve] [--db PATH|postgres://URL] [--lease SECS] \
+                     [--recover-after SECS] [--verify-window SECS] [--listen ADDR] \
+                     [--gateway ghesta|v2|v3] [--merchant KEY[:ghesta|v2|v3]]..."
                 );
                 return Ok(None);
             }
@@ -196,8 +206,21 @@ fn run(args: Args) -> Result<bool> {
         std::process::id(),
         Instant::now().elapsed().as_nanos()
     )));
-    let db = args.db.clone().unwrap_or_else(|| temp.0.clone());
+    let db = Db::open(
+        &args
+            .db
+            .clone()
+            .unwrap_or_else(|| temp.0.display().to_string()),
+    )?;
     let demo = !live && !args.serve;
+    // Who holds this process's claims on PostgreSQL: unique per process start.
+    let lease_owner = format!(
+        "pid{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos())
+    );
     let settings = Settings {
         db: db.clone(),
         listen: args.listen.unwrap_or_else(|| ([127, 0, 0, 1], 0).into()),
@@ -207,6 +230,10 @@ fn run(args: Args) -> Result<bool> {
         } else {
             Duration::from_secs(120)
         }),
+        lease: Lease {
+            owner: lease_owner.clone(),
+            length: args.lease.unwrap_or(DEFAULT_LEASE),
+        },
         pause: std::env::var(shop::PAUSE).ok(),
     };
     let exchange_hook = ["create", "verify", "report"]
@@ -233,6 +260,9 @@ fn run(args: Args) -> Result<bool> {
     }
     let shop = Shop::start(merchants, settings, say.clone())?;
     say.line(format_args!("listening on {}", shop.url()));
+    if let Db::Postgres(_) = db {
+        say.line(format_args!("lease owner {lease_owner}"));
+    }
     if args.serve {
         loop {
             std::thread::park();
@@ -282,13 +312,19 @@ fn pausing(step: &'static str, say: Say) -> impl Transport + 'static {
     }
 }
 
+/// How long a sweeper's claim on an order lasts unless `--lease` says otherwise: longer than
+/// a settlement normally takes (a report and a verify, each cut off at 30 s), so that a live
+/// process is rarely overtaken; a process that dies holding it loses its orders to the
+/// other processes this long after.
+const DEFAULT_LEASE: Duration = Duration::from_secs(120);
+
 /// How long the demo waits for an order to settle: every step is local; this only keeps a
 /// broken run from hanging.
 const SETTLE_TIMEOUT: Duration = Duration::from_secs(60);
 
-fn demo_run(sandbox: &Sandbox, shop: &Shop, db: &Path) -> Result<bool> {
+fn demo_run(sandbox: &Sandbox, shop: &Shop, db: &Db) -> Result<bool> {
     let agent = agent();
-    let store = Store::open(db)?;
+    let mut store = db.store()?;
     let mut ok = true;
     for (order, deliver) in [("order-1", true), ("order-2", false)] {
         let code = checkout(&agent, shop, order)?;
@@ -298,16 +334,16 @@ fn demo_run(sandbox: &Sandbox, shop: &Shop, db: &Path) -> Result<bool> {
         } else {
             println!("(the buyer of {order} paid and closed the tab: no callback)");
         }
-        ok &= wait_paid_once(&store, order)?;
+        ok &= wait_paid_once(&mut store, order)?;
     }
     Ok(ok)
 }
 
-fn live_run(shop: &Shop, db: &Path, say: &Say) -> Result<bool> {
+fn live_run(shop: &Shop, db: &Db, say: &Say) -> Result<bool> {
     let order = format!("order-{}", std::process::id());
     let redirect = checkout_redirect(&agent(), shop, &order)?;
     say.line(format_args!("pay at: {redirect}"));
-    let store = Store::open(db)?;
+    let mut store = db.store()?;
     // The verify window is 10 minutes after payment; a quarter of an hour covers paying.
     let deadline = Instant::now() + Duration::from_secs(15 * 60);
     while Instant::now() < deadline {
@@ -359,7 +395,7 @@ fn checkout(agent: &ureq::Agent, shop: &Shop, order: &str) -> Result<String> {
 }
 
 /// Waits until `order` is paid, and says whether it shipped exactly once.
-fn wait_paid_once(store: &Store, order: &str) -> Result<bool> {
+fn wait_paid_once(store: &mut Store, order: &str) -> Result<bool> {
     let deadline = Instant::now() + SETTLE_TIMEOUT;
     while Instant::now() < deadline {
         if let Some((State::Paid, _)) = store.get(order)? {

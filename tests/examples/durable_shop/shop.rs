@@ -4,7 +4,6 @@
 
 use std::collections::HashSet;
 use std::io::{Read, Write};
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Mutex};
@@ -17,7 +16,7 @@ use ghesta_core::{
     Pending, Protocol, ReturnUrl, Settlement, Verdict,
 };
 
-use crate::store::{Moved, Result, State, Store};
+use crate::store::{Db, Lease, Moved, Result, State, Store};
 
 /// The path PayPing sends the buyer back to.
 pub(crate) const CALLBACK_PATH: &str = "/callback";
@@ -78,10 +77,12 @@ impl Say {
 }
 
 pub(crate) struct Settings {
-    pub(crate) db: PathBuf,
+    pub(crate) db: Db,
     pub(crate) listen: std::net::SocketAddr,
     pub(crate) return_url: Option<String>,
     pub(crate) recover_after: Duration,
+    /// The sweepers' claim on the orders they settle (stored on PostgreSQL only).
+    pub(crate) lease: Lease,
     /// Where [`PAUSE`] stops, if set.
     pub(crate) pause: Option<String>,
 }
@@ -100,7 +101,8 @@ struct Core {
     /// its own merchant's client ([`Merchants::for_record`]).
     merchants: Merchants,
     return_url: ReturnUrl,
-    db: PathBuf,
+    db: Db,
+    lease: Lease,
     say: Say,
     pause_before_ship: bool,
 }
@@ -123,7 +125,6 @@ impl By {
 
 impl Shop {
     pub(crate) fn start(merchants: Merchants, settings: Settings, say: Say) -> Result<Shop> {
-        Store::open(&settings.db)?; // creates the tables before any thread uses them
         let server = Arc::new(tiny_http::Server::http(settings.listen)?);
         let addr = server.server_addr().to_ip().ok_or("no IP address")?;
         let url = format!("http://{addr}");
@@ -135,6 +136,7 @@ impl Shop {
             merchants,
             return_url,
             db: settings.db.clone(),
+            lease: settings.lease.clone(),
             say,
             pause_before_ship: settings.pause.as_deref() == Some("ship"),
         });
@@ -192,7 +194,7 @@ impl Drop for Shop {
 impl Core {
     /// One worker: takes requests off the shared queue until the shop stops.
     fn serve(&self, server: &tiny_http::Server, stopping: &AtomicBool) {
-        let mut store = match Store::open(&self.db) {
+        let mut store = match self.db.store() {
             Ok(store) => store,
             Err(e) => return self.say.line(format_args!("error: {e}")),
         };
@@ -257,7 +259,7 @@ impl Core {
     /// The client that finishes `order`'s payment: its own merchant's, by the key the
     /// record carries. None when the shop no longer serves that merchant (its config was
     /// removed): the order is set aside for a person, never settled with another token.
-    fn client_for(&self, store: &Store, order: &str, pending: &Pending) -> Option<&Client> {
+    fn client_for(&self, store: &mut Store, order: &str, pending: &Pending) -> Option<&Client> {
         let client = self.merchants.for_record(pending);
         if client.is_none() && store.needs_attention(order, "merchant").ok() == Some(Moved::Yes) {
             self.say.line(format_args!(
@@ -268,7 +270,7 @@ impl Core {
         client
     }
 
-    fn checkout(&self, store: &Store, order: &str, query: &str) -> Result<String> {
+    fn checkout(&self, store: &mut Store, order: &str, query: &str) -> Result<String> {
         let valid = !order.is_empty()
             && order.len() <= 64
             && order
@@ -521,11 +523,17 @@ impl Core {
     /// is not handed out again until its pass ends; one that waits is asked again next
     /// round; one that needs attention is not asked again.
     ///
+    /// On PostgreSQL, where other processes sweep the same orders, each round first claims
+    /// (a lease, committed before PayPing is asked) as many orders as there are free
+    /// sweepers, never one another process holds; a settled order loses its claim with its
+    /// state, one that waits is given back, and one whose process died is claimed again
+    /// when the lease expires.
+    ///
     /// Released orders are not swept: PayPing takes a buyer's money only when the shop
     /// verifies, and nothing verifies a released order but its own callback (settled with
     /// `released(true)`); a payment nobody verifies PayPing voids and returns itself.
     fn sweep(core: &Arc<Core>, after: Duration, stopped: &Receiver<()>) {
-        let store = match Store::open(&core.db) {
+        let mut store = match core.db.store() {
             Ok(store) => store,
             Err(e) => return core.say.line(format_args!("error: sweeper: {e}")),
         };
@@ -546,13 +554,17 @@ impl Core {
             let now = SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0, |d| d.as_secs());
-            let due = match store.overdue(now.saturating_sub(after.as_secs())) {
-                Ok(due) => due,
-                Err(e) => {
-                    core.say.line(format_args!("error: sweeper: {e}"));
-                    continue;
-                }
-            };
+            // Claim only what the sweepers are free to settle now: a claimed order waits
+            // for no other one, and its lease runs while it is being settled.
+            let free = SWEEPERS.saturating_sub(lock(&in_flight).len());
+            let due =
+                match store.claim_overdue(now.saturating_sub(after.as_secs()), free, &core.lease) {
+                    Ok(due) => due,
+                    Err(e) => {
+                        core.say.line(format_args!("error: sweeper: {e}"));
+                        continue;
+                    }
+                };
             for (order, pending) in due {
                 if lock(&in_flight).insert(order.clone()) && jobs.send((order, pending)).is_err() {
                     return;
@@ -569,16 +581,21 @@ impl Core {
         queue: &Mutex<Receiver<(String, Pending)>>,
         in_flight: &Mutex<HashSet<String>>,
     ) {
-        let mut store = match Store::open(&self.db) {
+        let mut store = match self.db.store() {
             Ok(store) => store,
             Err(e) => return self.say.line(format_args!("error: sweeper: {e}")),
         };
         loop {
             let job = lock(queue).recv();
             let Ok((order, pending)) = job else { return };
-            if let Some(client) = self.client_for(&store, &order, &pending) {
+            if let Some(client) = self.client_for(&mut store, &order, &pending) {
                 let verdict = client.recover(&pending);
                 self.act(client, &mut store, &order, &pending, verdict, By::Sweeper);
+            }
+            // Settled orders lost their lease with their state; one that waits is given
+            // back for the next round (if this fails, the lease expires by itself).
+            if let Err(e) = store.unclaim(&order, &self.lease, SWEEP_EVERY) {
+                self.say.line(format_args!("error: sweeper: {e}"));
             }
             lock(in_flight).remove(&order);
         }
