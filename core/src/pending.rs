@@ -16,11 +16,13 @@ use crate::text::{ClientRefId, PaymentCode};
 ///
 /// It is `Serialize`/`Deserialize` so it can live in the shop's database, a session or a
 /// cache; every field is validated again when it is read back, and the record must agree
-/// with itself: its redirect must be the payment page of its own code, on PayPing's host (or
-/// a loopback sandbox), so whoever can write the store cannot send buyers elsewhere. A record
-/// stored by an earlier release keeps loading (the crate's tests load each released form). Verify is built from it, and
-/// sends the amount stored here in the unit it was created with, so a callback can never
-/// choose the amount.
+/// with itself: its redirect must be the payment page of its own code, on one of PayPing's
+/// hosts (`payping.ir`, or its second host `payping.io`) or a loopback sandbox, so whoever
+/// can write the store cannot send buyers elsewhere or to another payment. A v3 record whose
+/// page is of another shape on PayPing's domain reads back with the start page of its code
+/// instead. A record stored by an earlier release keeps loading (the crate's tests load
+/// each released form). Verify is built from it, and sends the amount stored here in the
+/// unit it was created with, so a callback can never choose the amount.
 ///
 /// ```
 /// # use ghesta_core::Pending;
@@ -137,7 +139,7 @@ impl TryFrom<Stored> for Pending {
     type Error = InvalidInput;
 
     fn try_from(stored: Stored) -> Result<Self, InvalidInput> {
-        let gateway = stored
+        let (redirect_url, gateway) = stored
             .redirect_url
             .check_stored(&stored.code, stored.gateway)?;
         if stored.reversible && gateway.protocol() != Protocol::V3 {
@@ -151,7 +153,7 @@ impl TryFrom<Stored> for Pending {
             amount: stored.amount,
             wire_unit: stored.wire_unit,
             created_at: stored.created_at,
-            redirect_url: stored.redirect_url,
+            redirect_url,
             request_id: stored.request_id,
             gateway,
             reversible: stored.reversible,
