@@ -1505,6 +1505,10 @@ fn second_host_and_v3_pages() {
             stored_on("payping_v3", "82a4f72", "https://pay.payping.io/82a4f72") => S(Ok(p))
                 if reads_back_to(p, PayPingV3, "https://api.payping.io/v3/pay/start/82a4f72"),
             "the start page is built on the deployment the page was on: a shop on payping.io may not reach payping.ir"
+        "a loopback page under a base ending in a slash":
+            stored("82a4f72", "http://127.0.0.1:9//installment/82a4f72?type=ghesta") => S(Err(m))
+                if refused_for(m, Field::RedirectUrl, &Rule::RedirectHost),
+            "no base the SDK takes ends in `/`: the path would be another one, even on a sandbox"
         "a v3 record on a loopback page of another shape":
             stored_on("payping_v3", "82a4f72", "http://127.0.0.1:9/pay/82a4f72") => S(Err(m))
                 if refused_for(m, Field::RedirectUrl, &Rule::RedirectMismatch),

@@ -368,4 +368,10 @@ fn create_v3_keeps_each_fee_in_its_own_field() {
     );
     let stored = serde_json::to_string(&pending).unwrap();
     assert_eq!(serde_json::from_str::<Pending>(&stored).unwrap(), pending);
+    // An answer that names no fee gives no fees, not four empty ones.
+    let bare = CreatePayment::new(&config, payment(), SystemTime::UNIX_EPOCH)
+        .parse_response(answer(200, r#"{"paymentCode":"P1"}"#))
+        .unwrap();
+    assert_eq!(bare.fees(), None);
+    assert!(!serde_json::to_string(&bare).unwrap().contains("fees"));
 }
