@@ -22,6 +22,10 @@
 //!   the status, the request id and a bounded snippet.
 //! - **Values** a shop builds (amount, mobile, return URL, identifiers) are checked once,
 //!   so an invalid one never reaches the wire.
+//! - **Stored records** load only with their own code's page, on PayPing's hosts
+//!   (`payping.ir` and its second host `payping.io`, each page on the host the SDK builds it
+//!   on) or a loopback sandbox. A v3 record on another payment's start page is refused; on
+//!   a page of another shape on PayPing's domain, it loads with its own start page instead.
 
 use std::time::SystemTime;
 
