@@ -5,14 +5,14 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use ghesta_core::{
-    CancelPayment, Cancelled, CompletedCallback, Config, ConfigError, CreatePayment, Exchange,
-    NewPayment, PaymentCode, PaymentReport, PaymentStatus, Pending, Recovery, RefId, RefundPayment,
-    Refunded, ReportPayment, Verified, VerifyOutcome, VerifyPayment,
+    CancelPayment, Cancelled, CompletedCallback, Config, ConfigError, CreatePayment, Decision,
+    Exchange, Failure, NewPayment, PaymentCode, PaymentReport, PaymentStatus, Pending, Recovery,
+    RefId, RefundPayment, Refunded, ReportPayment, RetryPolicy, Verified, VerifyOutcome,
+    VerifyPayment,
 };
 
+use crate::clock::{Clock, SystemClock};
 use crate::error::{Error, Result};
-use crate::redact::redact;
-use crate::retry::{Clock, Decision, RetryPolicy, SystemClock};
 use crate::transport::{HttpSettings, Transport, UreqTransport};
 
 /// A blocking PayPing client: create, verify, cancel, refund, report, and any other
@@ -410,10 +410,12 @@ impl Client {
 
     /// Verifies a payment whose callback arrived at `received_at`.
     ///
-    /// A callback that does not match `pending` is [`Error::CallbackMismatch`] and nothing
-    /// is sent. Retryable failures are retried while the policy allows and never past
-    /// [`Config::verify_deadline`]`(received_at)`. An answer lost on the way and retried
-    /// comes back as [`VerifyOutcome::AlreadyVerified`]; with
+    /// A callback that does not match `pending` is the core's
+    /// [`CallbackMismatch`](ghesta_core::Error::CallbackMismatch) and nothing is sent.
+    /// Retryable failures are retried while the policy allows and never past
+    /// [`Config::verify_deadline`]`(received_at)`; PayPing v3's "verification in progress" is
+    /// asked again until then (see [`RetryPolicy::decide`]). An answer lost on the way and
+    /// retried comes back as [`VerifyOutcome::AlreadyVerified`]; with
     /// [`ClientBuilder::confirm_with_report`], that outcome is confirmed through the report
     /// first.
     ///
@@ -492,9 +494,11 @@ impl Client {
     /// Refunds a verified PayPing v3 payment to the payer's card: one created reversible
     /// ([`NewPayment::with_reversible`]), verified as `ref_id` at `verified_at` (the
     /// client's clock then), within [`REFUND_WINDOW`] of it. Anything else is refused
-    /// before a request exists ([`Error::RefundRefused`]). A refund is retried only while
-    /// PayPing says it is in progress (code 156): one whose answer was lost may have been
-    /// made, so check PayPing's panel before asking again.
+    /// before a request exists (the core's
+    /// [`RefundRefused`](ghesta_core::Error::RefundRefused)). A refund that may have reached
+    /// PayPing is retried only while PayPing says it is in progress (code 156): one whose
+    /// answer was lost may have been made, so check PayPing's panel before asking again. One
+    /// that never left (a refused connection) is sent again.
     ///
     /// [`REFUND_WINDOW`]: ghesta_core::REFUND_WINDOW
     ///
@@ -516,7 +520,7 @@ impl Client {
     ///
     /// // Past the window: refused, nothing sent.
     /// let err = client.refund(&pending(), &RefId::new("7781")?, SystemTime::UNIX_EPOCH).unwrap_err();
-    /// assert!(matches!(err, Error::RefundRefused(RefundRefusal::WindowPassed)));
+    /// assert!(matches!(err, Error::Core(ghesta_core::Error::RefundRefused(RefundRefusal::WindowPassed))));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn refund(
@@ -654,17 +658,32 @@ impl Client {
         deadline: Option<SystemTime>,
     ) -> Result<E::Output> {
         let inner = &*self.inner;
+        let kind = exchange.kind();
         let mut attempt = 1;
         loop {
-            let error = match self.attempt(exchange) {
-                Ok(output) => return Ok(output),
-                Err(error) => error,
+            // Built anew each attempt: `http::Request` is not `Clone`, and the core promises
+            // the same bytes every time. A request the core cannot build was never sent.
+            let request = exchange.to_request()?;
+            // How the attempt failed decides whether it may go again: the core's rules.
+            let decide = |failure: Failure<'_>| {
+                let now = inner.clock.now();
+                inner.retry.decide(kind, attempt, failure, now, deadline)
             };
-            let now = inner.clock.now();
-            match inner
-                .retry
-                .decide(exchange.kind(), attempt, &error, now, deadline)
-            {
+            let (error, decision) = match inner.transport.send(request) {
+                // The core scrubs the token from the answer as it reads it.
+                Ok(response) => match exchange.parse_response(response) {
+                    Ok(output) => return Ok(output),
+                    Err(error) => {
+                        let decision = decide(Failure::Answered(&error));
+                        (Error::Core(error), decision)
+                    }
+                },
+                Err(error) => {
+                    let decision = decide(error.failure());
+                    (Error::Transport(error), decision)
+                }
+            };
+            match decision {
                 Decision::Stop => return Err(error),
                 Decision::RetryAfter(wait) => {
                     inner.clock.sleep(wait);
@@ -672,16 +691,6 @@ impl Client {
                 }
             }
         }
-    }
-
-    /// One request and its answer.
-    fn attempt<E: Exchange>(&self, exchange: &E) -> Result<E::Output> {
-        // Built anew each attempt: `http::Request` is not `Clone`, and the core promises the
-        // same bytes every time.
-        let request = exchange.to_request()?;
-        let mut response = self.inner.transport.send(request)?;
-        redact(&mut response, self.config().token().expose_secret());
-        Ok(exchange.parse_response(response)?)
     }
 }
 

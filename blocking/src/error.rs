@@ -1,11 +1,12 @@
-//! What a call through the client can end in: a transport failure, PayPing's answer, input
-//! refused before anything was sent, or a report that contradicts an "already verified".
+//! What a call through the client can end in: a transport failure, the core's error (PayPing's
+//! answer, or input refused before anything was sent), or a report that contradicts an
+//! "already verified".
 
 use std::fmt;
 use std::io;
 
 use ghesta_core::http::StatusCode;
-use ghesta_core::{InvalidInput, PayPingCode, PaymentCode, RequestId};
+use ghesta_core::{Failure, InvalidInput, PayPingCode, PaymentCode, RequestId};
 
 /// The result of a client call.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -15,8 +16,9 @@ const MAX_DETAIL_BYTES: usize = 512;
 
 /// Why a request did not get a complete answer from PayPing.
 ///
-/// Each variant is one thing a shop may handle differently; [`TransportError::is_retryable`]
-/// says whether sending again can help. The `detail` strings come from the HTTP stack and
+/// Each variant is one thing a shop may handle differently; [`TransportError::failure`] says
+/// how far the request got (the class the core's [`RetryPolicy`](ghesta_core::RetryPolicy)
+/// decides by), and [`TransportError::is_retryable`] whether sending again can help. The `detail` strings come from the HTTP stack and
 /// are bounded; they never hold the token (it only travels in a header the stacks do not
 /// echo in their errors).
 ///
@@ -54,6 +56,15 @@ pub enum TransportError {
         /// The TLS library's reason.
         detail: String,
     },
+    /// The server closed the connection in the middle of the TLS handshake, before any
+    /// request byte was sent (an overloaded server or proxy shedding connections). Nothing
+    /// reached PayPing: sending again is safe, create included. If it persists, the port may
+    /// not serve TLS.
+    #[error("the TLS handshake with PayPing was cut short: {detail}")]
+    TlsHandshakeCut {
+        /// What the TLS stack saw.
+        detail: String,
+    },
     /// The answer's body is larger than the configured cap; it was not read further.
     #[error("PayPing's answer is larger than the {limit} byte cap; it was not read")]
     BodyTooLarge {
@@ -82,27 +93,56 @@ pub enum TransportError {
 }
 
 impl TransportError {
-    /// Whether sending the same request again can help: timeouts, failed or lost
-    /// connections, broken HTTP and other I/O errors. TLS failures, an oversized answer and
-    /// requests the stack refuses are not retried.
+    /// How far the request got, as the core's retry rules class it. Nothing reached PayPing
+    /// ([`Failure::NotSent`]) after [`Connect`](Self::Connect) (refused, unreachable, name not
+    /// resolved) and [`TlsHandshakeCut`](Self::TlsHandshakeCut). PayPing may have acted on the
+    /// request ([`Failure::SentNoAnswer`]) after [`Timeout`](Self::Timeout),
+    /// [`ConnectionLost`](Self::ConnectionLost) and [`Io`](Self::Io); a timeout while
+    /// connecting counts here too, as the stacks do not always say which phase timed out. The
+    /// next try would fail alike ([`Failure::RefusedForCause`]) after [`Tls`](Self::Tls) (a
+    /// certificate refused), [`Protocol`](Self::Protocol) (not HTTP),
+    /// [`BodyTooLarge`](Self::BodyTooLarge) and [`Other`](Self::Other).
+    ///
+    /// ```
+    /// use ghesta_blocking::TransportError;
+    /// use ghesta_core::Failure;
+    ///
+    /// assert!(matches!(TransportError::connect("refused").failure(), Failure::NotSent));
+    /// assert!(matches!(TransportError::tls_handshake_cut("eof").failure(), Failure::NotSent));
+    /// assert!(matches!(TransportError::timeout("global").failure(), Failure::SentNoAnswer));
+    /// assert!(matches!(TransportError::tls("expired").failure(), Failure::RefusedForCause));
+    /// ```
+    pub fn failure(&self) -> Failure<'static> {
+        match self {
+            Self::Connect { .. } | Self::TlsHandshakeCut { .. } => Failure::NotSent,
+            Self::Timeout { .. } | Self::ConnectionLost { .. } | Self::Io { .. } => {
+                Failure::SentNoAnswer
+            }
+            Self::Tls { .. }
+            | Self::Protocol { .. }
+            | Self::BodyTooLarge { .. }
+            | Self::Other { .. } => Failure::RefusedForCause,
+        }
+    }
+
+    /// Whether sending the same request again can help: what never left, and what got no
+    /// answer (timeouts, lost connections, other I/O errors). Whether it is also *safe*
+    /// depends on the exchange: the client's [`RetryPolicy`](ghesta_core::RetryPolicy)
+    /// decides that. TLS and protocol failures, an oversized answer and requests the stack
+    /// refuses are not retried.
     ///
     /// ```
     /// use ghesta_blocking::TransportError;
     ///
     /// assert!(TransportError::timeout("connect").is_retryable());
     /// assert!(TransportError::connection_lost("reset by peer").is_retryable());
+    /// assert!(TransportError::tls_handshake_cut("eof").is_retryable());
     /// assert!(!TransportError::tls("certificate expired").is_retryable());
+    /// assert!(!TransportError::protocol("not HTTP").is_retryable());
     /// assert!(!TransportError::BodyTooLarge { limit: 65536 }.is_retryable());
     /// ```
     pub fn is_retryable(&self) -> bool {
-        match self {
-            Self::Timeout { .. }
-            | Self::Connect { .. }
-            | Self::ConnectionLost { .. }
-            | Self::Protocol { .. }
-            | Self::Io { .. } => true,
-            Self::Tls { .. } | Self::BodyTooLarge { .. } | Self::Other { .. } => false,
-        }
+        matches!(self.failure(), Failure::NotSent | Failure::SentNoAnswer)
     }
 
     /// [`TransportError::Timeout`] with a bounded `detail`. Every constructor below keeps
@@ -139,6 +179,13 @@ impl TransportError {
     /// [`TransportError::Tls`] with a bounded `detail`.
     pub fn tls(detail: impl fmt::Display) -> Self {
         Self::Tls {
+            detail: bounded(detail),
+        }
+    }
+
+    /// [`TransportError::TlsHandshakeCut`] with a bounded `detail`.
+    pub fn tls_handshake_cut(detail: impl fmt::Display) -> Self {
+        Self::TlsHandshakeCut {
             detail: bounded(detail),
         }
     }
@@ -235,15 +282,32 @@ pub(crate) fn bounded(detail: impl fmt::Display) -> String {
 /// - [`Error::Transport`]: no complete answer arrived (timeout, connection, TLS, size cap).
 ///   For verify the payment may have been verified anyway; the client retries verify by
 ///   default, and a later verify answers "already verified".
-/// - [`Error::PayPing`]: PayPing (or a proxy in front of it) answered, and the answer is
-///   an error: a PayPing code, 401, 5xx, an unreadable body, an amount mismatch.
-/// - [`Error::Invalid`] and [`Error::CallbackMismatch`]: refused before anything was sent.
-/// - [`Error::Internal`]: a bug in the SDK; nothing was sent.
-///
-/// [`Error::ReportContradicts`] is the one verify-specific outcome: PayPing said "already
-/// verified" but its report of the payment does not confirm it.
+/// - [`Error::Core`]: the core's error ([`ghesta_core::Error`]), the same whichever driver
+///   sends: PayPing (or a proxy in front of it) answered with an error (a PayPing code, 401,
+///   5xx, an unreadable body, an amount mismatch), or the call was refused before anything
+///   was sent (invalid input, a callback that does not match its payment, a refund that
+///   cannot succeed, a bug).
+/// - [`Error::ReportContradicts`], the one verify-specific outcome: PayPing said "already
+///   verified" but its report of the payment does not confirm it.
 ///
 /// No variant holds the token; `Debug` and `Display` are safe to log.
+///
+/// ```
+/// use ghesta_blocking::{Client, Error, RetryPolicy};
+/// use ghesta_core::*;
+///
+/// let client = Client::builder(Config::new(Token::new("t")?))
+///     .transport(|_: HttpRequest| http::Response::builder().status(503).body(Vec::new()))
+///     .retry_policy(RetryPolicy::never())
+///     .build();
+/// match client.report(&PaymentCode::new("82a4f72")?) {
+///     Err(Error::Core(ghesta_core::Error::Unavailable { .. })) => { /* try later */ }
+///     Err(Error::Core(other)) => panic!("{other}"),
+///     Err(other) => panic!("{other}"),
+///     Ok(_) => unreachable!(),
+/// }
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -251,45 +315,10 @@ pub enum Error {
     #[error(transparent)]
     Transport(#[from] TransportError),
 
-    /// PayPing answered with an error (see [`ghesta_core::Error`] for every case).
+    /// The core's error: PayPing answered with an error, or the call was refused before
+    /// anything was sent (see [`ghesta_core::Error`] for every case).
     #[error(transparent)]
-    PayPing(ghesta_core::Error),
-
-    /// A value given to the SDK failed validation; nothing was sent. Fix it, do not retry.
-    #[error(transparent)]
-    Invalid(InvalidInput),
-
-    /// The callback does not belong to the pending payment (its code or clientRefId
-    /// differs); nothing was sent. Treat it as forged or misrouted: do not ship.
-    #[error(
-        "the callback's {field} {received:?} does not match the pending payment's {expected:?}; \
-         it may be forged, nothing was sent to PayPing"
-    )]
-    CallbackMismatch {
-        /// Which field differs (`code` or `clientRefId`).
-        field: &'static str,
-        /// What the pending payment holds.
-        expected: String,
-        /// What the callback carried.
-        received: String,
-    },
-
-    /// A refund that cannot succeed (a v2 payment, one not created reversible, or past the
-    /// 30-minute window) was refused; nothing was sent.
-    #[error("the payment cannot be refunded: {0}; nothing was sent")]
-    RefundRefused(ghesta_core::RefundRefusal),
-
-    /// The SDK could not build the request from values it had already checked: a bug in the
-    /// SDK, not an answer from PayPing. Nothing was sent and it is never retried; please
-    /// report it with the reason.
-    #[error(
-        "the SDK could not build the request ({reason}); nothing was sent. This is a bug in \
-         ghesta-core: please report it"
-    )]
-    Internal {
-        /// What failed, bounded.
-        reason: String,
-    },
+    Core(#[from] ghesta_core::Error),
 
     /// Verify answered "already verified" (code 15), but PayPing's report of the payment
     /// does not confirm it: not paid, or paid for another amount or order. Do not ship;
@@ -316,8 +345,8 @@ pub enum Error {
 
 impl Error {
     /// Whether sending the same request again can help: a retryable transport failure, or
-    /// a PayPing answer that [`ghesta_core::Error::is_retryable`] says is (5xx, codes 11, 25,
-    /// 29, 49, an unreadable answer).
+    /// a core error that [`ghesta_core::Error::is_retryable`] says is (5xx, PayPing's "try
+    /// again" codes, an unreadable answer).
     ///
     /// ```
     /// use ghesta_blocking::{Error, TransportError};
@@ -329,19 +358,15 @@ impl Error {
     pub fn is_retryable(&self) -> bool {
         match self {
             Self::Transport(e) => e.is_retryable(),
-            Self::PayPing(e) => e.is_retryable(),
-            Self::Invalid(_)
-            | Self::CallbackMismatch { .. }
-            | Self::Internal { .. }
-            | Self::RefundRefused(_)
-            | Self::ReportContradicts { .. } => false,
+            Self::Core(e) => e.is_retryable(),
+            Self::ReportContradicts { .. } => false,
         }
     }
 
     /// The `X-PayPingRequest-ID` of the answer this error came from: quote it to PayPing
     /// support. `None` when no answer arrived or PayPing sent none.
     ///
-    /// The example also shows [`Error::status`], [`Error::code`], [`Error::as_payping`] and
+    /// The example also shows [`Error::status`], [`Error::code`], [`Error::as_core`] and
     /// [`Error::as_transport`] on a PayPing answer.
     ///
     /// ```
@@ -360,32 +385,29 @@ impl Error {
     /// assert_eq!(err.request_id().map(|id| id.as_str()), Some("req-7"));
     /// assert_eq!(err.status(), Some(http::StatusCode::BAD_REQUEST));
     /// assert_eq!(err.code(), Some(PayPingCode::PaymentCodeNotFound));
-    /// assert!(err.as_payping().is_some());
+    /// assert!(err.as_core().is_some());
     /// assert!(err.as_transport().is_none());
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn request_id(&self) -> Option<&RequestId> {
         match self {
-            Self::PayPing(e) => e.request_id(),
+            Self::Core(e) => e.request_id(),
             Self::ReportContradicts { request_id, .. } => request_id.as_ref(),
-            Self::Transport(_)
-            | Self::Invalid(_)
-            | Self::CallbackMismatch { .. }
-            | Self::RefundRefused(_)
-            | Self::Internal { .. } => None,
+            Self::Transport(_) => None,
         }
     }
 
     /// The HTTP status of PayPing's answer, when the error is one.
     pub fn status(&self) -> Option<StatusCode> {
         match self {
-            Self::PayPing(e) => e.status(),
+            Self::Core(e) => e.status(),
             _ => None,
         }
     }
 
-    /// How long PayPing's answer asked to wait before trying again (`Retry-After`, on a 5xx
-    /// or 429), if it said; [`RetryPolicy`](crate::RetryPolicy) waits at least that long.
+    /// How long PayPing's answer asked to wait before trying again (`Retry-After`, on a 5xx,
+    /// 429 or v3's 202 "in progress"), if it said; the client's
+    /// [`RetryPolicy`](crate::RetryPolicy) waits at least that long.
     ///
     /// ```
     /// use ghesta_blocking::{Error, TransportError};
@@ -393,7 +415,7 @@ impl Error {
     /// ```
     pub fn retry_after(&self) -> Option<std::time::Duration> {
         match self {
-            Self::PayPing(e) => e.retry_after(),
+            Self::Core(e) => e.retry_after(),
             _ => None,
         }
     }
@@ -401,7 +423,7 @@ impl Error {
     /// The PayPing error code, when PayPing answered with one.
     pub fn code(&self) -> Option<PayPingCode> {
         match self {
-            Self::PayPing(e) => e.code(),
+            Self::Core(e) => e.code(),
             _ => None,
         }
     }
@@ -422,39 +444,19 @@ impl Error {
         }
     }
 
-    /// PayPing's error answer, when that is what this is.
-    pub fn as_payping(&self) -> Option<&ghesta_core::Error> {
+    /// The core's error, when that is what this is.
+    pub fn as_core(&self) -> Option<&ghesta_core::Error> {
         match self {
-            Self::PayPing(e) => Some(e),
+            Self::Core(e) => Some(e),
             _ => None,
         }
     }
 }
 
-/// Sorts the core's errors: input refused before sending apart from PayPing's answers.
-impl From<ghesta_core::Error> for Error {
-    fn from(e: ghesta_core::Error) -> Self {
-        match e {
-            ghesta_core::Error::Invalid(invalid) => Self::Invalid(invalid),
-            ghesta_core::Error::CallbackMismatch {
-                field,
-                expected,
-                received,
-            } => Self::CallbackMismatch {
-                field,
-                expected,
-                received,
-            },
-            ghesta_core::Error::Internal { reason } => Self::Internal { reason },
-            ghesta_core::Error::RefundRefused(why) => Self::RefundRefused(why),
-            answer => Self::PayPing(answer),
-        }
-    }
-}
-
+/// Input refused before anything was sent: the core's [`ghesta_core::Error::Invalid`].
 impl From<InvalidInput> for Error {
     fn from(e: InvalidInput) -> Self {
-        Self::Invalid(e)
+        Self::Core(e.into())
     }
 }
 
@@ -462,9 +464,12 @@ impl From<InvalidInput> for Error {
 mod tests {
     use super::*;
 
+    fn k(kind: io::ErrorKind) -> TransportError {
+        TransportError::from(io::Error::from(kind))
+    }
+
     #[test]
     fn io_kinds_are_classified() {
-        let k = |kind: io::ErrorKind| TransportError::from(io::Error::from(kind));
         assert!(matches!(
             k(io::ErrorKind::TimedOut),
             TransportError::Timeout { .. }
@@ -500,25 +505,50 @@ mod tests {
     }
 
     #[test]
-    fn core_errors_are_sorted() {
+    fn transport_failures_are_classed_by_how_far_the_request_got() {
+        let class = |e: TransportError| e.failure();
+        for not_sent in [
+            TransportError::connect("refused"),
+            TransportError::tls_handshake_cut("eof"),
+            k(io::ErrorKind::ConnectionRefused),
+        ] {
+            assert!(
+                matches!(class(not_sent.clone()), Failure::NotSent),
+                "{not_sent:?}"
+            );
+            assert!(not_sent.is_retryable());
+        }
+        for lost in [
+            TransportError::timeout("global"),
+            TransportError::connection_lost("reset"),
+            k(io::ErrorKind::PermissionDenied),
+        ] {
+            assert!(
+                matches!(class(lost.clone()), Failure::SentNoAnswer),
+                "{lost:?}"
+            );
+            assert!(lost.is_retryable());
+        }
+        for refused in [
+            TransportError::tls("bad certificate"),
+            TransportError::protocol("not HTTP"),
+            TransportError::BodyTooLarge { limit: 1 },
+            TransportError::other("bad uri"),
+        ] {
+            assert!(
+                matches!(class(refused.clone()), Failure::RefusedForCause),
+                "{refused:?}"
+            );
+            assert!(!refused.is_retryable());
+        }
+    }
+
+    #[test]
+    fn input_refused_before_sending_is_the_cores_error() {
         let invalid = ghesta_core::Amount::from_toman(1).unwrap_err();
-        assert!(matches!(
-            Error::from(ghesta_core::Error::Invalid(invalid)),
-            Error::Invalid(_)
-        ));
-        let mismatch = ghesta_core::Error::CallbackMismatch {
-            field: "code",
-            expected: "a".into(),
-            received: "b".into(),
-        };
-        assert!(matches!(
-            Error::from(mismatch),
-            Error::CallbackMismatch { field: "code", .. }
-        ));
-        // A bug in the core is neither PayPing's answer nor worth a retry.
-        let bug = Error::from(ghesta_core::Error::Internal { reason: "x".into() });
-        assert!(matches!(&bug, Error::Internal { reason } if reason == "x"));
-        assert!(!bug.is_retryable());
-        assert!(bug.status().is_none() && bug.as_payping().is_none());
+        let err = Error::from(invalid.clone());
+        assert_eq!(err, Error::Core(invalid.into()));
+        assert!(!err.is_retryable());
+        assert!(err.status().is_none() && err.as_transport().is_none());
     }
 }

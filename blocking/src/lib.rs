@@ -6,16 +6,17 @@
 pub use ghesta_core;
 
 mod client;
+mod clock;
 mod error;
-mod redact;
-mod retry;
 mod transport;
 
 pub use client::{Client, ClientBuilder, Recovered};
+pub use clock::{Clock, SystemClock};
 pub use error::{Error, InvalidCertificate, Result, TransportError};
-pub use retry::{
-    Clock, DEFAULT_INITIAL_DELAY, DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_DELAY, Decision, RetryPolicy,
-    SystemClock,
+/// The core's retry rules, which this client follows: re-exported so that
+/// `ghesta_blocking::RetryPolicy` names the same type as `ghesta_core::RetryPolicy`.
+pub use ghesta_core::{
+    DEFAULT_INITIAL_DELAY, DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_DELAY, Decision, Failure, RetryPolicy,
 };
 pub use transport::{
     DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_IDLE_CONNECTIONS, DEFAULT_MAX_IDLE_CONNECTIONS_PER_HOST,

@@ -387,8 +387,9 @@ impl From<ureq::Error> for TransportError {
 /// ureq's rustls connector drives the handshake with `complete_io`, which hands a rustls
 /// error over as `io::Error(InvalidData, rustls::Error)` (an untrusted certificate, a server
 /// that does not speak TLS) and a server closing mid-handshake as a bare `UnexpectedEof`.
-/// Left to the I/O classification they read as broken HTTP and a lost connection, both
-/// retried.
+/// Left to the I/O classification they would read as broken HTTP and a lost connection after
+/// the request; the first is a refusal for cause, the second a request never sent (so safe
+/// to send again, even a create).
 #[cfg_attr(not(feature = "rustls"), allow(unused_variables))]
 fn tls_failure(io: &std::io::Error) -> Option<TransportError> {
     #[cfg(feature = "rustls")]
@@ -402,9 +403,9 @@ fn tls_failure(io: &std::io::Error) -> Option<TransportError> {
             && io.get_ref().is_none()
             && io.to_string() == std::io::Error::from(std::io::ErrorKind::UnexpectedEof).to_string()
         {
-            return Some(TransportError::tls(
-                "the server closed the connection during the TLS handshake: it may not serve \
-                 TLS on this port, or it refused this client",
+            return Some(TransportError::tls_handshake_cut(
+                "the server closed the connection during the TLS handshake, before the \
+                 request was sent: it may be shedding load, or not serve TLS on this port",
             ));
         }
     }

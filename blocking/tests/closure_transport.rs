@@ -118,7 +118,7 @@ fn every_payping_answer_becomes_its_error() {
             .retry_policy(RetryPolicy::never())
             .build();
         let err = client.verify(&pending(&config), &callback()).unwrap_err();
-        let Error::PayPing(inner) = &err else {
+        let Error::Core(inner) = &err else {
             panic!("{status} {body}: expected a PayPing answer, got {err:?}");
         };
         assert!(is_kind(inner), "{status} {body}: {inner:?}");
@@ -155,10 +155,10 @@ fn a_forged_callback_sends_nothing() {
     assert!(
         matches!(
             err,
-            Error::CallbackMismatch {
-                field: "clientRefId",
+            Error::Core(ghesta_core::Error::CallbackMismatch {
+                field: ghesta_core::Field::ClientRefId,
                 ..
-            }
+            })
         ),
         "{err:?}"
     );

@@ -124,7 +124,7 @@ fn redirects_are_not_followed() {
     assert!(
         matches!(
             err,
-            Error::PayPing(ghesta_core::Error::UnexpectedStatus { .. })
+            Error::Core(ghesta_core::Error::UnexpectedStatus { .. })
         ),
         "{err:?}"
     );

@@ -82,9 +82,9 @@ fn a_report_of_another_amount_is_an_error_and_verifies_nothing() {
     let err = client_at(&script, &at(3)).recover(&record()).unwrap_err();
     assert!(
         matches!(
-            err.as_payping(),
+            err.as_core(),
             Some(ghesta_core::Error::ReportMismatch {
-                field: "amount",
+                field: ghesta_core::Field::Amount,
                 ..
             })
         ),

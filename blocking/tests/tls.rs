@@ -3,7 +3,7 @@
 //! and the client trusts a root given as PEM beside the built-in ones.
 //!
 //! The servers are the sandbox over HTTPS on 127.0.0.1, serving certificates made here with
-//! rcgen, and one raw listener that cuts the handshake short.
+//! rcgen, and a raw listener that cuts each handshake short.
 
 use std::io::Read;
 use std::net::TcpListener;
@@ -215,30 +215,101 @@ fn a_plain_http_server_on_an_https_url_is_tls() {
     assert!(names(&detail, expected), "{detail}");
 }
 
+/// A listener that reads each client's hello, then closes without a word, until the test
+/// is done; the number of handshakes it cut.
+struct CutsHandshakes {
+    addr: std::net::SocketAddr,
+    done: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    server: std::thread::JoinHandle<usize>,
+}
+
+impl CutsHandshakes {
+    fn start() -> CutsHandshakes {
+        use std::sync::atomic::Ordering;
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let stop = done.clone();
+        let server = std::thread::spawn(move || {
+            let mut cut = 0;
+            for stream in listener.incoming() {
+                if stop.load(Ordering::SeqCst) {
+                    return cut;
+                }
+                let mut stream = stream.unwrap();
+                // The 5-byte record header says how long the hello is; read all of it, so
+                // the close is a clean end of file, not a reset for unread bytes.
+                let mut header = [0u8; 5];
+                stream.read_exact(&mut header).unwrap();
+                let len = usize::from(u16::from_be_bytes([header[3], header[4]]));
+                let mut hello = vec![0u8; len];
+                stream.read_exact(&mut hello).unwrap();
+                cut += 1;
+            }
+            cut
+        });
+        CutsHandshakes { addr, done, server }
+    }
+
+    /// Stops the listener (one last connection wakes it): how many handshakes it cut.
+    fn stop(self) -> usize {
+        self.done.store(true, std::sync::atomic::Ordering::SeqCst);
+        drop(std::net::TcpStream::connect(self.addr));
+        self.server.join().unwrap()
+    }
+}
+
 #[test]
-fn a_handshake_cut_short_is_tls() {
-    // Reads the client's hello, then closes without a word.
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    let server = std::thread::spawn(move || {
-        let (mut stream, _) = listener.accept().unwrap();
-        // The 5-byte record header says how long the hello is; read all of it, so the
-        // close is a clean end of file, not a reset for unread bytes.
-        let mut header = [0u8; 5];
-        stream.read_exact(&mut header).unwrap();
-        let len = usize::from(u16::from_be_bytes([header[3], header[4]]));
-        let mut hello = vec![0u8; len];
-        stream.read_exact(&mut hello).unwrap();
-    });
-    let result = report(&client(&format!("https://{addr}"), None));
-    server.join().unwrap();
-    let detail = tls_detail(result);
+fn a_handshake_cut_short_is_typed_and_was_not_sent() {
+    let server = CutsHandshakes::start();
+    let result = report(&client(&format!("https://{}", server.addr), None));
+    assert_eq!(server.stop(), 1, "RetryPolicy::never: one try");
+    let detail = match result {
+        Err(Error::Transport(TransportError::TlsHandshakeCut { detail })) if RUSTLS => detail,
+        // The system's TLS library does not tell a cut handshake apart: a TLS failure.
+        Err(Error::Transport(TransportError::Tls { detail })) if !RUSTLS => detail,
+        other => panic!("expected the handshake cut short, got {other:?}"),
+    };
+    eprintln!("TLS: {detail}");
     let expected: &[&str] = if RUSTLS {
         &["closed the connection during the tls handshake"]
     } else {
         &["eof", "closed", "handshake"]
     };
     assert!(names(&detail, expected), "{detail}");
+}
+
+/// Nothing was sent, so the request goes again: even a create, which is never repeated once
+/// it may have reached PayPing.
+#[cfg(all(feature = "rustls", not(feature = "native-tls")))]
+#[test]
+fn a_handshake_cut_short_is_retried_even_for_create() {
+    let server = CutsHandshakes::start();
+    let config = Config::new(Token::new("sandbox-token").unwrap())
+        .with_api_url(BaseUrl::api(&format!("https://{}", server.addr)).unwrap());
+    let client = Client::builder(config)
+        .http_settings(HttpSettings::default().with_timeout(Duration::from_secs(10)))
+        .retry_policy(
+            RetryPolicy::default()
+                .with_max_attempts(3)
+                .with_backoff(Duration::ZERO, Duration::ZERO),
+        )
+        .build();
+    let order = ghesta_core::NewPayment::new(
+        ghesta_core::Amount::from_toman(1_000).unwrap(),
+        ghesta_core::ReturnUrl::new("https://shop.example/cb").unwrap(),
+        ghesta_core::ClientRefId::new("order-1").unwrap(),
+        ghesta_core::Mobile::new("09123456789").unwrap(),
+    );
+    let err = client.create(order).unwrap_err();
+    assert_eq!(server.stop(), 3, "three attempts, each cut short");
+    assert!(
+        matches!(
+            err.as_transport(),
+            Some(TransportError::TlsHandshakeCut { .. })
+        ),
+        "{err:?}"
+    );
 }
 
 #[test]

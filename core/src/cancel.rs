@@ -5,13 +5,15 @@ use http::Method;
 
 use crate::config::Config;
 use crate::error::Error;
-use crate::exchange::{Answer, Exchange, ExchangeKind, HttpRequest, api_request};
+use crate::exchange::{Exchange, ExchangeKind, HttpRequest, api_request};
 use crate::gateway::Protocol;
 use crate::pending::Pending;
 use crate::redirect::push_segment;
 use crate::request_id::RequestId;
+use crate::scrub::scrub;
 use crate::text::PaymentCode;
 use crate::wire;
+use crate::wire::answer::Answer;
 
 /// The cancel exchange, for an order withdrawn before payment, on the protocol of the
 /// stored record (whatever the shop's gateway setting is today).
@@ -75,6 +77,8 @@ impl Cancelled {
     }
 }
 
+impl crate::exchange::sealed::Sealed for CancelPayment {}
+
 impl Exchange for CancelPayment {
     type Output = Cancelled;
 
@@ -105,10 +109,11 @@ impl Exchange for CancelPayment {
         &self,
         response: http::Response<B>,
     ) -> Result<Cancelled, Error> {
+        let response = scrub(response, self.config.token());
         let answer = Answer::of(&response, self.protocol);
         // v2's spec documents 200 with no body; v3's, 204. Each means the same.
         if !matches!(answer.status.as_u16(), 200 | 204) {
-            return Err(answer.failure());
+            return Err(wire::failure(answer));
         }
         // The body is not documented and otherwise ignored, but a v2 error object under a
         // 200 (`{"26": ...}`) did not cancel anything.
@@ -117,7 +122,7 @@ impl Exchange for CancelPayment {
         }
         Ok(Cancelled {
             code: self.code.clone(),
-            request_id: answer.request_id,
+            request_id: answer.into_request_id(),
         })
     }
 }

@@ -149,6 +149,20 @@ impl PayPingCode {
     }
 }
 
+/// The PayPing code a text names where PayPing writes codes as text (a key of v2's error
+/// object, v3's callback `errorCode`): only a canonical decimal (`[1-9][0-9]*`, no sign,
+/// spaces or leading zeros) names one. `"015"` is not code 15 ("already verified"): a loose
+/// reading could turn a proxy's odd key into a reason to ship.
+pub(crate) fn code_in_key(key: &str) -> Option<u32> {
+    let bytes = key.as_bytes();
+    let canonical =
+        matches!(bytes.first(), Some(b'1'..=b'9')) && bytes.iter().all(u8::is_ascii_digit);
+    if !canonical {
+        return None;
+    }
+    key.parse().ok()
+}
+
 impl fmt::Display for PayPingCode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} ({})", self.number(), self.description())
@@ -191,6 +205,26 @@ mod tests {
         ] {
             assert_eq!(PayPingCode::from_number(n), PayPingCode::Other(n));
             assert_eq!(PayPingCode::from_number(n).number(), n);
+        }
+    }
+
+    #[test]
+    fn only_a_canonical_decimal_names_a_code() {
+        assert_eq!(code_in_key("15"), Some(15));
+        assert_eq!(code_in_key("110"), Some(110));
+        for loose in [
+            "015",
+            "+15",
+            " 15",
+            "15 ",
+            "0",
+            "",
+            "1.5",
+            "-1",
+            "99999999999",
+            "١٥",
+        ] {
+            assert_eq!(code_in_key(loose), None, "{loose:?}");
         }
     }
 

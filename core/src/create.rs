@@ -4,141 +4,19 @@ use std::time::SystemTime;
 
 use http::{Method, StatusCode};
 
-use crate::amount::{Amount, AmountUnit};
+use crate::amount::AmountUnit;
 use crate::config::Config;
 use crate::error::Error;
-use crate::exchange::{Answer, Exchange, ExchangeKind, HttpRequest, api_request};
+use crate::exchange::{Exchange, ExchangeKind, HttpRequest, api_request};
 use crate::gateway::{Gateway, Protocol};
 use crate::invalid::{Field, InvalidInput, Rule};
-use crate::mobile::Mobile;
+use crate::new_payment::NewPayment;
 use crate::pending::Pending;
 use crate::redirect::RedirectUrl;
-use crate::text::{ClientRefId, Description, PayerName};
-use crate::url::ReturnUrl;
+use crate::scrub::scrub;
 use crate::wire;
+use crate::wire::answer::Answer;
 
-/// What the shop knows when an order is placed: everything `POST /v2/pay` sends.
-///
-/// The amount, return URL, the shop's reference and the buyer's mobile are required (Ghesta
-/// identifies the buyer by mobile); the payer's name and a description are optional.
-///
-/// ```
-/// use ghesta_core::{Amount, ClientRefId, Description, Mobile, NewPayment, PayerName, ReturnUrl};
-///
-/// let payment = NewPayment::new(
-///     Amount::from_toman(1_250_000)?,
-///     ReturnUrl::new("https://shop.example/ghesta/callback")?,
-///     ClientRefId::new("order-1042")?,
-///     Mobile::new("۰۹۱۲۳۴۵۶۷۸۹")?,
-/// )
-/// .with_payer_name(PayerName::new("زهرا محمدی")?)
-/// .with_description(Description::new("سفارش ۱۰۴۲")?);
-/// assert_eq!(payment.amount().toman(), 1_250_000);
-/// # Ok::<(), ghesta_core::InvalidInput>(())
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NewPayment {
-    amount: Amount,
-    return_url: ReturnUrl,
-    client_ref_id: ClientRefId,
-    mobile: Mobile,
-    payer_name: Option<PayerName>,
-    description: Option<Description>,
-    reversible: bool,
-}
-
-impl NewPayment {
-    /// A payment with the required fields.
-    pub fn new(
-        amount: Amount,
-        return_url: ReturnUrl,
-        client_ref_id: ClientRefId,
-        mobile: Mobile,
-    ) -> Self {
-        Self {
-            amount,
-            return_url,
-            client_ref_id,
-            mobile,
-            payer_name: None,
-            description: None,
-            reversible: false,
-        }
-    }
-
-    /// Adds the buyer's name.
-    #[must_use]
-    pub fn with_payer_name(mut self, name: PayerName) -> Self {
-        self.payer_name = Some(name);
-        self
-    }
-
-    /// Adds a description.
-    #[must_use]
-    pub fn with_description(mut self, description: Description) -> Self {
-        self.description = Some(description);
-        self
-    }
-
-    /// The amount.
-    pub fn amount(&self) -> Amount {
-        self.amount
-    }
-
-    /// The return URL.
-    pub fn return_url(&self) -> &ReturnUrl {
-        &self.return_url
-    }
-
-    /// The shop's reference.
-    pub fn client_ref_id(&self) -> &ClientRefId {
-        &self.client_ref_id
-    }
-
-    /// The buyer's mobile.
-    pub fn mobile(&self) -> &Mobile {
-        &self.mobile
-    }
-
-    /// The buyer's name, if given.
-    pub fn payer_name(&self) -> Option<&PayerName> {
-        self.payer_name.as_ref()
-    }
-
-    /// The description, if given.
-    pub fn description(&self) -> Option<&Description> {
-        self.description.as_ref()
-    }
-
-    /// Creates the payment reversible, so that [`RefundPayment`](crate::RefundPayment) can
-    /// refund it within 30 minutes of verify (PayPing v3 only: on a v2 gateway, create
-    /// refuses it before sending anything).
-    ///
-    /// ```
-    /// # use ghesta_core::*;
-    /// let payment = NewPayment::new(
-    ///     Amount::from_toman(250_000)?,
-    ///     ReturnUrl::new("https://shop.example/callback")?,
-    ///     ClientRefId::new("order-7")?,
-    ///     Mobile::new("09123456789")?,
-    /// )
-    /// .with_reversible(true);
-    /// assert!(payment.is_reversible());
-    /// # Ok::<(), InvalidInput>(())
-    /// ```
-    #[must_use]
-    pub fn with_reversible(mut self, reversible: bool) -> Self {
-        self.reversible = reversible;
-        self
-    }
-
-    /// Whether the payment is to be created reversible.
-    pub fn is_reversible(&self) -> bool {
-        self.reversible
-    }
-}
-
-/// The JSON body of `POST /v2/pay`, field names as in PayPing's spec.
 /// The create exchange: `POST /v2/pay`, answered with a payment code.
 ///
 /// Its output is the [`Pending`] record to store until the buyer comes back. See
@@ -175,6 +53,8 @@ impl CreatePayment {
     }
 }
 
+impl crate::exchange::sealed::Sealed for CreatePayment {}
+
 impl Exchange for CreatePayment {
     type Output = Pending;
 
@@ -186,10 +66,10 @@ impl Exchange for CreatePayment {
         let unit = self.wire_unit();
         match self.gateway().protocol() {
             Protocol::V2 => {
-                if self.payment.reversible {
+                if self.payment.is_reversible() {
                     return Err(InvalidInput::new(Field::Reversible, Rule::NotOnThisGateway).into());
                 }
-                let body = wire::v2::create::body(&self.payment, unit);
+                let body = wire::create::body(&self.payment, unit);
                 api_request(
                     &self.config,
                     Method::POST,
@@ -198,7 +78,7 @@ impl Exchange for CreatePayment {
                 )
             }
             Protocol::V3 => {
-                let body = wire::v3::create::body(&self.payment, unit);
+                let body = wire::create::body(&self.payment, unit);
                 api_request(
                     &self.config,
                     Method::POST,
@@ -214,9 +94,10 @@ impl Exchange for CreatePayment {
         response: http::Response<B>,
     ) -> Result<Pending, Error> {
         let gateway = self.gateway();
+        let response = scrub(response, self.config.token());
         let answer = Answer::of(&response, gateway.protocol());
         if answer.status != StatusCode::OK {
-            return Err(answer.failure());
+            return Err(wire::failure(answer));
         }
         let (code, redirect_url, fees) = match gateway.protocol() {
             Protocol::V2 => {
@@ -226,7 +107,7 @@ impl Exchange for CreatePayment {
             }
             Protocol::V3 => {
                 let read = wire::v3::create::read(&answer)?;
-                let sent = self.payment.amount.in_unit(self.wire_unit());
+                let sent = self.payment.amount().in_unit(self.wire_unit());
                 if let Some(answered) = read.amount.filter(|a| *a != sent) {
                     return Err(answer.malformed(format_args!(
                         "create answered amount {answered} for a payment of {sent}"
@@ -244,13 +125,13 @@ impl Exchange for CreatePayment {
         Ok(Pending {
             redirect_url,
             code,
-            client_ref_id: self.payment.client_ref_id.clone(),
-            amount: self.payment.amount,
+            client_ref_id: self.payment.client_ref_id().clone(),
+            amount: self.payment.amount(),
             wire_unit: self.wire_unit(),
             created_at: self.created_at,
-            request_id: answer.request_id,
+            request_id: answer.into_request_id(),
             gateway,
-            reversible: self.payment.reversible,
+            reversible: self.payment.is_reversible(),
             fees,
         })
     }

@@ -7,13 +7,11 @@ use http::StatusCode;
 
 use crate::amount::Amount;
 use crate::code::PayPingCode;
-use crate::gateway::Protocol;
-use crate::invalid::InvalidInput;
+use crate::invalid::{Field, InvalidInput};
 use crate::rejection::Rejection;
 use crate::request_id::{IdSuffix, RequestId};
 use crate::snippet::{BodySnippet, SNIPPET_BYTES, truncate};
 use crate::text::PaymentCode;
-use crate::wire;
 
 /// The error of an exchange: building its request or reading PayPing's answer.
 ///
@@ -35,8 +33,10 @@ pub enum Error {
          it may be forged, nothing was sent to PayPing"
     )]
     CallbackMismatch {
-        /// Which field differs (`code` or `clientRefId`).
-        field: &'static str,
+        /// Which field differs: [`Field::Protocol`] (a form of the other protocol),
+        /// [`Field::PaymentCode`], [`Field::ClientRefId`] or [`Field::Amount`] (the amount
+        /// a v3 callback names).
+        field: Field,
         /// What the pending payment holds.
         expected: String,
         /// What the callback carried.
@@ -115,7 +115,7 @@ pub enum Error {
 
     /// PayPing v3 answered verify with 202 (or 502): the verification is still in progress.
     /// Not a success and not a failure: verify again, within the verify window
-    /// (`ghesta-blocking` does, by default).
+    /// ([`RetryPolicy::decide`](crate::RetryPolicy::decide) says to, until the deadline).
     #[error(
         "PayPing is still verifying the payment (status {}): verify again within the verify \
          window{}",
@@ -156,8 +156,9 @@ pub enum Error {
         IdSuffix(request_id)
     )]
     ReportMismatch {
-        /// Which field differs (`code`, `amount` or `clientRefId`).
-        field: &'static str,
+        /// Which field differs: [`Field::PaymentCode`], [`Field::Amount`] or
+        /// [`Field::ClientRefId`].
+        field: Field,
         /// What the pending payment holds.
         expected: String,
         /// What the report says.
@@ -204,7 +205,8 @@ impl Error {
     /// (cut off on the way). A 4xx body that cannot be read will read no better next time.
     ///
     /// This says nothing of whether a retry is *safe*: a create that is retried may create
-    /// a second payment. `ghesta-blocking`'s retry policy decides that per exchange.
+    /// a second payment. [`RetryPolicy::decide`](crate::RetryPolicy::decide) decides that per
+    /// exchange, for every driver; ask it rather than this.
     pub fn is_retryable(&self) -> bool {
         match self {
             Self::Unavailable { .. } | Self::VerifyInProgress { .. } => true,
@@ -269,7 +271,8 @@ impl Error {
 
     /// How long the answer asked the client to wait before trying again: its `Retry-After`
     /// header, in the delta-seconds form (the date form needs a clock the core does not
-    /// read, and is ignored), on a 5xx or other unexpected status.
+    /// read, and is ignored), on a 5xx, another unexpected status, or v3's "in progress".
+    /// [`RetryPolicy::decide`](crate::RetryPolicy::decide) waits at least this long.
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
             Self::Unavailable { retry_after, .. }
@@ -312,65 +315,9 @@ impl Error {
         }
     }
 
-    /// The error for an answer whose status is not a success.
-    pub(crate) fn from_failure(
-        protocol: Protocol,
-        status: StatusCode,
-        body: &[u8],
-        retry_after: Option<Duration>,
-        request_id: Option<RequestId>,
-    ) -> Self {
-        match protocol {
-            Protocol::V2 => Self::from_v2_failure(status, body, retry_after, request_id),
-            Protocol::V3 => Self::from_v3_failure(status, body, retry_after, request_id),
-        }
-    }
-
-    fn from_v2_failure(
-        status: StatusCode,
-        body: &[u8],
-        retry_after: Option<Duration>,
-        request_id: Option<RequestId>,
-    ) -> Self {
-        match status.as_u16() {
-            400 => match wire::v2::errors::read(body) {
-                Ok(entries) if !entries.is_empty() => {
-                    Self::Rejected(Rejection::new(status, entries, request_id))
-                }
-                Ok(_) => Self::malformed(status, "an empty error object", body, request_id),
-                Err(reason) => Self::malformed(status, reason, body, request_id),
-            },
-            _ => Self::by_status(status, body, retry_after, request_id),
-        }
-    }
-
-    /// v3 answers errors with problem details; its `paypingTraceId` is the id PayPing
-    /// support asks for, so it becomes the request id of whatever error the status gives.
-    fn from_v3_failure(
-        status: StatusCode,
-        body: &[u8],
-        retry_after: Option<Duration>,
-        request_id: Option<RequestId>,
-    ) -> Self {
-        let problem = wire::v3::errors::read(body);
-        let request_id = RequestId::prefer_trace_id(
-            problem.as_ref().ok().and_then(|p| p.trace_id.clone()),
-            request_id,
-        );
-        match status.as_u16() {
-            400 | 406 | 409 | 422 => match problem {
-                Ok(problem) if !problem.is_empty() => {
-                    Self::Rejected(Rejection::from_problem(status, problem, request_id))
-                }
-                Ok(_) => Self::malformed(status, "an empty problem", body, request_id),
-                Err(reason) => Self::malformed(status, reason, body, request_id),
-            },
-            _ => Self::by_status(status, body, retry_after, request_id),
-        }
-    }
-
-    /// The statuses both protocols read alike.
-    fn by_status(
+    /// The error for a failure status both protocols read alike: 401 and 403, 404, 5xx, and
+    /// any other status as unexpected.
+    pub(crate) fn by_status(
         status: StatusCode,
         body: &[u8],
         retry_after: Option<Duration>,
@@ -398,64 +345,32 @@ impl Error {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rejection::ErrorKey;
-
-    fn id() -> Option<RequestId> {
-        Some(RequestId("req-1".into()))
-    }
 
     #[test]
-    fn entries_keep_order_codes_fields_and_unknowns() {
-        let body = r#"{"amount":"مبلغ نامعتبر","15":"قبلا تایید شده","77":"جدید","x":3}"#;
-        let Error::Rejected(r) = Error::from_failure(
-            Protocol::V2,
-            StatusCode::BAD_REQUEST,
-            body.as_bytes(),
-            None,
-            id(),
-        ) else {
-            panic!("expected a rejection");
+    fn mismatches_name_their_field_in_words() {
+        let callback = Error::CallbackMismatch {
+            field: Field::ClientRefId,
+            expected: "order-7".into(),
+            received: "order-8".into(),
         };
-        assert_eq!(r.code(), Some(PayPingCode::AlreadyVerified));
-        let keys: Vec<_> = r.entries().iter().map(|e| e.key.clone()).collect();
-        assert_eq!(
-            keys,
-            [
-                ErrorKey::Field("amount".into()),
-                ErrorKey::Code(PayPingCode::AlreadyVerified),
-                ErrorKey::Code(PayPingCode::Other(77)),
-                ErrorKey::Field("x".into()),
-            ]
+        assert!(
+            callback
+                .to_string()
+                .starts_with(r#"the callback's client reference "order-8" does not match"#),
+            "{callback}"
         );
-        assert_eq!(r.entries()[3].message, "3");
-        assert_eq!(r.message(), Some("مبلغ نامعتبر"));
-        assert_eq!(r.request_id().map(RequestId::as_str), Some("req-1"));
-    }
-
-    #[test]
-    fn statuses_map_to_variants() {
-        let e = |s: u16, b: &str| {
-            Error::from_failure(
-                Protocol::V2,
-                StatusCode::from_u16(s).unwrap(),
-                b.as_bytes(),
-                None,
-                None,
-            )
+        let report = Error::ReportMismatch {
+            field: Field::PaymentCode,
+            expected: "P1".into(),
+            received: "P2".into(),
+            request_id: None,
         };
-        assert!(matches!(e(401, ""), Error::Unauthorized { .. }));
-        assert!(matches!(e(403, ""), Error::Unauthorized { .. }));
-        assert!(matches!(e(404, ""), Error::NotFound { .. }));
-        assert!(matches!(e(500, ""), Error::Unavailable { .. }));
-        assert!(matches!(e(502, "<html>"), Error::Unavailable { .. }));
-        assert!(matches!(e(302, ""), Error::UnexpectedStatus { .. }));
-        assert!(matches!(e(400, "<html>"), Error::MalformedResponse { .. }));
-        assert!(matches!(e(400, "{}"), Error::MalformedResponse { .. }));
-        assert!(matches!(e(400, "[1]"), Error::MalformedResponse { .. }));
-        assert!(matches!(
-            e(400, r#"{"1":"a"} x"#),
-            Error::MalformedResponse { .. }
-        ));
+        assert!(
+            report
+                .to_string()
+                .starts_with(r#"the report's payment code "P2" does not match"#),
+            "{report}"
+        );
     }
 
     #[test]
@@ -469,86 +384,6 @@ mod tests {
         };
         assert!(reason.len() <= SNIPPET_BYTES);
         assert!(bug.to_string().contains("bug in ghesta-core"));
-    }
-
-    #[test]
-    fn retryable() {
-        let e = |s: u16, b: &str| {
-            Error::from_failure(
-                Protocol::V2,
-                StatusCode::from_u16(s).unwrap(),
-                b.as_bytes(),
-                None,
-                None,
-            )
-        };
-        assert!(e(503, "").is_retryable());
-        assert!(e(400, r#"{"25":"x"}"#).is_retryable());
-        assert!(!e(400, r#"{"47":"x"}"#).is_retryable());
-        assert!(!e(401, "").is_retryable());
-        assert!(e(429, "").is_retryable());
-        assert!(
-            !e(400, "<html>").is_retryable(),
-            "a 4xx that cannot be read will not improve"
-        );
-        let cut = Error::malformed(StatusCode::OK, "EOF", b"{\"amo", None);
-        assert!(
-            cut.is_retryable(),
-            "a 200 cut short may read whole next time"
-        );
-    }
-
-    #[test]
-    fn messages_are_bounded() {
-        let body = format!(r#"{{"{}":"{}"}}"#, "k".repeat(2000), "م".repeat(2000));
-        let Error::Rejected(r) = Error::from_failure(
-            Protocol::V2,
-            StatusCode::BAD_REQUEST,
-            body.as_bytes(),
-            None,
-            None,
-        ) else {
-            panic!("expected a rejection");
-        };
-        assert!(r.entries()[0].message.len() <= 512);
-        let many: String = (0..100)
-            .map(|i| format!(r#""{i}":"m""#))
-            .collect::<Vec<_>>()
-            .join(",");
-        let Error::Rejected(r) = Error::from_failure(
-            Protocol::V2,
-            StatusCode::BAD_REQUEST,
-            format!("{{{many}}}").as_bytes(),
-            None,
-            None,
-        ) else {
-            panic!("expected a rejection");
-        };
-        assert_eq!(r.entries().len(), 16);
-    }
-
-    #[test]
-    fn retry_after_is_kept_only_where_it_means_later() {
-        let e = Error::from_failure(
-            Protocol::V2,
-            StatusCode::SERVICE_UNAVAILABLE,
-            b"",
-            Some(Duration::from_secs(3)),
-            None,
-        );
-        assert_eq!(e.retry_after(), Some(Duration::from_secs(3)));
-        let e = Error::from_failure(
-            Protocol::V2,
-            StatusCode::BAD_REQUEST,
-            br#"{"25":"x"}"#,
-            Some(Duration::from_secs(3)),
-            None,
-        );
-        assert_eq!(
-            e.retry_after(),
-            None,
-            "only statuses that mean 'later' carry it"
-        );
     }
 }
 

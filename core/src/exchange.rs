@@ -1,16 +1,11 @@
 //! The one shape every PayPing call has: build a request, parse its answer.
 
 use http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE};
-use std::time::Duration;
-
-use http::{HeaderValue, Method, StatusCode};
+use http::{HeaderValue, Method};
 use serde::Serialize;
 
 use crate::config::Config;
 use crate::error::Error;
-use crate::gateway::Protocol;
-use crate::request_id::RequestId;
-use crate::wire::json::{self, BodyError, Fields, names_error_code};
 
 /// A request as the core builds it: an `http::Request` with a byte body.
 pub type HttpRequest = http::Request<Vec<u8>>;
@@ -89,15 +84,9 @@ pub trait Exchange: sealed::Sealed {
 
 /// The seal: a public trait in a private module, so no other crate can name it.
 pub(crate) mod sealed {
-    /// Implemented by this crate's exchanges only.
+    /// Implemented by this crate's exchanges only, each beside its `Exchange` impl.
     #[allow(unreachable_pub)]
     pub trait Sealed {}
-
-    impl Sealed for crate::CreatePayment {}
-    impl Sealed for crate::VerifyPayment {}
-    impl Sealed for crate::CancelPayment {}
-    impl Sealed for crate::ReportPayment {}
-    impl Sealed for crate::RefundPayment {}
 }
 
 const APPLICATION_JSON: HeaderValue = HeaderValue::from_static("application/json");
@@ -132,108 +121,4 @@ pub(crate) fn api_request(
 #[cold]
 fn internal(e: &dyn std::fmt::Display) -> Error {
     Error::internal(e)
-}
-
-/// The longest `Retry-After` taken at its word; a larger one is read as "a day".
-const MAX_RETRY_AFTER: Duration = Duration::from_secs(24 * 60 * 60);
-
-/// Reads a `Retry-After` header in its delta-seconds form (`Retry-After: 120`).
-pub(crate) fn retry_after(headers: &http::HeaderMap) -> Option<Duration> {
-    let seconds: u64 = headers
-        .get(http::header::RETRY_AFTER)?
-        .to_str()
-        .ok()?
-        .trim()
-        .parse()
-        .ok()?;
-    Some(Duration::from_secs(seconds).min(MAX_RETRY_AFTER))
-}
-
-/// The parts of an answer every parser needs.
-#[derive(Clone)]
-pub(crate) struct Answer<'a> {
-    pub(crate) protocol: Protocol,
-    pub(crate) status: StatusCode,
-    pub(crate) body: &'a [u8],
-    pub(crate) request_id: Option<RequestId>,
-    headers: &'a http::HeaderMap,
-}
-
-impl<'a> Answer<'a> {
-    pub(crate) fn of<B: AsRef<[u8]>>(response: &'a http::Response<B>, protocol: Protocol) -> Self {
-        Self {
-            protocol,
-            status: response.status(),
-            body: response.body().as_ref(),
-            request_id: RequestId::from_headers(response.headers()),
-            headers: response.headers(),
-        }
-    }
-
-    /// The typed error for a status other than a success, read as its protocol writes
-    /// errors.
-    pub(crate) fn failure(self) -> Error {
-        let retry_after = retry_after(self.headers);
-        Error::from_failure(
-            self.protocol,
-            self.status,
-            self.body,
-            retry_after,
-            self.request_id,
-        )
-    }
-
-    /// v3's "verification still in progress" (202, or 502): call verify again.
-    pub(crate) fn in_progress(self) -> Error {
-        let retry_after = retry_after(self.headers);
-        let trace_id = crate::wire::v3::errors::read(self.body)
-            .ok()
-            .and_then(|p| p.trace_id);
-        Error::VerifyInProgress {
-            status: self.status,
-            retry_after,
-            request_id: RequestId::prefer_trace_id(trace_id, self.request_id),
-        }
-    }
-
-    /// Reads a success body's fields in one pass, refusing one that also names an error
-    /// code (see [`json`]).
-    pub(crate) fn fields<F: Fields>(&self) -> Result<F, Error> {
-        if self.body.is_empty() {
-            return Err(self.malformed("the body is empty"));
-        }
-        json::read(self.body).map_err(|e: BodyError| self.malformed(e))
-    }
-
-    /// A success whose body also names PayPing error codes (`{"15": ...}`) says two things
-    /// at once, so it is read as neither. No documented success body has a numeric key.
-    pub(crate) fn refuse_error_codes(&self) -> Result<(), Error> {
-        if names_error_code(self.body) {
-            return Err(self.malformed("a success status with PayPing error codes in the body"));
-        }
-        Ok(())
-    }
-
-    pub(crate) fn malformed(&self, reason: impl std::fmt::Display) -> Error {
-        Error::malformed(self.status, reason, self.body, self.request_id.clone())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn retry_after_header_in_seconds() {
-        let mut h = http::HeaderMap::new();
-        assert_eq!(retry_after(&h), None);
-        h.insert("retry-after", http::HeaderValue::from_static(" 120 "));
-        assert_eq!(retry_after(&h), Some(Duration::from_secs(120)));
-        h.insert("retry-after", http::HeaderValue::from_static("99999999999"));
-        assert_eq!(retry_after(&h), Some(MAX_RETRY_AFTER));
-        for ignored in ["Wed, 21 Oct 2015 07:28:00 GMT", "-5", "1.5", ""] {
-            h.insert("retry-after", http::HeaderValue::from_static(ignored));
-            assert_eq!(retry_after(&h), None, "{ignored}");
-        }
-    }
 }

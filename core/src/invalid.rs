@@ -74,6 +74,8 @@ pub enum Field {
     RedirectUrl,
     /// Whether a payment is created reversible (refundable, v3 only).
     Reversible,
+    /// The protocol a callback or record speaks (PayPing v2 or v3).
+    Protocol,
 }
 
 impl Field {
@@ -101,6 +103,7 @@ impl Field {
             Self::VerifyWindow => "verify window",
             Self::RedirectUrl => "redirect URL",
             Self::Reversible => "reversible",
+            Self::Protocol => "protocol",
         }
     }
 }

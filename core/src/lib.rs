@@ -13,9 +13,11 @@ mod config;
 mod create;
 mod error;
 mod exchange;
+mod fees;
 mod gateway;
 mod invalid;
 mod mobile;
+mod new_payment;
 mod pending;
 mod recover;
 mod redirect;
@@ -23,6 +25,8 @@ mod refund;
 mod rejection;
 mod report;
 mod request_id;
+mod retry;
+mod scrub;
 mod snippet;
 mod text;
 mod token;
@@ -40,19 +44,24 @@ pub use config::{
     Config, ConfigError, DEFAULT_API_URL, DEFAULT_GATEWAY_URL, DEFAULT_VERIFY_WINDOW, ENV_API_URL,
     ENV_GATEWAY_URL, ENV_TOKEN, SECOND_API_URL, SECOND_GATEWAY_URL,
 };
-pub use create::{CreatePayment, NewPayment};
+pub use create::CreatePayment;
 pub use error::{Error, RefundRefusal};
 pub use exchange::{Exchange, ExchangeKind, HttpRequest, HttpResponse};
+pub use fees::Fees;
 pub use gateway::{Gateway, Protocol, UnknownGateway};
 pub use invalid::{Field, InvalidInput, Rule};
 pub use mobile::Mobile;
-pub use pending::{Fees, Pending};
+pub use new_payment::NewPayment;
+pub use pending::Pending;
 pub use recover::Recovery;
 pub use redirect::RedirectUrl;
 pub use refund::{REFUND_WINDOW, RefundPayment, Refunded};
 pub use rejection::{ErrorEntry, ErrorKey, Rejection};
 pub use report::{PaymentReport, PaymentStatus, ReportPayment};
 pub use request_id::{REQUEST_ID_HEADER, RequestId};
+pub use retry::{
+    DEFAULT_INITIAL_DELAY, DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_DELAY, Decision, Failure, RetryPolicy,
+};
 pub use snippet::BodySnippet;
 pub use text::{CardHash, CardNumber, ClientRefId, Description, PayerName, PaymentCode, RefId};
 pub use token::Token;

@@ -13,6 +13,7 @@ use std::time::SystemTime;
 
 use crate::config::Config;
 use crate::error::Error;
+use crate::invalid::Field;
 use crate::pending::Pending;
 use crate::report::{PaymentReport, PaymentStatus};
 use crate::verify::VerifyPayment;
@@ -110,7 +111,7 @@ fn check_report(pending: &Pending, report: &PaymentReport) -> Result<(), Error> 
     };
     if report.code() != pending.code() {
         return mismatch(
-            "code",
+            Field::PaymentCode,
             pending.code().to_string(),
             report.code().to_string(),
         );
@@ -118,7 +119,7 @@ fn check_report(pending: &Pending, report: &PaymentReport) -> Result<(), Error> 
     let stored = pending.amount().in_unit(pending.wire_unit());
     if report.wire_amount() != Some(stored) {
         return mismatch(
-            "amount",
+            Field::Amount,
             stored.to_string(),
             report
                 .wire_amount()
@@ -131,7 +132,11 @@ fn check_report(pending: &Pending, report: &PaymentReport) -> Result<(), Error> 
     {
         let mut received = id.to_owned();
         crate::snippet::truncate(&mut received, 128);
-        return mismatch("clientRefId", pending.client_ref_id().to_string(), received);
+        return mismatch(
+            Field::ClientRefId,
+            pending.client_ref_id().to_string(),
+            received,
+        );
     }
     Ok(())
 }

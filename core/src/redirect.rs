@@ -14,7 +14,7 @@ use crate::gateway::Gateway;
 use crate::invalid::{Field, InvalidInput, Rule};
 use crate::text::PaymentCode;
 use crate::url::BaseUrl;
-use crate::wire::{self, v2::Page};
+use crate::wire::{self, Page};
 
 /// Everything but RFC 3986's unreserved characters is encoded, so a code can never add a
 /// `/`, `?`, `#` or `%` of its own: it stays one path segment. (`.` and `..` alone are

@@ -6,13 +6,15 @@ use http::Method;
 
 use crate::config::Config;
 use crate::error::{Error, RefundRefusal};
-use crate::exchange::{Answer, Exchange, ExchangeKind, HttpRequest, api_request};
+use crate::exchange::{Exchange, ExchangeKind, HttpRequest, api_request};
 use crate::gateway::Protocol;
 use crate::pending::Pending;
 use crate::request_id::RequestId;
+use crate::scrub::scrub;
 use crate::text::{PaymentCode, RefId};
 use crate::verify::payment_ref_id;
 use crate::wire;
+use crate::wire::answer::Answer;
 
 /// How long after verify PayPing accepts a refund.
 pub const REFUND_WINDOW: Duration = Duration::from_secs(30 * 60);
@@ -109,6 +111,8 @@ impl Refunded {
     }
 }
 
+impl crate::exchange::sealed::Sealed for RefundPayment {}
+
 impl Exchange for RefundPayment {
     type Output = Refunded;
 
@@ -130,14 +134,15 @@ impl Exchange for RefundPayment {
         &self,
         response: http::Response<B>,
     ) -> Result<Refunded, Error> {
+        let response = scrub(response, self.config.token());
         let answer = Answer::of(&response, Protocol::V3);
         // The answer's body is not documented beyond its status.
         if !matches!(answer.status.as_u16(), 200 | 204) {
-            return Err(answer.failure());
+            return Err(wire::v3::errors::failure(answer));
         }
         Ok(Refunded {
             code: self.code.clone(),
-            request_id: answer.request_id,
+            request_id: answer.into_request_id(),
         })
     }
 }

@@ -64,38 +64,9 @@ impl Rejection {
         }
     }
 
-    /// A v3 problem-details refusal: one entry per message, keyed by `metaData.code` when
-    /// there is one; the `detail` (or `title`) when there is no message.
-    pub(crate) fn from_problem(
-        status: StatusCode,
-        problem: crate::wire::v3::errors::Problem,
-        request_id: Option<RequestId>,
-    ) -> Self {
-        let key = match problem.code {
-            Some(n) => ErrorKey::Code(PayPingCode::from_number(n)),
-            None => ErrorKey::Problem,
-        };
-        let mut messages = problem.messages;
-        if messages.is_empty() {
-            messages.extend(problem.detail.clone().or_else(|| problem.title.clone()));
-        }
-        if messages.is_empty() {
-            // A code alone still names what happened.
-            messages.push(String::new());
-        }
-        let entries = messages
-            .into_iter()
-            .map(|message| ErrorEntry {
-                key: key.clone(),
-                message,
-            })
-            .collect();
-        Self {
-            status,
-            entries,
-            request_id,
-            title: problem.title,
-        }
+    /// The same refusal with v3's problem `title`.
+    pub(crate) fn with_title(self, title: Option<String>) -> Self {
+        Self { title, ..self }
     }
 
     /// v3's problem `title` (such as `ValidationException`), when the answer had one.

@@ -5,14 +5,16 @@ use http::{Method, StatusCode};
 use crate::amount::{Amount, AmountUnit};
 use crate::config::Config;
 use crate::error::Error;
-use crate::exchange::{Answer, Exchange, ExchangeKind, HttpRequest, api_request};
+use crate::exchange::{Exchange, ExchangeKind, HttpRequest, api_request};
 use crate::gateway::Protocol;
 use crate::invalid::Field;
 use crate::pending::Pending;
 use crate::redirect::push_segment;
 use crate::request_id::RequestId;
+use crate::scrub::scrub;
 use crate::text::{PaymentCode, RefId, check_unpadded};
 use crate::wire;
+use crate::wire::answer::Answer;
 use crate::wire::v2::report::RefIdValue;
 
 /// The report exchange: what PayPing knows of one payment. Needs a token with `pay:read`.
@@ -144,6 +146,8 @@ impl PaymentReport {
     }
 }
 
+impl crate::exchange::sealed::Sealed for ReportPayment {}
+
 impl Exchange for ReportPayment {
     type Output = PaymentReport;
 
@@ -162,9 +166,10 @@ impl Exchange for ReportPayment {
         response: http::Response<B>,
     ) -> Result<PaymentReport, Error> {
         // A v1 route: its errors are v2's, whichever protocol created the payment.
+        let response = scrub(response, self.config.token());
         let answer = Answer::of(&response, Protocol::V2);
         if answer.status != StatusCode::OK {
-            return Err(answer.failure());
+            return Err(wire::v2::errors::failure(answer));
         }
         let mut parsed = wire::v2::report::read(&answer)?;
         // PayPing never reports a blank or padded clientRefId; one that is cannot be compared
@@ -194,7 +199,7 @@ impl Exchange for ReportPayment {
             payer_identity: parsed.payer_identity,
             ref_id,
             status: parsed.payment_status.map(PaymentStatus::from_number),
-            request_id: answer.request_id,
+            request_id: answer.into_request_id(),
         })
     }
 }

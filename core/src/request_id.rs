@@ -25,16 +25,14 @@ impl RequestId {
         Some(Self(value.to_owned()))
     }
 
-    /// v3's `paypingTraceId`, which PayPing support asks for, when the body had a usable
-    /// one; else the header's id.
-    pub(crate) fn prefer_trace_id(trace_id: Option<String>, header: Option<Self>) -> Option<Self> {
+    /// v3's `paypingTraceId`, which PayPing support asks for, as a request id (the body's
+    /// reader keeps only a usable one).
+    pub(crate) fn from_trace_id(trace_id: Option<String>) -> Option<Self> {
         // Moved when already trimmed (as PayPing sends it): a copy per error answer saved.
-        trace_id
-            .map(|id| match id.trim() {
-                trimmed if trimmed.len() == id.len() => Self(id),
-                trimmed => Self(trimmed.to_owned()),
-            })
-            .or(header)
+        trace_id.map(|id| match id.trim() {
+            trimmed if trimmed.len() == id.len() => Self(id),
+            trimmed => Self(trimmed.to_owned()),
+        })
     }
 
     /// The id as text.
@@ -88,16 +86,14 @@ mod tests {
     }
 
     #[test]
-    fn the_trace_id_is_preferred_and_trimmed() {
-        let header = Some(RequestId("header-id".to_owned()));
-        let id = |trace: Option<&str>| {
-            RequestId::prefer_trace_id(trace.map(str::to_owned), header.clone()).map(|id| id.0)
-        };
+    fn the_trace_id_is_trimmed() {
+        let id =
+            |trace: Option<&str>| RequestId::from_trace_id(trace.map(str::to_owned)).map(|id| id.0);
         assert_eq!(
             id(Some("0HN50ATIAS006:00000002")).as_deref(),
             Some("0HN50ATIAS006:00000002")
         );
         assert_eq!(id(Some("  0HN50:2 \t")).as_deref(), Some("0HN50:2"));
-        assert_eq!(id(None).as_deref(), Some("header-id"));
+        assert_eq!(id(None), None);
     }
 }

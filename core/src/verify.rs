@@ -1,20 +1,22 @@
 //! Step 4: verify (v2 `POST /v2/pay/verify`, v3 `POST /v3/pay/verify`), the only proof that
 //! the buyer paid.
 
-use http::{Method, StatusCode};
+use http::Method;
 
 use crate::amount::{Amount, AmountUnit};
 use crate::callback::CompletedCallback;
-use crate::code::PayPingCode;
 use crate::config::Config;
 use crate::error::Error;
-use crate::exchange::{Answer, Exchange, ExchangeKind, HttpRequest, api_request};
+use crate::exchange::{Exchange, ExchangeKind, HttpRequest, api_request};
 use crate::gateway::Protocol;
 use crate::invalid::{Field, InvalidInput, Rule};
 use crate::pending::Pending;
 use crate::request_id::RequestId;
+use crate::scrub::scrub;
 use crate::text::{CardHash, CardNumber, PaymentCode, RefId};
 use crate::wire;
+use crate::wire::answer::Answer;
+use crate::wire::verify::{Said, When};
 
 /// The verify exchange, built from the stored [`Pending`] record and the buyer's callback.
 ///
@@ -78,21 +80,21 @@ impl VerifyPayment {
     ) -> Result<Self, Error> {
         if callback.protocol() != pending.protocol() {
             return Err(Error::CallbackMismatch {
-                field: "protocol",
+                field: Field::Protocol,
                 expected: pending.protocol().to_string(),
                 received: callback.protocol().to_string(),
             });
         }
         if callback.code() != pending.code() {
             return Err(Error::CallbackMismatch {
-                field: "code",
+                field: Field::PaymentCode,
                 expected: pending.code().to_string(),
                 received: callback.code().to_string(),
             });
         }
         if callback.client_ref_id() != Some(pending.client_ref_id()) {
             return Err(Error::CallbackMismatch {
-                field: "clientRefId",
+                field: Field::ClientRefId,
                 expected: pending.client_ref_id().to_string(),
                 received: callback
                     .client_ref_id()
@@ -103,7 +105,7 @@ impl VerifyPayment {
         let stored = pending.amount().in_unit(pending.wire_unit());
         if let Some(claimed) = callback.amount().filter(|a| *a != stored) {
             return Err(Error::CallbackMismatch {
-                field: "amount",
+                field: Field::Amount,
                 expected: stored.to_string(),
                 received: claimed.to_string(),
             });
@@ -154,6 +156,8 @@ impl VerifyPayment {
     }
 }
 
+impl crate::exchange::sealed::Sealed for VerifyPayment {}
+
 impl Exchange for VerifyPayment {
     type Output = VerifyOutcome;
 
@@ -190,137 +194,61 @@ impl Exchange for VerifyPayment {
         &self,
         response: http::Response<B>,
     ) -> Result<VerifyOutcome, Error> {
+        let response = scrub(response, self.config.token());
         let answer = Answer::of(&response, self.protocol);
-        match self.protocol {
-            Protocol::V2 => self.read_v2(answer),
-            Protocol::V3 => self.read_v3(answer),
-        }
+        let said = match self.protocol {
+            Protocol::V2 => wire::v2::verify::read(answer)?,
+            Protocol::V3 => wire::v3::verify::read(answer)?,
+        };
+        self.check(said)
     }
 }
 
 impl VerifyPayment {
-    fn read_v2(&self, answer: Answer<'_>) -> Result<VerifyOutcome, Error> {
-        if answer.status != StatusCode::OK {
-            return match answer.failure() {
-                // Only a body that says 15 and nothing else: `{"15":..,"47":..}` is
-                // ambiguous and stays an error, never a reason to ship.
-                Error::Rejected(r)
-                    if r.entries().len() == 1 && r.code() == Some(PayPingCode::AlreadyVerified) =>
-                {
-                    Ok(VerifyOutcome::AlreadyVerified(AlreadyVerified {
-                        code: self.code.clone(),
-                        ref_id: self.ref_id.clone(),
-                        amount: self.amount,
-                        message: r.message().unwrap_or_default().to_owned(),
-                        card_number: None,
-                        card_hash: None,
-                        paid_at: None,
-                        request_id: r.request_id().cloned(),
-                    }))
-                }
-                other => Err(other),
-            };
-        }
-        let read = wire::v2::verify::read(&answer)?;
-        self.check_amount(read.amount, &answer)?;
-        Ok(VerifyOutcome::Verified(Verified {
-            code: self.code.clone(),
-            ref_id: self.ref_id.clone(),
-            amount: self.amount,
-            card_number: read.card_number,
-            card_hash: read.card_hash,
-            paid_at: None,
-            request_id: answer.request_id,
-        }))
-    }
-
-    fn read_v3(&self, answer: Answer<'_>) -> Result<VerifyOutcome, Error> {
-        let request_id = answer.request_id.clone();
-        match wire::v3::verify::read(&answer)? {
-            wire::v3::verify::Read::Verified(record) => {
-                let amount = record
-                    .amount
-                    .ok_or_else(|| answer.malformed("missing field `amount`"))?;
-                self.check_record(amount, record.code.as_deref(), &request_id)?;
-                let kept = record.into_kept();
-                Ok(VerifyOutcome::Verified(Verified {
-                    code: self.code.clone(),
-                    ref_id: self.ref_id.clone(),
-                    amount: self.amount,
-                    card_number: kept.card_number,
-                    card_hash: kept.card_hash,
-                    paid_at: kept.paid_at,
-                    request_id,
-                }))
-            }
-            wire::v3::verify::Read::AlreadyVerified {
-                earlier,
-                message,
-                trace_id,
-            } => {
-                let request_id = RequestId::prefer_trace_id(trace_id, request_id);
-                // The earlier result, when PayPing sent it, must be this record's too: an
-                // "already verified" for another amount or payment is no reason to ship.
-                if let Some(record) = &earlier {
-                    if let Some(amount) = record.amount {
-                        self.check_record(amount, record.code.as_deref(), &request_id)?;
-                    } else {
-                        self.check_record(self.wire_amount(), record.code.as_deref(), &request_id)?;
-                    }
-                }
-                let kept = earlier
-                    .map(wire::v3::record::Record::into_kept)
-                    .unwrap_or_default();
-                Ok(VerifyOutcome::AlreadyVerified(AlreadyVerified {
-                    code: self.code.clone(),
-                    ref_id: self.ref_id.clone(),
-                    amount: self.amount,
-                    message: message.unwrap_or_default(),
-                    card_number: kept.card_number,
-                    card_hash: kept.card_hash,
-                    paid_at: kept.paid_at,
-                    request_id,
-                }))
-            }
-        }
-    }
-
-    /// A verified amount must be the stored one, in the unit the payment was created in.
-    fn check_amount(&self, received: u64, answer: &Answer<'_>) -> Result<(), Error> {
-        if received != self.wire_amount() {
+    /// Whatever the protocol, an answer that says "verified" must be of this record's
+    /// payment: the stored amount (in the unit the payment was created in) and the record's
+    /// code, each where the answer names it. It names this payment only if it names both.
+    fn check(&self, said: Said) -> Result<VerifyOutcome, Error> {
+        if let Some(received) = said.amount.filter(|a| *a != self.wire_amount()) {
             return Err(Error::AmountMismatch {
                 expected: self.amount,
                 received,
-                request_id: answer.request_id.clone(),
+                request_id: said.request_id,
             });
         }
-        Ok(())
-    }
-
-    /// v3 names what it verified: the stored amount, and (when it says) the record's code.
-    fn check_record(
-        &self,
-        amount: u64,
-        code: Option<&str>,
-        request_id: &Option<RequestId>,
-    ) -> Result<(), Error> {
-        if amount != self.wire_amount() {
-            return Err(Error::AmountMismatch {
-                expected: self.amount,
-                received: amount,
-                request_id: request_id.clone(),
-            });
-        }
-        if let Some(code) = code.filter(|c| *c != self.code.as_str()) {
+        if let Some(code) = said.code.as_deref().filter(|c| *c != self.code.as_str()) {
             let mut received = code.to_owned();
             crate::snippet::truncate(&mut received, 64);
             return Err(Error::CodeMismatch {
                 expected: self.code.clone(),
                 received,
-                request_id: request_id.clone(),
+                request_id: said.request_id,
             });
         }
-        Ok(())
+        let names_payment = said.amount.is_some() && said.code.is_some();
+        Ok(match said.when {
+            When::Now => VerifyOutcome::Verified(Verified {
+                code: self.code.clone(),
+                ref_id: self.ref_id.clone(),
+                amount: self.amount,
+                card_number: said.kept.card_number,
+                card_hash: said.kept.card_hash,
+                paid_at: said.kept.paid_at,
+                request_id: said.request_id,
+                names_payment,
+            }),
+            When::Before => VerifyOutcome::AlreadyVerified(AlreadyVerified {
+                code: self.code.clone(),
+                ref_id: self.ref_id.clone(),
+                amount: self.amount,
+                message: said.message.unwrap_or_default(),
+                card_number: said.kept.card_number,
+                card_hash: said.kept.card_hash,
+                paid_at: said.kept.paid_at,
+                request_id: said.request_id,
+                names_payment,
+            }),
+        })
     }
 }
 
@@ -337,7 +265,8 @@ pub(crate) fn payment_ref_id(ref_id: &RefId) -> Result<u64, Error> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[must_use = "a verify outcome says whether to ship the order"]
 pub enum VerifyOutcome {
-    /// PayPing confirmed the payment for the stored amount, now: ship the order.
+    /// PayPing confirmed the payment for the stored amount, now: ship the order once it is
+    /// proven this record's payment ([`VerifyOutcome::names_payment`]).
     Verified(Verified),
     /// PayPing says the payment was verified before (code 15): an earlier verify of this
     /// shop succeeded and its answer was lost, or the callback was replayed. Ship only if
@@ -361,6 +290,43 @@ impl VerifyOutcome {
             Self::AlreadyVerified(v) => v.request_id.as_ref(),
         }
     }
+
+    /// Whether PayPing's answer named this record's payment: it carried both the record's
+    /// payment code and its amount, and both matched (v3's 200 with `code` and `amount`; v3's
+    /// 409/110 whose earlier record has both). False on every v2 answer (v2's verify names
+    /// no payment: it takes a refId and an amount, and answers with the amount alone) and
+    /// on a v3 answer that omits either.
+    ///
+    /// When false, the payment is proven only once PayPing's report of the record's code
+    /// confirms it; the core's settlement does that.
+    ///
+    /// ```
+    /// use ghesta_core::{Config, Exchange, Gateway, RefId, Token, VerifyPayment};
+    /// # use ghesta_core::{Amount, ClientRefId, CreatePayment, Mobile, NewPayment, ReturnUrl};
+    /// let config = Config::new(Token::new("t")?).with_gateway(Gateway::PayPingV3);
+    /// # let payment = NewPayment::new(Amount::from_toman(250_000)?,
+    /// #     ReturnUrl::new("https://shop.example/callback")?, ClientRefId::new("order-7")?,
+    /// #     Mobile::new("09123456789")?);
+    /// # let create = CreatePayment::new(&config, payment, std::time::SystemTime::now());
+    /// # let pending = create.parse_response(http::Response::new(&br#"{"paymentCode":"P1"}"#[..]))?;
+    /// // `pending`: a v3 payment of 250,000 Toman, code P1, from the shop's store.
+    /// let verify = VerifyPayment::from_ref_id(&config, &pending, RefId::new("7781")?)?;
+    ///
+    /// let named = http::Response::new(&br#"{"amount":250000,"code":"P1"}"#[..]);
+    /// assert!(verify.parse_response(named)?.names_payment());
+    ///
+    /// // Verified, for the stored amount, but PayPing did not say which payment: ask the
+    /// // report of the record's code before shipping.
+    /// let unnamed = http::Response::new(&br#"{"amount":250000}"#[..]);
+    /// assert!(!verify.parse_response(unnamed)?.names_payment());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn names_payment(&self) -> bool {
+        match self {
+            Self::Verified(v) => v.names_payment,
+            Self::AlreadyVerified(v) => v.names_payment,
+        }
+    }
 }
 
 /// A payment PayPing has just verified.
@@ -373,6 +339,7 @@ pub struct Verified {
     card_hash: Option<CardHash>,
     paid_at: Option<String>,
     request_id: Option<RequestId>,
+    names_payment: bool,
 }
 
 impl Verified {
@@ -410,6 +377,18 @@ impl Verified {
     pub fn request_id(&self) -> Option<&RequestId> {
         self.request_id.as_ref()
     }
+
+    /// Whether PayPing's answer named this record's payment: it carried both the record's
+    /// payment code and its amount, and both matched (v3's 200 with `code` and `amount`; v3's
+    /// 409/110 whose earlier record has both). False on every v2 answer (v2's verify names
+    /// no payment: it takes a refId and an amount, and answers with the amount alone) and
+    /// on a v3 answer that omits either.
+    ///
+    /// When false, the payment is proven only once PayPing's report of the record's code
+    /// confirms it; the core's settlement does that.
+    pub fn names_payment(&self) -> bool {
+        self.names_payment
+    }
 }
 
 /// A payment PayPing says was verified before (v2: code 15; v3: 409 with code 110).
@@ -423,6 +402,7 @@ pub struct AlreadyVerified {
     card_hash: Option<CardHash>,
     paid_at: Option<String>,
     request_id: Option<RequestId>,
+    names_payment: bool,
 }
 
 impl AlreadyVerified {
@@ -465,5 +445,17 @@ impl AlreadyVerified {
     /// The answer's `X-PayPingRequest-ID`.
     pub fn request_id(&self) -> Option<&RequestId> {
         self.request_id.as_ref()
+    }
+
+    /// Whether PayPing's answer named this record's payment: it carried both the record's
+    /// payment code and its amount, and both matched (v3's 200 with `code` and `amount`; v3's
+    /// 409/110 whose earlier record has both). False on every v2 answer (v2's verify names
+    /// no payment: it takes a refId and an amount, and answers with the amount alone) and
+    /// on a v3 answer that omits either.
+    ///
+    /// When false, the payment is proven only once PayPing's report of the record's code
+    /// confirms it; the core's settlement does that.
+    pub fn names_payment(&self) -> bool {
+        self.names_payment
     }
 }

@@ -550,16 +550,16 @@ fn verify_building() {
     use Got::VerifyBuilt as V;
     check(rows! {
         "callback without clientrefid":
-            Input::VerifyFrom("code=82a4f72&refid=555") => V(Err(Error::CallbackMismatch { field: "clientRefId", .. })),
+            Input::VerifyFrom("code=82a4f72&refid=555") => V(Err(Error::CallbackMismatch { field: Field::ClientRefId, .. })),
             "the callback must name the order it claims to pay"
         "callback for another order":
-            Input::VerifyFrom("code=82a4f72&refid=555&clientrefid=order-8") => V(Err(Error::CallbackMismatch { field: "clientRefId", .. })),
+            Input::VerifyFrom("code=82a4f72&refid=555&clientrefid=order-8") => V(Err(Error::CallbackMismatch { field: Field::ClientRefId, .. })),
             "a forged or misrouted callback never reaches PayPing"
         "callback for another code":
-            Input::VerifyFrom("code=ffff0000&refid=555&clientrefid=order-7") => V(Err(Error::CallbackMismatch { field: "code", .. })),
+            Input::VerifyFrom("code=ffff0000&refid=555&clientrefid=order-7") => V(Err(Error::CallbackMismatch { field: Field::PaymentCode, .. })),
             "the code must be the stored payment's"
         "callback with the clientrefid in another case":
-            Input::VerifyFrom("code=82a4f72&refid=555&clientrefid=ORDER-7") => V(Err(Error::CallbackMismatch { field: "clientRefId", .. })),
+            Input::VerifyFrom("code=82a4f72&refid=555&clientrefid=ORDER-7") => V(Err(Error::CallbackMismatch { field: Field::ClientRefId, .. })),
             "values compare exactly; only keys are case-insensitive"
         "matching callback":
             Input::VerifyFrom("code=82a4f72&refid=555&clientrefid=order-7") => V(Ok(())),
@@ -1266,19 +1266,19 @@ fn v3_verify_building() {
             Input::VerifyFromV3(v3_form("1", "", V3_PAID)) => V(Ok(())),
             "code, clientRefId and amount agree"
         "v3 callback for another amount":
-            Input::VerifyFromV3(v3_form("1", "", r#"{"paymentCode":"P1","paymentRefId":7781,"clientRefId":"order-7","amount":1000}"#)) => V(Err(Error::CallbackMismatch { field: "amount", .. })),
+            Input::VerifyFromV3(v3_form("1", "", r#"{"paymentCode":"P1","paymentRefId":7781,"clientRefId":"order-7","amount":1000}"#)) => V(Err(Error::CallbackMismatch { field: Field::Amount, .. })),
             "refused before any request: the buyer paid another amount"
         "v3 callback for another code":
-            Input::VerifyFromV3(v3_form("1", "", r#"{"paymentCode":"P2","paymentRefId":7781,"clientRefId":"order-7","amount":250000}"#)) => V(Err(Error::CallbackMismatch { field: "code", .. })),
+            Input::VerifyFromV3(v3_form("1", "", r#"{"paymentCode":"P2","paymentRefId":7781,"clientRefId":"order-7","amount":250000}"#)) => V(Err(Error::CallbackMismatch { field: Field::PaymentCode, .. })),
             "another payment's callback"
         "v3 callback for another order":
-            Input::VerifyFromV3(v3_form("1", "", r#"{"paymentCode":"P1","paymentRefId":7781,"clientRefId":"order-8","amount":250000}"#)) => V(Err(Error::CallbackMismatch { field: "clientRefId", .. })),
+            Input::VerifyFromV3(v3_form("1", "", r#"{"paymentCode":"P1","paymentRefId":7781,"clientRefId":"order-8","amount":250000}"#)) => V(Err(Error::CallbackMismatch { field: Field::ClientRefId, .. })),
             "misrouted or forged"
         "v2 callback for a v3 record":
-            Input::VerifyFromV3("code=P1&refid=7781&clientrefid=order-7".into()) => V(Err(Error::CallbackMismatch { field: "protocol", .. })),
+            Input::VerifyFromV3("code=P1&refid=7781&clientrefid=order-7".into()) => V(Err(Error::CallbackMismatch { field: Field::Protocol, .. })),
             "a record is verified from its own protocol's form only"
         "v3 callback for a v2 record":
-            Input::VerifyFrom("status=1&errorCode=&data=%7B%22paymentCode%22%3A%2282a4f72%22%2C%22paymentRefId%22%3A555%2C%22clientRefId%22%3A%22order-7%22%7D") => V(Err(Error::CallbackMismatch { field: "protocol", .. })),
+            Input::VerifyFrom("status=1&errorCode=&data=%7B%22paymentCode%22%3A%2282a4f72%22%2C%22paymentRefId%22%3A555%2C%22clientRefId%22%3A%22order-7%22%7D") => V(Err(Error::CallbackMismatch { field: Field::Protocol, .. })),
             "and the other way round"
     });
 }

@@ -5,8 +5,8 @@ use std::time::{Duration, SystemTime};
 
 use ghesta_core::http;
 use ghesta_core::{
-    Amount, ClientRefId, Config, CreatePayment, Error, Exchange, Gateway, Mobile, NewPayment,
-    PaymentStatus, Pending, Protocol, Recovery, ReportPayment, ReturnUrl, Token,
+    Amount, ClientRefId, Config, CreatePayment, Error, Exchange, Field, Gateway, Mobile,
+    NewPayment, PaymentStatus, Pending, Protocol, Recovery, ReportPayment, ReturnUrl, Token,
 };
 
 fn config(gateway: Gateway) -> Config {
@@ -101,15 +101,15 @@ fn a_report_of_another_payment_verifies_nothing() {
     for (report, field) in [
         (
             r#"{"amount":1000,"clientRefId":"order-7","refId":"1","paymentStatus":5}"#,
-            "amount",
+            Field::Amount,
         ),
         (
             r#"{"clientRefId":"order-7","refId":"1","paymentStatus":5}"#,
-            "amount",
+            Field::Amount,
         ),
         (
             r#"{"amount":250000,"clientRefId":"order-8","refId":"1","paymentStatus":5}"#,
-            "clientRefId",
+            Field::ClientRefId,
         ),
     ] {
         match decide(&config, report, 2) {

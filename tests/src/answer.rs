@@ -1,13 +1,8 @@
 //! An answer as the handlers build it: status, content type, body and extra headers, before
 //! the server writes it (or a fault breaks it).
 
-use hyper::Method;
 use serde::Serialize;
 use serde_json::{Map, Value};
-
-use crate::faults::Route;
-use crate::state::ApiError;
-use crate::util::code_message;
 
 pub(crate) const JSON: &str = "application/json; charset=utf-8";
 pub(crate) const HTML: &str = "text/html; charset=utf-8";
@@ -66,13 +61,9 @@ impl Answer {
         Answer::json(400, &map)
     }
 
-    pub(crate) fn api_error(e: ApiError) -> Answer {
-        match e {
-            ApiError::Unauthorized => Answer::empty(401),
-            ApiError::Code(code) => {
-                Answer::fields(vec![(&code.to_string(), code_message(code).to_owned())])
-            }
-        }
+    /// 401 with an empty body: a missing or unknown token, on every protocol.
+    pub(crate) fn unauthorized() -> Answer {
+        Answer::empty(401)
     }
 
     /// The `Server` header: the sandbox's, unless the answer plays someone else.
@@ -81,26 +72,5 @@ impl Answer {
             .iter()
             .find(|(k, _)| *k == "Server")
             .map_or("ghesta-sandbox", |(_, v)| v.as_str())
-    }
-}
-
-/// What one protocol face's route table makes of a request's method and path.
-pub(crate) enum Routed<C> {
-    /// A known path and method: counted and faulted under this route, then called.
-    Call(Route, C),
-    /// A known path asked with another method: 405 with this `Allow`.
-    WrongMethod(String),
-    /// Not a path of this face.
-    Unknown,
-}
-
-impl<C> Routed<C> {
-    /// `Call` when the method is the one the path takes, else `WrongMethod`.
-    pub(crate) fn check(method: &Method, allowed: Method, route: Route, call: C) -> Routed<C> {
-        if *method == allowed {
-            Routed::Call(route, call)
-        } else {
-            Routed::WrongMethod(allowed.as_str().to_owned())
-        }
     }
 }

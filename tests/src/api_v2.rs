@@ -1,7 +1,7 @@
-//! PayPing's v2 API as the sandbox serves it: the route table and the handlers. Each handler
-//! parses the request, calls the payment [`Store`](crate::state::Store) and renders an
-//! [`Answer`]; the payments' rules live in [`crate::state`], so another protocol version is
-//! another module like this one over the same state.
+//! PayPing's v2 API as the sandbox serves it: the route table, the handlers, v2's errors and
+//! v2's callback form. Each handler parses the request, calls the payment
+//! [`Store`](crate::state::Store) and maps its answer or [`Refusal`] to v2's codes; the
+//! payments' rules live in [`crate::state`].
 
 use std::time::SystemTime;
 
@@ -9,21 +9,34 @@ use hyper::Method;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::answer::{Answer, Routed};
-use crate::faults::Route;
+use crate::answer::Answer;
+use crate::body::{member, parse_object, required_text};
+use crate::route::{Route, Routed};
 use crate::shared::Shared;
-use crate::state::{ApiError, ApiVersion, NewPayment, PaymentState};
-use crate::util::{lock, rfc3339};
+use crate::state::{
+    ApiVersion, Caller, CancelUntil, Naming, NewPayment, Payment, PaymentState, Refusal,
+};
+use crate::util::lock;
+
+/// The failure code a buyer failure gets when none is given (PayPing's "payment failed,
+/// the money goes back to the payer").
+pub const DEFAULT_FAILURE_CODE: u32 = 39;
 
 const MIN_AMOUNT: u64 = 100;
 const MAX_AMOUNT: u64 = 50_000_000;
+
+/// v2's "already verified".
+const ALREADY_VERIFIED: u32 = 15;
+/// v2's "payment code not found".
+pub(crate) const UNKNOWN_CODE: u32 = 26;
+/// v2's "invalid RefId".
+const UNKNOWN_REF_ID: u32 = 44;
 
 /// A v2 API call, parsed from its method and path.
 pub(crate) enum Call {
     Create,
     Verify,
     Cancel(String),
-    Report(String),
 }
 
 /// The v2 API's routes; `segments` is the path split at `/`, without empty segments.
@@ -36,14 +49,13 @@ pub(crate) fn route(method: &Method, segments: &[&str]) -> Routed<Call> {
             Route::Cancel,
             Call::Cancel((*code).to_owned()),
         ),
-        ["v1", "report", code] => (Method::GET, Route::Report, Call::Report((*code).to_owned())),
         _ => return Routed::Unknown,
     };
     Routed::check(method, allowed, route, call)
 }
 
-/// What the call answers, after authorization (any valid token; PayPing's rules for which
-/// token may act on which payment are in the store).
+/// What the call answers, after authorization (any valid token; which token may act on which
+/// payment is the store's rule).
 pub(crate) fn answer(
     shared: &Shared,
     call: Call,
@@ -51,37 +63,65 @@ pub(crate) fn answer(
     body: Option<&[u8]>,
 ) -> Answer {
     let Some(token) = shared.authorize(authorization) else {
-        return Answer::api_error(ApiError::Unauthorized);
+        return Answer::unauthorized();
+    };
+    let caller = Caller {
+        token,
+        version: ApiVersion::V2,
     };
     let now = shared.clock.now();
     match call {
         Call::Create => create(shared, token, body, now),
-        Call::Verify => verify(shared, token, body, now),
-        Call::Cancel(code) => match lock(&shared.store).cancel_by_shop(token, &code) {
-            Ok(()) => Answer::empty(200),
-            Err(e) => Answer::api_error(e),
-        },
-        Call::Report(code) => report(shared, &code),
+        Call::Verify => verify(shared, caller, body, now),
+        Call::Cancel(code) => cancel(shared, caller, &code),
     }
 }
 
-/// Parses a JSON object body, or the 400 answer for a body that is not one.
-pub(crate) fn parse_object(body: Option<&[u8]>) -> Result<Map<String, Value>, Answer> {
-    let bad = |msg: &str| Answer::fields(vec![("body", msg.to_owned())]);
-    let body = body.ok_or_else(|| bad("بدنه درخواست بیش از حد بزرگ است"))?;
-    match serde_json::from_slice::<Value>(body) {
-        Ok(Value::Object(o)) => Ok(o),
-        Ok(_) => Err(bad("بدنه درخواست باید یک شیء JSON باشد")),
-        Err(_) => Err(bad("بدنه درخواست JSON معتبر نیست")),
+/// 400 `{"code": "message"}`, v2's answer to a refused call.
+pub(crate) fn refused(code: u32) -> Answer {
+    Answer::fields(vec![(&code.to_string(), code_message(code).to_owned())])
+}
+
+/// The code v2's verify answers a refusal with.
+fn verify_code(refusal: &Refusal, expired_code: u32) -> u32 {
+    match refusal {
+        // v2 knows no refId of a payment made on v3, nor one the buyer never got.
+        Refusal::UnknownPayment
+        | Refusal::OtherProtocol
+        | Refusal::NotPaidYet
+        | Refusal::OtherRefId => UNKNOWN_REF_ID,
+        // PayPing documents this one: "the token that created the payment differs from the
+        // token verifying it". It changes nothing and shows nothing of the payment.
+        Refusal::OtherMerchant => 46,
+        Refusal::CancelledByBuyer | Refusal::CancelledByShop => 1,
+        Refusal::Failed(code) => *code,
+        Refusal::AlreadyVerified(_) => ALREADY_VERIFIED,
+        Refusal::TooLate | Refusal::Refunded => expired_code,
+        Refusal::AmountDiffers => 47,
+        // Not answered by verify.
+        Refusal::AtGateway
+        | Refusal::NotReversible
+        | Refusal::NotVerified
+        | Refusal::RefundTooLate
+        | Refusal::NotPayable(_) => UNKNOWN_REF_ID,
     }
 }
 
-/// A member by name, ignoring ASCII case (as PayPing's model binding does); null is absent.
-pub(crate) fn member<'a>(obj: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
-    obj.iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case(name))
-        .map(|(_, v)| v)
-        .filter(|v| !v.is_null())
+/// `DELETE /v2/pay/{code}`: 200 once the payment is cancelled, and for a payment already void
+/// (nothing left to cancel); 15 once verified; 26 for a code this merchant does not have.
+fn cancel(shared: &Shared, caller: Caller<'_>, code: &str) -> Answer {
+    match lock(&shared.store).cancel(caller, code, CancelUntil::Verified) {
+        Ok(())
+        | Err(
+            Refusal::CancelledByBuyer
+            | Refusal::CancelledByShop
+            | Refusal::Failed(_)
+            | Refusal::TooLate
+            | Refusal::Refunded,
+        ) => Answer::empty(200),
+        Err(Refusal::AlreadyVerified(_)) => refused(ALREADY_VERIFIED),
+        Err(_) => refused(UNKNOWN_CODE),
+    }
 }
 
 const AMOUNT_MSG: &str = "مبلغ الزامی است و باید عددی صحیح بین ۱۰۰ تا ۵۰٬۰۰۰٬۰۰۰ تومان باشد";
@@ -116,40 +156,13 @@ fn required_string(
     name: &'static str,
     errors: &mut Vec<(&'static str, String)>,
 ) -> String {
-    match member(obj, name) {
-        Some(Value::String(s)) if !s.trim().is_empty() => s.clone(),
-        _ => {
+    match required_text(obj, name) {
+        Some(s) => s.to_owned(),
+        None => {
             errors.push((name, format!("مقدار {name} الزامی است")));
             String::new()
         }
     }
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct Report<'a> {
-    amount: u32,
-    req_date: String,
-    pay_date: Option<String>,
-    is_request: bool,
-    is_paid: bool,
-    description: Option<&'a str>,
-    payer_identity: Option<&'a str>,
-    platform: Option<&'a str>,
-    browser: Option<&'a str>,
-    rrn: Option<&'a str>,
-    client_id: &'a str,
-    client_ref_id: Option<&'a str>,
-    invoice_no: Option<&'a str>,
-    wage: u32,
-    ipg_name: &'a str,
-    is_blocked: bool,
-    name: Option<&'a str>,
-    /// The refId (v3's paymentRefId) once the buyer paid: text for a v2 payment, a number
-    /// for a v3 one, as each protocol writes it.
-    ref_id: Option<Value>,
-    payment_status: u8,
-    is_refund: bool,
 }
 
 #[derive(Serialize)]
@@ -160,8 +173,13 @@ struct VerifyAnswer<'a> {
     card_hash_pan: &'a str,
 }
 
+/// A body that is not a JSON object: 400 `{"body": ...}`.
+fn object(body: Option<&[u8]>) -> Result<Map<String, Value>, Answer> {
+    parse_object(body).map_err(|message| Answer::fields(vec![("body", message.to_owned())]))
+}
+
 fn create(shared: &Shared, token: &str, body: Option<&[u8]>, now: SystemTime) -> Answer {
-    let obj = match parse_object(body) {
+    let obj = match object(body) {
         Ok(o) => o,
         Err(a) => return a,
     };
@@ -187,8 +205,9 @@ fn create(shared: &Shared, token: &str, body: Option<&[u8]>, now: SystemTime) ->
     Answer::json(200, &answer)
 }
 
-fn verify(shared: &Shared, token: &str, body: Option<&[u8]>, now: SystemTime) -> Answer {
-    let obj = match parse_object(body) {
+/// `POST /v2/pay/verify`: the refId is looked up exactly as sent.
+fn verify(shared: &Shared, caller: Caller<'_>, body: Option<&[u8]>, now: SystemTime) -> Answer {
+    let obj = match object(body) {
         Ok(o) => o,
         Err(a) => return a,
     };
@@ -199,12 +218,11 @@ fn verify(shared: &Shared, token: &str, body: Option<&[u8]>, now: SystemTime) ->
         return Answer::fields(errors);
     }
     let result = lock(&shared.store).verify(
-        token,
-        ref_id.trim(),
+        caller,
+        Naming::RefId(&ref_id),
         amount,
         now,
         shared.config.verify_window,
-        shared.config.expired_code,
     );
     match result {
         Ok(v) => Answer::json(
@@ -215,69 +233,69 @@ fn verify(shared: &Shared, token: &str, body: Option<&[u8]>, now: SystemTime) ->
                 card_hash_pan: &v.card_hash_pan,
             },
         ),
-        Err(e) => Answer::api_error(e),
+        Err(refusal) => refused(verify_code(&refusal, shared.config.expired_code)),
     }
 }
 
-fn report(shared: &Shared, code: &str) -> Answer {
-    let store = lock(&shared.store);
-    let Some(p) = store.get(code) else {
-        return Answer::api_error(ApiError::Code(26));
-    };
+/// v2's callback: `code`, `refid`, `clientrefid`, `cardnumber`, `cardhashpan` (a cancel
+/// sends no refId, a failure no card).
+pub(crate) fn callback_fields(p: &Payment) -> Vec<(String, String)> {
     let s = &p.snap;
-    let paid = s.paid_at.is_some();
-    let ref_id = s
-        .ref_id
-        .as_deref()
-        .filter(|_| paid)
-        .map(|r| match s.version {
-            ApiVersion::V3 => r
-                .parse::<u64>()
-                .map_or_else(|_| Value::from(r), Value::from),
-            _ => Value::from(r),
-        });
-    Answer::json(
-        200,
-        &Report {
-            amount: s.amount,
-            req_date: rfc3339(s.created_at),
-            pay_date: s.paid_at.map(rfc3339),
-            is_request: false,
-            is_paid: s.state == PaymentState::Verified,
-            description: s.description.as_deref(),
-            payer_identity: s.payer_identity.as_deref(),
-            platform: None,
-            browser: None,
-            rrn: p.card_number.as_deref(),
-            client_id: "sandbox",
-            client_ref_id: s.client_ref_id.as_deref(),
-            invoice_no: if paid { s.ref_id.as_deref() } else { None },
-            wage: 0,
-            ipg_name: match s.version {
-                ApiVersion::V3 => "PayPing",
-                _ => "Ghesta",
-            },
-            is_blocked: false,
-            name: s.payer_name.as_deref(),
-            ref_id,
-            payment_status: payment_status(s),
-            is_refund: s.state == PaymentState::Refunded,
-        },
-    )
+    let sent_ref = match s.state {
+        PaymentState::CancelledByBuyer => String::new(),
+        _ => s.ref_id.clone().unwrap_or_default(),
+    };
+    vec![
+        ("code".into(), s.code.clone()),
+        ("refid".into(), sent_ref),
+        (
+            "clientrefid".into(),
+            s.client_ref_id.clone().unwrap_or_default(),
+        ),
+        (
+            "cardnumber".into(),
+            p.card_number.clone().unwrap_or_default(),
+        ),
+        (
+            "cardhashpan".into(),
+            p.card_hash_pan.clone().unwrap_or_default(),
+        ),
+    ]
 }
 
-/// The report's `paymentStatus`: 0 created, 1 verified (a refund keeps it, with `isRefund`),
-/// 2 the buyer opened the gateway, 3 cancelled (by the buyer or the shop) or failed at the
-/// gateway, 4 paid but voided (not verified in time), 5 paid and waiting for the shop.
-fn payment_status(s: &crate::PaymentSnapshot) -> u8 {
-    match s.state {
-        PaymentState::Created if s.opened => 2,
-        PaymentState::Created => 0,
-        PaymentState::Verified | PaymentState::Refunded => 1,
-        PaymentState::CancelledByBuyer
-        | PaymentState::CancelledByShop
-        | PaymentState::Failed { .. } => 3,
-        PaymentState::Expired => 4,
-        PaymentState::Paid => 5,
+/// The Persian message PayPing publishes for a payment error code (spec introduction).
+fn code_message(code: u32) -> &'static str {
+    match code {
+        1 => "تراكنش توسط شما لغو شد",
+        2 => "رمز کارت اشتباه است.",
+        3 => "cvv2 یا تاریخ انقضای کارت وارد نشده است",
+        4 => "موجودی کارت کافی نیست.",
+        5 => "تاریخ انقضای کارت گذشته است و یا اشتباه وارد شده.",
+        6 => "کارت شما مسدود شده است",
+        7 => "تراکنش مورد نظر توسط درگاه یافت نشد",
+        8 => "بانک صادر کننده کارت شما مجوز انجام تراکنش را صادر نکرده است",
+        9 => "مبلغ تراکنش مشکل دارد",
+        10 => "شماره کارت اشتباه است.",
+        11 => "ارتباط با درگاه برقرار نشد، مجددا تلاش کنید",
+        12 => "خطای داخلی بانک رخ داده است",
+        15 => "این تراکنش قبلا تایید شده است",
+        18 => "کاربر پذیرنده تایید نشده است",
+        19 => {
+            "هویت پذیرنده کامل نشده است و نمی تواند در مجموع بیشتر از ۵۰ هزار تومان دریافتی داشته باشد"
+        }
+        25 => "سرویس موقتا از دسترس خارج است، لطفا بعدا مجددا تلاش نمایید",
+        26 => "کد پرداخت پیدا نشد",
+        27 => "پذیرنده مجاز به تراکنش با این مبلغ نمی باشد",
+        28 => "لطفا از قطع بودن فیلتر شکن خود مطمئن شوید",
+        29 => "ارتباط با درگاه برقرار نشد",
+        31 => "امکان تایید پرداخت قبل از ورود به درگاه بانک وجود ندارد",
+        38 => "آدرس سایت پذیرنده نا معتبر است",
+        39 => "پرداخت ناموفق، مبلغ به حساب پرداخت کننده برگشت داده خواهد شد",
+        44 => "RefId نامعتبر است",
+        46 => "توکن ساخت پرداخت با توکن تایید پرداخت مغایرت دارد",
+        47 => "مبلغ تراکنش مغایرت دارد",
+        48 => "پرداخت از سمت شاپرک تایید نهایی نشده است",
+        49 => "ترمینال فعال یافت نشد، لطفا مجددا تلاش کنید",
+        _ => "خطای ناشناخته",
     }
 }

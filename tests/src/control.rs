@@ -7,12 +7,15 @@ use hyper::Method;
 use serde::{Deserialize, Serialize};
 
 use crate::answer::Answer;
-use crate::faults::{Fault, FaultRule, Route, Times};
+use crate::buyer::{self, CallbackForm};
+use crate::delivery::{self, Delivery};
+use crate::error::SandboxError;
+use crate::faults::{Fault, FaultRule, Times};
 use crate::gateway::failure_code;
+use crate::route::Route;
 use crate::shared::Shared;
-use crate::state::{BuyerAction, CallbackForm, PaymentSnapshot};
+use crate::state::{BuyerAction, PaymentSnapshot, PaymentState};
 use crate::util::{lock, rfc3339};
-use crate::{Delivery, SandboxError};
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -45,7 +48,7 @@ impl<'a> PaymentView<'a> {
             amount: p.amount,
             state: p.state.name(),
             failure_code: match p.state {
-                crate::PaymentState::Failed { code } => Some(code),
+                PaymentState::Failed { code } => Some(code),
                 _ => None,
             },
             verify_count: p.verify_count,
@@ -134,11 +137,7 @@ pub(crate) fn handle(
     let rest = path.trim_start_matches("/__sandbox").trim_matches('/');
     let segs: Vec<&str> = rest.split('/').collect();
     match (method, segs.as_slice()) {
-        (&Method::GET, ["payments"]) => {
-            let snaps = lock(&shared.store).snapshots();
-            let views: Vec<PaymentView<'_>> = snaps.iter().map(PaymentView::of).collect();
-            Answer::json(200, &views)
-        }
+        (&Method::GET, ["payments"]) => payments(shared, query),
         (&Method::GET, ["payments", code]) => {
             let snap = lock(&shared.store).get(code).map(|p| p.snap.clone());
             match snap {
@@ -188,6 +187,31 @@ pub(crate) fn handle(
         }
         _ => error(404, format!("no control endpoint {path}")),
     }
+}
+
+#[derive(Deserialize)]
+struct PaymentsQuery {
+    token: Option<String>,
+}
+
+/// Every payment, or with `?token=T` those that merchant created.
+fn payments(shared: &Shared, query: &str) -> Answer {
+    let q: PaymentsQuery = match serde_urlencoded::from_str(query) {
+        Ok(q) => q,
+        Err(e) => return error(400, e.to_string()),
+    };
+    let snaps = match q.token {
+        None => lock(&shared.store).snapshots(),
+        Some(token) if shared.knows_token(&token) => lock(&shared.store).snapshots_of(&token),
+        Some(_) => {
+            return error(
+                400,
+                "token is not one of the sandbox's (its --token or an extra token)",
+            );
+        }
+    };
+    let views: Vec<PaymentView<'_>> = snaps.iter().map(PaymentView::of).collect();
+    Answer::json(200, &views)
 }
 
 fn now(shared: &Shared) -> Answer {
@@ -250,19 +274,19 @@ fn buyer(shared: &Shared, code: &str, action: &str, query: &str) -> Answer {
             Some(p) => p.snap.return_url.clone(),
             None => return error(404, format!("unknown payment code {code:?}")),
         };
-        if let Err(e) = crate::check_deliverable(&url) {
+        if let Err(e) = delivery::check_deliverable(&url) {
             return error(400, e.to_string());
         }
     }
     let now = shared.clock.now();
-    let result = lock(&shared.store).buyer_action(code, action, now);
+    let result = buyer::act(&mut lock(&shared.store), code, action, now);
     let form: CallbackForm = match result {
         Ok(f) => f,
         Err(e @ SandboxError::UnknownPayment { .. }) => return error(404, e.to_string()),
         Err(e) => return error(409, e.to_string()),
     };
     let delivery: Option<Delivery> = if deliver {
-        match crate::deliver_form(&form) {
+        match delivery::deliver_form(&form) {
             Ok(d) => Some(d),
             Err(e) => return error(502, e.to_string()),
         }

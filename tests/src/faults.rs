@@ -5,66 +5,7 @@ use std::time::Duration;
 use serde_json::{Map, Value};
 
 use crate::answer::{Answer, HTML, JSON};
-
-/// A group of sandbox routes that faults and request counts are keyed by.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum Route {
-    /// `POST /v2/pay`, `POST /v3/pay`.
-    Create,
-    /// `POST /v2/pay/verify`, `POST /v3/pay/verify`.
-    Verify,
-    /// `DELETE /v2/pay/{code}`, `DELETE /v3/pay`.
-    Cancel,
-    /// `GET /v1/report/{code}`.
-    Report,
-    /// The buyer's pages: `GET /installment/{code}`, `GET /v2/pay/gotoipg/{code}`,
-    /// `GET /v3/pay/start/{code}`, `POST /installment/{code}/{approve|cancel|fail}`.
-    Gateway,
-    /// `POST /v3/pay/reverse` (v3's refund).
-    Refund,
-}
-
-impl Route {
-    /// Every route, in a fixed order.
-    pub const ALL: [Route; 6] = [
-        Route::Create,
-        Route::Verify,
-        Route::Cancel,
-        Route::Report,
-        Route::Gateway,
-        Route::Refund,
-    ];
-
-    /// The name used by the HTTP control endpoints: `create`, `verify`, `cancel`, `report`,
-    /// `gateway`, `refund`.
-    pub fn name(self) -> &'static str {
-        match self {
-            Route::Create => "create",
-            Route::Verify => "verify",
-            Route::Cancel => "cancel",
-            Route::Report => "report",
-            Route::Gateway => "gateway",
-            Route::Refund => "refund",
-        }
-    }
-
-    /// The route with this [`name`](Route::name).
-    pub fn from_name(name: &str) -> Option<Route> {
-        Route::ALL.into_iter().find(|r| r.name() == name)
-    }
-
-    pub(crate) fn index(self) -> usize {
-        match self {
-            Route::Create => 0,
-            Route::Verify => 1,
-            Route::Cancel => 2,
-            Route::Report => 3,
-            Route::Gateway => 4,
-            Route::Refund => 5,
-        }
-    }
-}
+use crate::route::Route;
 
 /// What goes wrong with a matching request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -147,11 +88,6 @@ pub(crate) fn take(rules: &mut Vec<FaultRule>, route: Route) -> Option<Fault> {
     Some(fault)
 }
 
-/// The "still in progress" answer: `status` with v3 problem details of code 155.
-pub(crate) fn in_progress(status: u16, trace_id: &str) -> Answer {
-    crate::api_v3::problem(status, 155, "/v3/pay/verify", trace_id, None)
-}
-
 /// Pads an answer to `size` bytes: a `"padding"` member in the JSON object (an HTML comment
 /// for pages).
 pub(crate) fn oversized(mut a: Answer, size: usize) -> Answer {
@@ -222,13 +158,5 @@ mod tests {
             Times::N(0),
         )];
         assert_eq!(take(&mut zero, Route::Create), None);
-    }
-
-    #[test]
-    fn route_names_round_trip() {
-        for r in Route::ALL {
-            assert_eq!(Route::from_name(r.name()), Some(r));
-        }
-        assert_eq!(Route::from_name("nope"), None);
     }
 }

@@ -1,12 +1,14 @@
-//! Ghesta's gateway as the buyer sees it: the installment page and its three buttons. Like
-//! [`crate::api_v2`], the handlers only parse, call the payment store and render.
+//! The gateway as the buyer sees it (Ghesta's installment page, PayPing v2's and v3's
+//! pages): the page and its three buttons. The handlers only parse, let the buyer act and
+//! render; the payment's protocol writes the form back to the shop.
 
 use hyper::Method;
 
-use crate::SandboxError;
-use crate::answer::{Answer, Routed};
-use crate::faults::Route;
+use crate::answer::Answer;
+use crate::buyer;
+use crate::error::SandboxError;
 use crate::pages;
+use crate::route::{Route, Routed};
 use crate::shared::Shared;
 use crate::state::{BuyerAction, PaymentState};
 use crate::util::lock;
@@ -113,7 +115,7 @@ fn press(shared: &Shared, code: &str, button: Button, query: &str) -> Answer {
         },
     };
     let now = shared.clock.now();
-    let result = lock(&shared.store).buyer_action(code, action, now);
+    let result = buyer::act(&mut lock(&shared.store), code, action, now);
     match result {
         Ok(form) => Answer::html(200, pages::callback(&form)),
         Err(SandboxError::NotPayable { state, .. }) => not_payable_page(state),

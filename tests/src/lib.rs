@@ -33,14 +33,20 @@
 //!
 //! It prints `listening on http://ADDR` as its first line and serves until killed. Options:
 //! `--listen ADDR` (default `127.0.0.1:0`), `--token TOKEN` (default
-//! [`DEFAULT_TOKEN`]), `--verify-window-secs N`, `--allow-remote` (needed to listen on a
+//! [`DEFAULT_TOKEN`]), `--extra-token TOKEN` (repeatable: [`Options::extra_token`]),
+//! `--verify-window-secs N`, `--already-verified-keys pascal|camel`
+//! ([`Options::already_verified_keys`]), `--no-report-v3-codes`
+//! ([`Options::report_v3_codes`]), `--allow-remote` (needed to listen on a
 //! non-loopback address), `--tls` (HTTPS with a certificate made at start; the first line then
 //! says `https://`) with `--ca-out PATH` (where to write the CA to trust), or `--tls-cert FILE
 //! --tls-key FILE` (HTTPS with your PEM certificate chain and key), `--help`.
 //!
 //! # The API it serves
 //!
-//! One payment lifecycle ([`PaymentState`]) behind two wire faces, PayPing v2 and v3. A
+//! One payment lifecycle ([`PaymentState`]) behind two wire faces, PayPing v2 and v3: one
+//! state machine decides every verify, cancel and refund and says why it refuses in
+//! PayPing's terms, and each face answers that in its own codes and writes its own callback
+//! form. A
 //! payment belongs to the API it was created on ([`ApiVersion`]): v2's calls do not see a
 //! v3 payment (26, 44) and v3's refuse a v2 one (124). The report and the gateway pages
 //! serve both.
@@ -74,8 +80,13 @@
 //! v3's errors are problem details, status 400 unless said otherwise:
 //! `{"type", "title", "status", "detail", "instance", "paypingTraceId", "metaData": {"code",
 //! "errors": [{"message"}]}}`, with `paypingTraceId` equal to the answer's
-//! `X-PayPingRequest-ID`. A second verify of a verified payment is 409 with `metaData.code`
-//! 110 and the earlier result (camelCase) in `metaData.message`. 401 is empty, as on v2.
+//! `X-PayPingRequest-ID`. A second verify of a verified payment is 409 (title
+//! `ConflictException`) with `metaData.code` 110 and the earlier result in
+//! `metaData.message`, written as PayPing's doc example writes it: PascalCase keys `Amount`,
+//! `PayerWage`, `BusinessWage`, `GatewayAmount`, `CardNumber`, `CardHashPan`, `ClientRefId`,
+//! `PaymentRefId`, `Code`, `PayedDate` (as `2024-08-03 10:30:00Z`); with
+//! [`Options::already_verified_keys`]`(`[`KeyCase::Camel`]`)` it is the 200 answer's record
+//! instead. 401 is empty, as on v2.
 //!
 //! Every answer carries `X-PayPingRequest-ID` (except an injected [`Fault::HtmlBadGateway`],
 //! which plays a proxy in front of PayPing). JSON answers are
@@ -91,7 +102,7 @@
 //! | `POST /__sandbox/payments/{code}/approve[?deliver=true]` | act as the buyer; answers `{"returnUrl", "fields": [[name, value], ...], "body", "delivery": null or {"status", "body"}}` |
 //! | `POST /__sandbox/payments/{code}/cancel[?deliver=true]` | same, buyer cancels |
 //! | `POST /__sandbox/payments/{code}/fail[?code=N][&deliver=true]` | same, payment fails with code N (default 39 on v2, 127 on v3) |
-//! | `GET /__sandbox/payments`, `GET /__sandbox/payments/{code}` | payments with `state`, `version`, `refId`, `verifyCount`, `createdAt`, `paidAt`, `verifiedAt`, `opened`, `reversible`, ... |
+//! | `GET /__sandbox/payments[?token=TOKEN]`, `GET /__sandbox/payments/{code}` | payments (with `token`, only that merchant's: see [`Sandbox::payments_of`]) with `state`, `version`, `refId`, `verifyCount`, `createdAt`, `paidAt`, `verifiedAt`, `opened`, `reversible`, ... |
 //! | `POST /__sandbox/clock/advance?seconds=N` (or `?millis=N`), `GET /__sandbox/clock` | move the sandbox clock forward; read it |
 //! | `GET /__sandbox/connections` | `{"accepted": N}`, TCP connections accepted |
 //! | `GET /__sandbox/requests` | requests seen per route: `{"create": N, "verify": N, ...}` |
@@ -142,10 +153,16 @@
 //!   checked, as PayPing's code 38 depends on the merchant's registered site.
 //! - **Duplicate `clientRefId`** is accepted: PayPing documents no code for it.
 //! - **Auth**: `Authorization: Bearer <token>`, scheme in any case. The primary token and any
-//!   extra tokens are all valid; a payment belongs to the token that created it. Verify or
-//!   cancel with another valid token is code 46. Any valid token may read any report.
-//! - **Verify checks, in order**: 401; field validation; refId unknown: 44; other token: 46;
-//!   cancelled by the buyer or by the shop: 1; failed: the failure's code; already verified:
+//!   extra tokens ([`Options::extra_token`]) are all valid, one merchant each; a payment
+//!   belongs to the token that created it, and every route is that merchant's alone: to
+//!   another token the payment is unknown (report and v2 cancel 26, every v3 call 122), except
+//!   v2's verify, which answers 46 as PayPing documents ("the token that created the payment
+//!   differs from the token verifying it") and changes nothing.
+//! - **Codes and refIds are matched byte for byte**: never trimmed nor re-cased, so a padded
+//!   code is another code, hence unknown (26, 44 or 122). A blank one is missing (400, as
+//!   ASP.NET's `[Required]` says).
+//! - **Verify checks, in order**: 401; field validation; refId unknown (or a v3 payment's):
+//!   44; other token: 46; cancelled by the buyer or by the shop: 1; failed: the failure's code; already verified:
 //!   15; expired: the expired code; verify window passed (sandbox clock after paid time plus
 //!   window, default 10 minutes): the expired code (default 39) and the payment becomes
 //!   [`PaymentState::Expired`]; amount differs: 47 (state unchanged, a correct verify within
@@ -155,17 +172,21 @@
 //!   verify with that refId answers 1, with an empty refId 400 `{"refId": ...}`.
 //! - **Buyer failure** defaults to code 39 ([`DEFAULT_FAILURE_CODE`]); its callback carries a
 //!   refId and empty card fields, and verify of that refId answers the failure's code.
-//! - **Cancel by the shop** (`DELETE`): unknown code 26, other token 46, verified 15; a
+//! - **Cancel by the shop** (`DELETE`): unknown code (or another merchant's, or a v3
+//!   payment's) 26, verified 15; a
 //!   created or paid payment becomes [`PaymentState::CancelledByShop`] (its gateway page then
 //!   answers 409, its verify 1); a payment already void (buyer-cancelled, failed, expired,
 //!   cancelled) answers 200 and keeps its state.
-//! - **Reports** (both protocols): `isPaid` is true only once verified; `payDate`,
+//! - **Reports** (both protocols, to the merchant that created the payment; any other token
+//!   gets 26 as for an unknown code; with [`Options::report_v3_codes`]`(false)` a v3
+//!   payment's report is 404 with an empty body): `isPaid` is true only once verified; `payDate`,
 //!   `invoiceNo` and `refId` (the refId; a number for a v3 payment's paymentRefId) and
 //!   `rrn` (the masked card) are set once the buyer approved, else null; `paymentStatus` is
 //!   0 created, 2 the buyer opened its gateway page, 5 paid and waiting for the shop's
 //!   verify, 1 verified (also once refunded, with `isRefund` true), 3 cancelled by the
 //!   buyer or the shop or failed at the gateway, 4 paid but voided (not verified within the
-//!   window); `wage` 0, `ipgName` `"Ghesta"` (v2) or `"PayPing"` (v3), `clientId`
+//!   window; a paid payment stays 5 past the window until a verify is tried, which voids
+//!   it); `wage` 0, `ipgName` `"Ghesta"` (v2) or `"PayPing"` (v3), `clientId`
 //!   `"sandbox"`, `platform`/`browser` null. Dates are RFC 3339 UTC from the sandbox clock.
 //! - **Payment codes**: v2's are 13 lowercase alphanumerics; v3's 26 characters of
 //!   Crockford base32, upper case, ULID-like (the creation time in milliseconds, then 80
@@ -193,6 +214,11 @@
 //! - **Cards**: `603799******NNNN` and a 64-hex-digit `cardHashPan`, derived from the refId.
 //! - **Gateway pages** of a payment no longer in [`PaymentState::Created`] answer 409; unknown
 //!   codes 404; both are HTML.
+//! - **Paying late**: an unpaid payment never expires (PayPing documents no expiry of a
+//!   payment code), so the buyer may approve, cancel or fail it however long after its
+//!   creation. The verify window runs from the payment, not from the create: a buyer who pays
+//!   30 minutes after the create can be verified until 30 minutes plus the window; report
+//!   status 5 until then and after (until a verify is tried).
 //! - **Clock**: wall time at start, plus real elapsed time, plus whatever
 //!   [`Sandbox::advance`] added.
 #![forbid(unsafe_code)]
@@ -201,10 +227,16 @@
 mod answer;
 mod api_v2;
 mod api_v3;
+mod body;
+mod buyer;
 mod control;
+mod delivery;
+mod error;
 mod faults;
 mod gateway;
 mod pages;
+mod report;
+mod route;
 mod server;
 mod shared;
 mod state;
@@ -217,8 +249,15 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-pub use faults::{Fault, Route, Times};
-pub use state::{ApiVersion, CallbackForm, PaymentSnapshot, PaymentState};
+pub use api_v2::DEFAULT_FAILURE_CODE;
+pub use api_v3::DEFAULT_V3_FAILURE_CODE;
+pub use buyer::CallbackForm;
+pub use delivery::Delivery;
+pub use error::SandboxError;
+pub use faults::{Fault, Times};
+pub use route::Route;
+pub use shared::KeyCase;
+pub use state::{ApiVersion, PaymentSnapshot, PaymentState};
 pub use tls::Tls;
 
 use server::Server;
@@ -227,85 +266,6 @@ use util::lock;
 
 /// The primary token when [`Options::token`] is not set.
 pub const DEFAULT_TOKEN: &str = "sandbox-token";
-
-/// The failure code a buyer failure gets when none is given (PayPing's "payment failed,
-/// the money goes back to the payer").
-pub const DEFAULT_FAILURE_CODE: u32 = 39;
-
-/// The `errorCode` a v3 payment's buyer failure gets when none is given (PayPing v3's
-/// "gateway: the buyer cancelled or the time ran out").
-pub const DEFAULT_V3_FAILURE_CODE: u32 = 127;
-
-/// What can go wrong when driving the sandbox.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum SandboxError {
-    /// Binding or starting the server failed.
-    #[error("sandbox could not start: {0}")]
-    Io(#[from] std::io::Error),
-    /// No payment has this code.
-    #[error("unknown payment code {code:?}")]
-    UnknownPayment {
-        /// The code asked for.
-        code: String,
-    },
-    /// The buyer can act only on a payment in [`PaymentState::Created`].
-    #[error("payment {code:?} is no longer payable (state {state:?})")]
-    NotPayable {
-        /// The payment's code.
-        code: String,
-        /// Its current state.
-        state: PaymentState,
-    },
-    /// The sandbox delivers callbacks only to loopback hosts.
-    #[error(
-        "refusing to deliver the callback to {url:?}: the sandbox only delivers to loopback \
-         hosts (127.0.0.0/8, ::1, localhost)"
-    )]
-    NotLoopback {
-        /// The return URL.
-        url: String,
-    },
-    /// The return URL cannot be delivered to (unparseable, or not plain `http`).
-    #[error("cannot deliver the callback to {url:?}: {reason}")]
-    InvalidReturnUrl {
-        /// The return URL.
-        url: String,
-        /// Why.
-        reason: String,
-    },
-    /// Sending the callback to the shop failed (connection refused, timeout, ...).
-    #[error("delivering the callback to {url:?} failed: {source}")]
-    Delivery {
-        /// The return URL.
-        url: String,
-        /// The transport error.
-        #[source]
-        source: Box<dyn std::error::Error + Send + Sync>,
-    },
-    /// The certificate or key to serve HTTPS with is unusable.
-    #[error("sandbox cannot serve HTTPS: {reason}")]
-    Tls {
-        /// What is wrong with it.
-        reason: String,
-    },
-    /// Encoding the callback form failed.
-    #[error("could not encode the callback form: {reason}")]
-    Encoding {
-        /// Why.
-        reason: String,
-    },
-}
-
-/// The shop's answer to a delivered callback.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct Delivery {
-    /// HTTP status the shop answered (redirects are not followed).
-    pub status: u16,
-    /// The body it answered (lossy UTF-8, at most 1 MiB).
-    pub body: String,
-}
 
 /// Requests seen per route since start (every request routed there, including those
 /// answered 401, 400 or by a fault).
@@ -359,6 +319,8 @@ pub struct Options {
     extra_tokens: Vec<String>,
     verify_window: Duration,
     expired_code: u32,
+    already_verified_keys: KeyCase,
+    report_v3_codes: bool,
     listen: SocketAddr,
     tls: Option<Tls>,
 }
@@ -370,6 +332,8 @@ impl Default for Options {
             extra_tokens: Vec::new(),
             verify_window: Duration::from_secs(10 * 60),
             expired_code: DEFAULT_FAILURE_CODE,
+            already_verified_keys: KeyCase::Pascal,
+            report_v3_codes: true,
             listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
             tls: None,
         }
@@ -383,8 +347,18 @@ impl Options {
         self
     }
 
-    /// Another valid token, as if of another merchant: verifying a payment created with a
-    /// different token answers code 46.
+    /// Another valid token, as if of another merchant. Each merchant sees only the payments
+    /// it created: another merchant's is unknown to the report (26), to v2's cancel (26) and
+    /// to every v3 call (122); v2's verify names it with code 46, as PayPing documents.
+    /// [`Sandbox::payments_of`] lists one merchant's payments.
+    ///
+    /// ```
+    /// use ghesta_sandbox::{Options, Sandbox};
+    ///
+    /// let sandbox = Sandbox::start(Options::default().extra_token("second-shop"))?;
+    /// assert!(sandbox.payments_of("second-shop").is_empty());
+    /// # Ok::<(), ghesta_sandbox::SandboxError>(())
+    /// ```
     pub fn extra_token(mut self, token: impl Into<String>) -> Options {
         self.extra_tokens.push(token.into());
         self
@@ -399,6 +373,39 @@ impl Options {
     /// The code verify answers once the window has passed (default 39).
     pub fn expired_code(mut self, code: u32) -> Options {
         self.expired_code = code;
+        self
+    }
+
+    /// How the earlier result inside v3's 409/110 ("already verified") writes its keys:
+    /// [`KeyCase::Pascal`] by default (`Amount`, `CardNumber`, `Code`, `PaymentRefId`,
+    /// `PayedDate`, ... as PayPing's doc example shows, `PayedDate` as
+    /// `2024-08-03 10:30:00Z`), or [`KeyCase::Camel`] (the 200 answer's record, as v3's
+    /// schema says). A client should read either.
+    ///
+    /// ```
+    /// use ghesta_sandbox::{KeyCase, Options};
+    ///
+    /// let schema_case = Options::default().already_verified_keys(KeyCase::Camel);
+    /// # let _ = schema_case;
+    /// ```
+    pub fn already_verified_keys(mut self, case: KeyCase) -> Options {
+        self.already_verified_keys = case;
+        self
+    }
+
+    /// Whether `GET /v1/report/{code}` answers for payments created on v3 (default `true`).
+    /// With `false` it answers 404 with an empty body for them, as PayPing would if its v1
+    /// report knew only v2 codes (whether it serves v3 codes is unconfirmed); v2 payments are
+    /// reported as before.
+    ///
+    /// ```
+    /// use ghesta_sandbox::Options;
+    ///
+    /// let v2_only_report = Options::default().report_v3_codes(false);
+    /// # let _ = v2_only_report;
+    /// ```
+    pub fn report_v3_codes(mut self, serve: bool) -> Options {
+        self.report_v3_codes = serve;
         self
     }
 
@@ -476,6 +483,8 @@ impl Sandbox {
             extra_tokens: options.extra_tokens,
             verify_window: options.verify_window,
             expired_code: options.expired_code,
+            already_verified_keys: options.already_verified_keys,
+            report_v3_codes: options.report_v3_codes,
             scheme,
         }));
         let host = match addr.ip() {
@@ -550,14 +559,14 @@ impl Sandbox {
 
     fn buyer(&self, code: &str, action: state::BuyerAction) -> Result<CallbackForm, SandboxError> {
         let now = self.shared.clock.now();
-        lock(&self.shared.store).buyer_action(code, action, now)
+        buyer::act(&mut lock(&self.shared.store), code, action, now)
     }
 
     /// POSTs the form to its `returnUrl` as the buyer's browser would
     /// (`application/x-www-form-urlencoded`), and returns the shop's answer. Only `http` URLs
     /// on loopback hosts (127.0.0.0/8, `::1`, `localhost`); redirects are not followed.
     pub fn deliver(&self, form: &CallbackForm) -> Result<Delivery, SandboxError> {
-        deliver_form(form)
+        delivery::deliver_form(form)
     }
 
     /// Moves the sandbox clock forward (verify windows and report dates follow it).
@@ -568,6 +577,23 @@ impl Sandbox {
     /// Every payment, in creation order.
     pub fn payments(&self) -> Vec<PaymentSnapshot> {
         lock(&self.shared.store).snapshots()
+    }
+
+    /// The payments the merchant with this token created, in creation order (empty for a
+    /// token the sandbox does not know). Over HTTP: `GET /__sandbox/payments?token=TOKEN`.
+    ///
+    /// ```
+    /// use ghesta_sandbox::{Options, Sandbox};
+    ///
+    /// let sandbox = Sandbox::start(Options::default().extra_token("second-shop"))?;
+    /// // ... both merchants create payments over the API ...
+    /// let mine = sandbox.payments_of(sandbox.token());
+    /// let theirs = sandbox.payments_of("second-shop");
+    /// assert_eq!(mine.len() + theirs.len(), sandbox.payments().len());
+    /// # Ok::<(), ghesta_sandbox::SandboxError>(())
+    /// ```
+    pub fn payments_of(&self, token: &str) -> Vec<PaymentSnapshot> {
+        lock(&self.shared.store).snapshots_of(token)
     }
 
     /// One payment by code.
@@ -620,66 +646,6 @@ impl Sandbox {
             refund: c(Route::Refund),
         }
     }
-}
-
-/// Refuses URLs the sandbox will not POST to.
-pub(crate) fn check_deliverable(url: &str) -> Result<(), SandboxError> {
-    let invalid = |reason: &str| SandboxError::InvalidReturnUrl {
-        url: url.to_owned(),
-        reason: reason.to_owned(),
-    };
-    let uri: ureq::http::Uri = url.parse().map_err(|_| invalid("not a valid URL"))?;
-    match uri.scheme_str() {
-        Some("http") => {}
-        Some("https") => {
-            return Err(invalid(
-                "https return URLs are not delivered to (the sandbox posts callbacks over plain http); use an http loopback URL",
-            ));
-        }
-        _ => return Err(invalid("only http URLs can be delivered to")),
-    }
-    let host = uri.host().ok_or_else(|| invalid("no host"))?;
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    let loopback = host.eq_ignore_ascii_case("localhost")
-        || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback());
-    if loopback {
-        Ok(())
-    } else {
-        Err(SandboxError::NotLoopback {
-            url: url.to_owned(),
-        })
-    }
-}
-
-pub(crate) fn deliver_form(form: &CallbackForm) -> Result<Delivery, SandboxError> {
-    let url = &form.return_url;
-    check_deliverable(url)?;
-    let failed = |e: ureq::Error| SandboxError::Delivery {
-        url: url.clone(),
-        source: Box::new(e),
-    };
-    let agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .max_redirects(0)
-        .timeout_global(Some(Duration::from_secs(30)))
-        .build()
-        .new_agent();
-    let mut answer = agent
-        .post(url)
-        .header("Content-Type", "application/x-www-form-urlencoded")
-        .send(form.body.as_bytes())
-        .map_err(failed)?;
-    let status = answer.status().as_u16();
-    let bytes = answer
-        .body_mut()
-        .with_config()
-        .limit(1024 * 1024)
-        .read_to_vec()
-        .map_err(failed)?;
-    Ok(Delivery {
-        status,
-        body: String::from_utf8_lossy(&bytes).into_owned(),
-    })
 }
 
 #[cfg(all(test, target_os = "linux"))]

@@ -9,20 +9,28 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use ghesta_sandbox::{DEFAULT_TOKEN, Options, Sandbox, Tls};
+use ghesta_sandbox::{DEFAULT_TOKEN, KeyCase, Options, Sandbox, Tls};
 
 const HELP: &str = "\
 ghesta-sandbox: a stateful PayPing/Ghesta emulator for development and tests
 
 USAGE:
-    ghesta-sandbox [--listen ADDR] [--token TOKEN] [--verify-window-secs N] [--allow-remote]
+    ghesta-sandbox [--listen ADDR] [--token TOKEN] [--extra-token TOKEN]...
+                   [--verify-window-secs N] [--already-verified-keys pascal|camel]
+                   [--no-report-v3-codes] [--allow-remote]
                    [--tls [--ca-out PATH] | --tls-cert FILE --tls-key FILE]
 
 OPTIONS:
     --listen ADDR             address to listen on (default 127.0.0.1:0, a free port)
     --token TOKEN             the API token shops must send as `Authorization: Bearer TOKEN`
                               (default sandbox-token)
+    --extra-token TOKEN       another valid token, as of another merchant (repeatable); each
+                              merchant sees only the payments it created
     --verify-window-secs N    seconds after payment during which verify succeeds (default 600)
+    --already-verified-keys pascal|camel
+                              the keys of the earlier result in v3's 409/110: PascalCase as
+                              PayPing's doc example (default), or camelCase as its schema
+    --no-report-v3-codes      GET /v1/report/{code} answers 404 for payments made on v3
     --allow-remote            allow listening on a non-loopback address
     --tls                     serve HTTPS with a certificate made at start for localhost,
                               127.0.0.1 and the listening address, signed by a new CA
@@ -48,7 +56,10 @@ ROUTES:
 struct Args {
     listen: SocketAddr,
     token: String,
+    extra_tokens: Vec<String>,
     window: Option<Duration>,
+    already_verified_keys: KeyCase,
+    report_v3_codes: bool,
     allow_remote: bool,
     tls: bool,
     ca_out: Option<PathBuf>,
@@ -60,7 +71,10 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, String>
     let mut out = Args {
         listen: SocketAddr::from(([127, 0, 0, 1], 0)),
         token: DEFAULT_TOKEN.to_owned(),
+        extra_tokens: Vec::new(),
         window: None,
+        already_verified_keys: KeyCase::Pascal,
+        report_v3_codes: true,
         allow_remote: false,
         tls: false,
         ca_out: None,
@@ -92,6 +106,25 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, String>
                     return Err("--token must not be empty".into());
                 }
             }
+            "--extra-token" => {
+                let token = value("a token")?;
+                if token.trim().is_empty() {
+                    return Err("--extra-token must not be empty".into());
+                }
+                out.extra_tokens.push(token);
+            }
+            "--already-verified-keys" => {
+                out.already_verified_keys = match value("pascal or camel")?.as_str() {
+                    "pascal" => KeyCase::Pascal,
+                    "camel" => KeyCase::Camel,
+                    other => {
+                        return Err(format!(
+                            "--already-verified-keys: {other:?} is neither pascal nor camel"
+                        ));
+                    }
+                };
+            }
+            "--no-report-v3-codes" => out.report_v3_codes = false,
             "--verify-window-secs" => {
                 let v = value("a number of seconds")?;
                 let secs: u64 = v
@@ -165,7 +198,12 @@ fn main() -> ExitCode {
     }
     let mut options = Options::default()
         .token(args.token.clone())
-        .listen(args.listen);
+        .listen(args.listen)
+        .already_verified_keys(args.already_verified_keys)
+        .report_v3_codes(args.report_v3_codes);
+    for token in &args.extra_tokens {
+        options = options.extra_token(token.clone());
+    }
     if let Some(w) = args.window {
         options = options.verify_window(w);
     }

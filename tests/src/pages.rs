@@ -1,6 +1,7 @@
 //! The buyer's HTML pages: the gateway page and the page that returns the buyer to the shop.
 
-use crate::state::{ApiVersion, CallbackForm, PaymentSnapshot};
+use crate::buyer::CallbackForm;
+use crate::state::{ApiVersion, PaymentSnapshot};
 use crate::util::{escape_html, group_thousands};
 
 const STYLE: &str = "body{font-family:Tahoma,Vazirmatn,sans-serif;background:#f3f5f9;color:#1f2937;\

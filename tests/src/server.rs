@@ -24,12 +24,13 @@ use tokio::runtime::Runtime;
 use tokio::sync::oneshot;
 use tokio_rustls::TlsAcceptor;
 
-use crate::answer::{Answer, Routed};
-use crate::faults::{self, Fault, Route};
+use crate::answer::Answer;
+use crate::faults::{self, Fault};
+use crate::route::{Route, Routed};
 use crate::shared::Shared;
 use crate::util::lock;
 use crate::wire::{Cut, Wire};
-use crate::{api_v2, api_v3, control, gateway, pages};
+use crate::{api_v2, api_v3, control, gateway, pages, report};
 
 /// Largest request body read; larger bodies answer 400 `{"body": ...}`.
 const MAX_BODY: usize = 64 * 1024;
@@ -185,6 +186,7 @@ enum Target {
 enum Call {
     V2(api_v2::Call),
     V3(api_v3::Call),
+    Report(report::Call),
     Gateway(gateway::Call),
 }
 
@@ -197,13 +199,10 @@ fn first_face(method: &Method, segments: &[&str]) -> Routed<Call> {
             Routed::Unknown => Routed::Unknown,
         }
     }
-    match into(gateway::route(method, segments), Call::Gateway) {
-        Routed::Unknown => match into(api_v3::route(method, segments), Call::V3) {
-            Routed::Unknown => into(api_v2::route(method, segments), Call::V2),
-            known => known,
-        },
-        known => known,
-    }
+    into(gateway::route(method, segments), Call::Gateway)
+        .or_else(|| into(api_v3::route(method, segments), Call::V3))
+        .or_else(|| into(report::route(method, segments), Call::Report))
+        .or_else(|| into(api_v2::route(method, segments), Call::V2))
 }
 
 fn target(method: &Method, path: &str) -> Target {
@@ -283,6 +282,7 @@ async fn handle(
                     };
                     api_v3::answer(shared, call, request)
                 }
+                Call::Report(call) => report::answer(shared, call, authorization),
                 Call::Gateway(call) => gateway::answer(shared, call, query),
             };
             apply(fault, run, &rid).await
@@ -331,7 +331,7 @@ async fn apply(fault: Option<Fault>, run: impl FnOnce() -> Answer, rid: &str) ->
         }
         Fault::OversizedBody(size) => Outcome::Answer(faults::oversized(run(), size)),
         Fault::MalformedJson => Outcome::Answer(faults::malformed(&run())),
-        Fault::InProgress { status } => Outcome::Answer(faults::in_progress(status, rid)),
+        Fault::InProgress { status } => Outcome::Answer(api_v3::in_progress(status, rid)),
     }
 }
 

@@ -9,12 +9,28 @@ use crate::faults::FaultRule;
 use crate::state::Store;
 use crate::util::{lock, mix};
 
+/// How the keys of the earlier result in a v3 409/110 are written
+/// ([`Options::already_verified_keys`](crate::Options::already_verified_keys)).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum KeyCase {
+    /// `Amount`, `CardNumber`, `Code`, `PaymentRefId`, `PayedDate`, ...: as PayPing's doc
+    /// example of the 409 shows it (the default).
+    #[default]
+    Pascal,
+    /// `amount`, `cardNumber`, `code`, ...: as v3's schema says, the 200 answer's record.
+    Camel,
+}
+
 /// The settings the running sandbox needs.
 pub(crate) struct Config {
     pub(crate) token: String,
     pub(crate) extra_tokens: Vec<String>,
     pub(crate) verify_window: Duration,
     pub(crate) expired_code: u32,
+    pub(crate) already_verified_keys: KeyCase,
+    /// Whether the report answers for payments created on v3 (else 404).
+    pub(crate) report_v3_codes: bool,
     /// `https` when the sandbox serves TLS: the scheme of the pages it names in answers.
     pub(crate) scheme: &'static str,
 }
@@ -93,7 +109,15 @@ impl Shared {
         if !scheme.eq_ignore_ascii_case("bearer") {
             return None;
         }
-        let token = token.trim();
+        self.token(token.trim())
+    }
+
+    /// Whether `token` is one of the sandbox's merchants.
+    pub(crate) fn knows_token(&self, token: &str) -> bool {
+        self.token(token).is_some()
+    }
+
+    fn token<'a>(&'a self, token: &str) -> Option<&'a str> {
         std::iter::once(&self.config.token)
             .chain(&self.config.extra_tokens)
             .find(|t| t.as_str() == token)

@@ -1,12 +1,15 @@
-//! The payments the sandbox knows, and the rules PayPing applies to them.
+//! The payments the sandbox knows, and the rules PayPing applies to them, whichever protocol
+//! the shop speaks: one lifecycle, one verify, one cancel, one refund. A call is refused with
+//! a [`Refusal`] that names what is wrong in PayPing's terms, not in a protocol's; each face
+//! (`api_v2`, `api_v3`, `report`) turns it into its own code and status, and writes its own
+//! callback form. Nothing here knows a PayPing code or a wire key.
 
 use std::collections::HashMap;
 use std::time::{Duration, SystemTime};
 
 use crate::util::{base36, crockford26, mix};
-use crate::{DEFAULT_FAILURE_CODE, DEFAULT_V3_FAILURE_CODE, SandboxError};
 
-/// How long after verify a reversible v3 payment can be refunded (`POST /v3/pay/reverse`).
+/// How long after verify a reversible payment can be refunded (v3's `POST /v3/pay/reverse`).
 pub(crate) const REFUND_WINDOW: Duration = Duration::from_secs(30 * 60);
 
 /// The PayPing API a payment was created on; verify, cancel and refund must use the same.
@@ -85,7 +88,9 @@ pub struct PaymentSnapshot {
     pub amount: u32,
     /// Current state.
     pub state: PaymentState,
-    /// How many verify requests reached this payment (any outcome after the refId lookup).
+    /// How many verify requests reached this payment: its own merchant's, on its protocol,
+    /// whatever the outcome (another merchant's, or one on the other protocol, are not
+    /// counted).
     pub verify_count: u32,
     /// When create was answered (sandbox clock).
     pub created_at: SystemTime,
@@ -110,47 +115,16 @@ pub struct PaymentSnapshot {
     pub verified_at: Option<SystemTime>,
 }
 
-/// The form a gateway makes the buyer's browser POST to the shop's `returnUrl`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct CallbackForm {
-    /// Where the form goes (the payment's `returnUrl`).
-    pub return_url: String,
-    /// The fields in order: on v2 `code`, `refid`, `clientrefid`, `cardnumber`,
-    /// `cardhashpan`; on v3 `status`, `errorCode`, `data` (a JSON string).
-    pub fields: Vec<(String, String)>,
-    /// The same fields, `application/x-www-form-urlencoded`.
-    pub body: String,
-}
-
-impl CallbackForm {
-    /// The value of a field, by exact name.
-    pub fn get(&self, name: &str) -> Option<&str> {
-        self.fields
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
-    }
-}
-
 /// What the buyer does on the gateway page.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum BuyerAction {
     Approve,
     Cancel,
-    /// With the failure's code, or the version's default.
+    /// With the failure's code, or the protocol's default.
     Fail(Option<u32>),
 }
 
-/// An error answer of the API, before it becomes HTTP.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum ApiError {
-    /// 401, empty body.
-    Unauthorized,
-    /// 400 with `{code: message}`.
-    Code(u32),
-}
-
+/// The payment as the shop created it.
 pub(crate) struct NewPayment {
     pub(crate) amount: u32,
     pub(crate) return_url: String,
@@ -162,36 +136,85 @@ pub(crate) struct NewPayment {
     pub(crate) reversible: bool,
 }
 
+/// One payment: its public record, the merchant that created it and the card that paid.
 pub(crate) struct Payment {
     pub(crate) snap: PaymentSnapshot,
+    /// The token that created it: the only one that may verify, cancel, refund or read it.
     pub(crate) token: String,
     pub(crate) card_number: Option<String>,
     pub(crate) card_hash_pan: Option<String>,
 }
 
-/// The fee fields of a v3 payment, in Toman. The sandbox's merchant pays a 1% wage plus
-/// 10% VAT on it; the payer pays nothing on top, so the gateway charges the amount.
+/// Who makes an API call: the merchant (by its token) on the protocol the call came in on.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Caller<'a> {
+    pub(crate) token: &'a str,
+    pub(crate) version: ApiVersion,
+}
+
+/// How a verify names its payment.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Naming<'a> {
+    /// By the refId alone (v2: `{refId, amount}`).
+    RefId(&'a str),
+    /// By the payment code, with the refId that must be its (v3: `paymentCode`,
+    /// `paymentRefId`).
+    CodeAndRefId { code: &'a str, ref_id: &'a str },
+}
+
+/// Until when the shop may cancel a payment code: a rule each protocol states differently.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Fees {
-    pub(crate) gateway_amount: u32,
-    pub(crate) payer_wage: u32,
-    pub(crate) business_wage: u32,
-    pub(crate) payping_vat: u32,
+pub(crate) enum CancelUntil {
+    /// Until the buyer reaches the gateway page (v3: "already sent to the gateway").
+    BuyerArrives,
+    /// Until it is verified, a paid payment included (v2; PayPing's doc is silent, the
+    /// sandbox chose).
+    Verified,
 }
 
-impl Fees {
-    pub(crate) fn of(amount: u32) -> Fees {
-        let business_wage = amount / 100;
-        Fees {
-            gateway_amount: amount,
-            payer_wage: 0,
-            business_wage,
-            payping_vat: business_wage / 10,
-        }
-    }
+/// Why the state machine refused a call, in PayPing's terms; each face maps it to its code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Refusal {
+    /// No payment by that code or refId.
+    UnknownPayment,
+    /// Another merchant's payment: to the report, cancel and refund it is as unknown; v2's
+    /// verify names it (code 46).
+    OtherMerchant,
+    /// Created on the other protocol.
+    OtherProtocol,
+    /// The buyer has not acted yet.
+    NotPaidYet,
+    /// The refId given is not this payment's.
+    OtherRefId,
+    /// The buyer cancelled on the gateway page.
+    CancelledByBuyer,
+    /// The shop cancelled the payment code.
+    CancelledByShop,
+    /// It failed at the gateway with this code (in the protocol it was created on).
+    Failed(u32),
+    /// Verified before; the earlier result.
+    AlreadyVerified(Box<Verified>),
+    /// Paid but not verified within the verify window: voided, now or before.
+    TooLate,
+    /// Verified, then refunded.
+    Refunded,
+    /// The amount differs from the payment's.
+    AmountDiffers,
+    /// Cancel: the buyer has reached the gateway.
+    AtGateway,
+    /// Refund: not created reversible.
+    NotReversible,
+    /// Refund: not verified.
+    NotVerified,
+    /// Refund: the refund window after verify has passed.
+    RefundTooLate,
+    /// The buyer can act only on a payment in [`PaymentState::Created`]; this one is in
+    /// another.
+    NotPayable(PaymentState),
 }
 
-/// A successful verify: the v2 answer is its first three fields, v3's all of them.
+/// A verify's result: what PayPing knows of the payment once it is verified.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Verified {
     pub(crate) amount: u32,
     pub(crate) card_number: String,
@@ -200,15 +223,6 @@ pub(crate) struct Verified {
     pub(crate) client_ref_id: Option<String>,
     pub(crate) ref_id: String,
     pub(crate) paid_at: SystemTime,
-    pub(crate) fees: Fees,
-}
-
-/// Why a v3 call was refused, before it becomes problem details.
-pub(crate) enum V3Refusal {
-    /// A v3 error code (101..165).
-    Code(u32),
-    /// Verified before: 409 with code 110 and the earlier result.
-    AlreadyVerified(Box<Verified>),
 }
 
 impl Payment {
@@ -222,27 +236,24 @@ impl Payment {
             client_ref_id: s.client_ref_id.clone(),
             ref_id: s.ref_id.clone().unwrap_or_default(),
             paid_at: s.paid_at.unwrap_or(s.created_at),
-            fees: Fees::of(s.amount),
         }
     }
 
-    /// The payment of `token` on the v3 API, or the code v3 answers.
-    fn check_v3(&self, token: &str) -> Result<(), u32> {
-        if self.token != token {
-            // Another merchant's payment is not found, as far as this token can tell.
-            return Err(122);
+    /// Whether `caller` may act on this payment: its merchant, on its protocol. Another
+    /// merchant learns nothing else, whichever protocol it asks on.
+    fn check(&self, caller: Caller<'_>) -> Result<(), Refusal> {
+        if self.token != caller.token {
+            return Err(Refusal::OtherMerchant);
         }
-        if self.snap.version != ApiVersion::V3 {
-            return Err(124);
+        if self.snap.version != caller.version {
+            return Err(Refusal::OtherProtocol);
         }
         Ok(())
     }
-
-    fn ref_is(&self, ref_id: u64) -> bool {
-        self.snap.ref_id.as_deref() == Some(ref_id.to_string().as_str())
-    }
 }
 
+/// Every payment, by code and by refId. Codes and refIds are matched byte for byte: a
+/// padded or re-cased code is another code.
 pub(crate) struct Store {
     payments: Vec<Payment>,
     by_code: HashMap<String, usize>,
@@ -302,12 +313,31 @@ impl Store {
         code
     }
 
+    /// A payment by code, for the sandbox's own controls (no merchant check).
     pub(crate) fn get(&self, code: &str) -> Option<&Payment> {
         self.by_code.get(code).map(|&i| &self.payments[i])
     }
 
+    /// A payment by code as `token` may read it (the report): another merchant's is unknown.
+    pub(crate) fn read(&self, token: &str, code: &str) -> Result<&Payment, Refusal> {
+        let p = self.get(code).ok_or(Refusal::UnknownPayment)?;
+        if p.token != token {
+            return Err(Refusal::OtherMerchant);
+        }
+        Ok(p)
+    }
+
     pub(crate) fn snapshots(&self) -> Vec<PaymentSnapshot> {
         self.payments.iter().map(|p| p.snap.clone()).collect()
+    }
+
+    /// The payments `token` created, in creation order.
+    pub(crate) fn snapshots_of(&self, token: &str) -> Vec<PaymentSnapshot> {
+        self.payments
+            .iter()
+            .filter(|p| p.token == token)
+            .map(|p| p.snap.clone())
+            .collect()
     }
 
     fn next_ref_id(&mut self) -> (String, u64) {
@@ -328,24 +358,20 @@ impl Store {
         }
     }
 
+    /// The buyer acts on a payment in [`PaymentState::Created`], however long ago it was
+    /// created (PayPing documents no expiry of an unpaid code; the verify window runs from
+    /// the payment). A failure without a code gets `default_failure(version)`.
     pub(crate) fn buyer_action(
         &mut self,
         code: &str,
         action: BuyerAction,
         now: SystemTime,
-    ) -> Result<CallbackForm, SandboxError> {
-        let idx = *self
-            .by_code
-            .get(code)
-            .ok_or_else(|| SandboxError::UnknownPayment {
-                code: code.to_owned(),
-            })?;
+        default_failure: fn(ApiVersion) -> u32,
+    ) -> Result<&Payment, Refusal> {
+        let idx = *self.by_code.get(code).ok_or(Refusal::UnknownPayment)?;
         let state = self.payments[idx].snap.state;
         if state != PaymentState::Created {
-            return Err(SandboxError::NotPayable {
-                code: code.to_owned(),
-                state,
-            });
+            return Err(Refusal::NotPayable(state));
         }
         let (ref_id, ref_num) = self.next_ref_id();
         self.by_ref.insert(ref_id.clone(), idx);
@@ -366,257 +392,287 @@ impl Store {
             }
             BuyerAction::Cancel => p.snap.state = PaymentState::CancelledByBuyer,
             BuyerAction::Fail(code) => {
-                let code = code.unwrap_or(match p.snap.version {
-                    ApiVersion::V2 => DEFAULT_FAILURE_CODE,
-                    ApiVersion::V3 => DEFAULT_V3_FAILURE_CODE,
-                });
+                let code = code.unwrap_or_else(|| default_failure(p.snap.version));
                 p.snap.state = PaymentState::Failed { code };
             }
         }
-        let fields = match p.snap.version {
-            ApiVersion::V2 => v2_fields(p),
-            ApiVersion::V3 => v3_fields(p, ref_num)?,
-        };
-        let body = serde_urlencoded::to_string(&fields).map_err(|e| SandboxError::Encoding {
-            reason: e.to_string(),
-        })?;
-        Ok(CallbackForm {
-            return_url: p.snap.return_url.clone(),
-            fields,
-            body,
-        })
+        Ok(&self.payments[idx])
     }
 
-    /// Verify, after auth and field validation.
-    #[allow(clippy::too_many_arguments)]
+    /// Verify, after auth and field validation. Checks, in order: the payment is known by
+    /// `naming`, is the caller's and on its protocol; the buyer acted; the refId named is
+    /// its; its state (cancelled, failed, verified before, voided, refunded); the verify
+    /// window, counted from the payment (a paid payment verified after it is voided, now);
+    /// the amount (a wrong amount changes nothing). Counts every verify that reaches the
+    /// caller's payment.
     pub(crate) fn verify(
         &mut self,
-        token: &str,
-        ref_id: &str,
+        caller: Caller<'_>,
+        naming: Naming<'_>,
         amount: u32,
         now: SystemTime,
         window: Duration,
-        expired_code: u32,
-    ) -> Result<Verified, ApiError> {
-        let idx = *self.by_ref.get(ref_id).ok_or(ApiError::Code(44))?;
-        let p = &mut self.payments[idx];
-        if p.snap.version != ApiVersion::V2 {
-            // v2 knows no refId of a v3 payment.
-            return Err(ApiError::Code(44));
-        }
+    ) -> Result<Verified, Refusal> {
+        let (index, ref_id) = match naming {
+            Naming::RefId(ref_id) => (self.by_ref.get(ref_id), None),
+            Naming::CodeAndRefId { code, ref_id } => (self.by_code.get(code), Some(ref_id)),
+        };
+        let p = &mut self.payments[*index.ok_or(Refusal::UnknownPayment)?];
+        p.check(caller)?;
         p.snap.verify_count += 1;
-        if p.token != token {
-            return Err(ApiError::Code(46));
+        if p.snap.state == PaymentState::Created {
+            return Err(Refusal::NotPaidYet);
+        }
+        if ref_id.is_some_and(|r| p.snap.ref_id.as_deref() != Some(r)) {
+            return Err(Refusal::OtherRefId);
         }
         match p.snap.state {
-            PaymentState::CancelledByBuyer | PaymentState::CancelledByShop => {
-                return Err(ApiError::Code(1));
+            PaymentState::CancelledByBuyer => return Err(Refusal::CancelledByBuyer),
+            PaymentState::CancelledByShop => return Err(Refusal::CancelledByShop),
+            PaymentState::Failed { code } => return Err(Refusal::Failed(code)),
+            PaymentState::Verified => {
+                return Err(Refusal::AlreadyVerified(Box::new(p.verified())));
             }
-            PaymentState::Failed { code } => return Err(ApiError::Code(code)),
-            PaymentState::Verified => return Err(ApiError::Code(15)),
-            PaymentState::Expired | PaymentState::Refunded => {
-                return Err(ApiError::Code(expired_code));
-            }
-            // A refId exists only once the buyer acted, so Created cannot be reached here.
-            PaymentState::Created => return Err(ApiError::Code(44)),
+            PaymentState::Expired => return Err(Refusal::TooLate),
+            PaymentState::Refunded => return Err(Refusal::Refunded),
+            PaymentState::Created => return Err(Refusal::NotPaidYet),
             PaymentState::Paid => {}
         }
         let paid_at = p.snap.paid_at.unwrap_or(p.snap.created_at);
         if now > paid_at + window {
             p.snap.state = PaymentState::Expired;
-            return Err(ApiError::Code(expired_code));
+            return Err(Refusal::TooLate);
         }
         if amount != p.snap.amount {
-            return Err(ApiError::Code(47));
+            return Err(Refusal::AmountDiffers);
         }
         p.snap.state = PaymentState::Verified;
         p.snap.verified_at = Some(now);
         Ok(p.verified())
     }
 
-    /// `DELETE /v2/pay/{code}`.
-    pub(crate) fn cancel_by_shop(&mut self, token: &str, code: &str) -> Result<(), ApiError> {
-        let idx = *self.by_code.get(code).ok_or(ApiError::Code(26))?;
+    /// The shop cancels a payment code. Checks the payment is known, the caller's and on its
+    /// protocol; then a payment not yet verified, and within `until`, becomes
+    /// [`PaymentState::CancelledByShop`]. A payment already void is refused with what made
+    /// it void (a face may answer that as success: there is nothing left to cancel).
+    pub(crate) fn cancel(
+        &mut self,
+        caller: Caller<'_>,
+        code: &str,
+        until: CancelUntil,
+    ) -> Result<(), Refusal> {
+        let idx = *self.by_code.get(code).ok_or(Refusal::UnknownPayment)?;
         let p = &mut self.payments[idx];
-        if p.snap.version != ApiVersion::V2 {
-            return Err(ApiError::Code(26));
-        }
-        if p.token != token {
-            return Err(ApiError::Code(46));
-        }
+        p.check(caller)?;
+        let reached_gateway = p.snap.opened || p.snap.state != PaymentState::Created;
         match p.snap.state {
-            PaymentState::Verified => Err(ApiError::Code(15)),
+            PaymentState::Created | PaymentState::Paid
+                if until == CancelUntil::BuyerArrives && reached_gateway =>
+            {
+                Err(Refusal::AtGateway)
+            }
             PaymentState::Created | PaymentState::Paid => {
                 p.snap.state = PaymentState::CancelledByShop;
                 Ok(())
             }
-            // Already void: nothing left to cancel, the record keeps its story.
-            _ => Ok(()),
+            PaymentState::Verified => Err(Refusal::AlreadyVerified(Box::new(p.verified()))),
+            PaymentState::CancelledByBuyer => Err(Refusal::CancelledByBuyer),
+            PaymentState::CancelledByShop => Err(Refusal::CancelledByShop),
+            PaymentState::Failed { code } => Err(Refusal::Failed(code)),
+            PaymentState::Expired => Err(Refusal::TooLate),
+            PaymentState::Refunded => Err(Refusal::Refunded),
         }
     }
 
-    /// `POST /v3/pay/verify`, after auth and field validation. Checks, in order: the
-    /// code is this merchant's (122) and a v3 payment (124); the buyer acted (121); the
-    /// paymentRefId is the payment's (133); its state (127 cancelled by the buyer, 121
-    /// failed, 131 cancelled by the shop, expired or refunded, 409/110 verified); the
-    /// window (131, and the payment expires); the amount (137).
-    pub(crate) fn verify_v3(
+    /// The shop refunds a verified, reversible payment within [`REFUND_WINDOW`] of its
+    /// verify: it becomes [`PaymentState::Refunded`]. Checks, in order: known, the caller's
+    /// and on its protocol; the refId is its; reversible; verified; the window.
+    pub(crate) fn refund(
         &mut self,
-        token: &str,
+        caller: Caller<'_>,
         code: &str,
-        ref_id: u64,
-        amount: u32,
+        ref_id: &str,
         now: SystemTime,
-        window: Duration,
-    ) -> Result<Verified, V3Refusal> {
-        let idx = *self.by_code.get(code).ok_or(V3Refusal::Code(122))?;
+    ) -> Result<Verified, Refusal> {
+        let idx = *self.by_code.get(code).ok_or(Refusal::UnknownPayment)?;
         let p = &mut self.payments[idx];
-        p.check_v3(token).map_err(V3Refusal::Code)?;
-        p.snap.verify_count += 1;
-        if p.snap.state == PaymentState::Created {
-            return Err(V3Refusal::Code(121));
-        }
-        if !p.ref_is(ref_id) {
-            return Err(V3Refusal::Code(133));
-        }
-        match p.snap.state {
-            PaymentState::CancelledByBuyer => return Err(V3Refusal::Code(127)),
-            PaymentState::Failed { .. } | PaymentState::Created => {
-                return Err(V3Refusal::Code(121));
-            }
-            PaymentState::CancelledByShop | PaymentState::Expired | PaymentState::Refunded => {
-                return Err(V3Refusal::Code(131));
-            }
-            PaymentState::Verified => {
-                return Err(V3Refusal::AlreadyVerified(Box::new(p.verified())));
-            }
-            PaymentState::Paid => {}
-        }
-        let paid_at = p.snap.paid_at.unwrap_or(p.snap.created_at);
-        if now > paid_at + window {
-            p.snap.state = PaymentState::Expired;
-            return Err(V3Refusal::Code(131));
-        }
-        if amount != p.snap.amount {
-            return Err(V3Refusal::Code(137));
-        }
-        p.snap.state = PaymentState::Verified;
-        p.snap.verified_at = Some(now);
-        Ok(p.verified())
-    }
-
-    /// `DELETE /v3/pay`: only a payment the buyer never reached (129 otherwise); deleting
-    /// it again is no error.
-    pub(crate) fn cancel_v3(&mut self, token: &str, code: &str) -> Result<(), u32> {
-        let idx = *self.by_code.get(code).ok_or(122u32)?;
-        let p = &mut self.payments[idx];
-        p.check_v3(token)?;
-        match p.snap.state {
-            PaymentState::Created if !p.snap.opened => {
-                p.snap.state = PaymentState::CancelledByShop;
-                Ok(())
-            }
-            PaymentState::CancelledByShop => Ok(()),
-            _ => Err(129),
-        }
-    }
-
-    /// `POST /v3/pay/reverse`: a verified, reversible payment within [`REFUND_WINDOW`] of
-    /// its verify becomes [`PaymentState::Refunded`]. Checks, in order: 122, 124, the
-    /// paymentRefId (133), reversible (134), verified (131), the window (135).
-    pub(crate) fn reverse(
-        &mut self,
-        token: &str,
-        code: &str,
-        ref_id: u64,
-        now: SystemTime,
-    ) -> Result<Verified, u32> {
-        let idx = *self.by_code.get(code).ok_or(122u32)?;
-        let p = &mut self.payments[idx];
-        p.check_v3(token)?;
-        if !p.ref_is(ref_id) {
-            return Err(133);
+        p.check(caller)?;
+        if p.snap.ref_id.as_deref() != Some(ref_id) {
+            return Err(Refusal::OtherRefId);
         }
         if !p.snap.reversible {
-            return Err(134);
+            return Err(Refusal::NotReversible);
         }
-        let (PaymentState::Verified, Some(verified_at)) = (p.snap.state, p.snap.verified_at) else {
-            return Err(131);
+        let verified_at = match (p.snap.state, p.snap.verified_at) {
+            (PaymentState::Verified, Some(at)) => at,
+            (PaymentState::Refunded, _) => return Err(Refusal::Refunded),
+            _ => return Err(Refusal::NotVerified),
         };
         if now > verified_at + REFUND_WINDOW {
-            return Err(135);
+            return Err(Refusal::RefundTooLate);
         }
         p.snap.state = PaymentState::Refunded;
         Ok(p.verified())
     }
 }
 
-/// v2's callback: `code`, `refid`, `clientrefid`, `cardnumber`, `cardhashpan` (a cancel
-/// sends no refId, a failure no card).
-fn v2_fields(p: &Payment) -> Vec<(String, String)> {
-    let s = &p.snap;
-    let sent_ref = match s.state {
-        PaymentState::CancelledByBuyer => String::new(),
-        _ => s.ref_id.clone().unwrap_or_default(),
-    };
-    vec![
-        ("code".into(), s.code.clone()),
-        ("refid".into(), sent_ref),
-        (
-            "clientrefid".into(),
-            s.client_ref_id.clone().unwrap_or_default(),
-        ),
-        (
-            "cardnumber".into(),
-            p.card_number.clone().unwrap_or_default(),
-        ),
-        (
-            "cardhashpan".into(),
-            p.card_hash_pan.clone().unwrap_or_default(),
-        ),
-    ]
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-/// v3's callback data: what PayPing puts in the `data` JSON string.
-#[derive(serde::Serialize)]
-#[serde(rename_all = "camelCase")]
-struct V3Data<'a> {
-    client_ref_id: &'a str,
-    payment_code: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    payment_ref_id: Option<u64>,
-    amount: u32,
-    gateway_amount: u32,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    card_number: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    card_hash_pan: Option<&'a str>,
-}
+    const SHOP: Caller<'static> = Caller {
+        token: "shop",
+        version: ApiVersion::V3,
+    };
+    const WINDOW: Duration = Duration::from_secs(600);
 
-/// v3's callback: `status` 1 and the paid data, or `status` 0 with the failure's
-/// `errorCode` (empty when the buyer cancelled) and no paymentRefId or card.
-fn v3_fields(p: &Payment, ref_num: u64) -> Result<Vec<(String, String)>, SandboxError> {
-    let s = &p.snap;
-    let paid = s.state == PaymentState::Paid;
-    let error_code = match s.state {
-        PaymentState::Failed { code } => code.to_string(),
-        _ => String::new(),
-    };
-    let data = V3Data {
-        client_ref_id: s.client_ref_id.as_deref().unwrap_or_default(),
-        payment_code: &s.code,
-        payment_ref_id: paid.then_some(ref_num),
-        amount: s.amount,
-        gateway_amount: Fees::of(s.amount).gateway_amount,
-        card_number: p.card_number.as_deref().filter(|_| paid),
-        card_hash_pan: p.card_hash_pan.as_deref().filter(|_| paid),
-    };
-    let data = serde_json::to_string(&data).map_err(|e| SandboxError::Encoding {
-        reason: e.to_string(),
-    })?;
-    Ok(vec![
-        ("status".into(), if paid { "1" } else { "0" }.into()),
-        ("errorCode".into(), error_code),
-        ("data".into(), data),
-    ])
+    fn new_payment(version: ApiVersion) -> NewPayment {
+        NewPayment {
+            amount: 1_000,
+            return_url: "http://127.0.0.1:9/back".into(),
+            payer_identity: None,
+            payer_name: None,
+            description: None,
+            client_ref_id: Some("order-1".into()),
+            version,
+            reversible: true,
+        }
+    }
+
+    fn no_default(_: ApiVersion) -> u32 {
+        0
+    }
+
+    /// A store with one paid payment of SHOP on `version`: its code and refId.
+    fn paid(version: ApiVersion, now: SystemTime) -> (Store, String, String) {
+        let mut store = Store::new(7);
+        let code = store.create("shop", new_payment(version), now);
+        let p = store
+            .buyer_action(&code, BuyerAction::Approve, now, no_default)
+            .unwrap();
+        let ref_id = p.snap.ref_id.clone().unwrap();
+        (store, code, ref_id)
+    }
+
+    #[test]
+    fn verify_refuses_in_neutral_terms_in_order() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
+        let (mut store, code, ref_id) = paid(ApiVersion::V3, now);
+        let named = Naming::CodeAndRefId {
+            code: &code,
+            ref_id: &ref_id,
+        };
+        let other = Caller {
+            token: "other",
+            ..SHOP
+        };
+        let v2 = Caller {
+            version: ApiVersion::V2,
+            ..SHOP
+        };
+        let mut verify = |caller, naming, amount| store.verify(caller, naming, amount, now, WINDOW);
+        assert_eq!(
+            verify(SHOP, Naming::RefId("1"), 1_000).unwrap_err(),
+            Refusal::UnknownPayment
+        );
+        assert_eq!(
+            verify(other, named, 1_000).unwrap_err(),
+            Refusal::OtherMerchant
+        );
+        assert_eq!(
+            verify(v2, named, 1_000).unwrap_err(),
+            Refusal::OtherProtocol
+        );
+        let wrong_ref = Naming::CodeAndRefId {
+            code: &code,
+            ref_id: "1",
+        };
+        assert_eq!(
+            verify(SHOP, wrong_ref, 1_000).unwrap_err(),
+            Refusal::OtherRefId
+        );
+        assert_eq!(
+            verify(SHOP, named, 999).unwrap_err(),
+            Refusal::AmountDiffers
+        );
+        let verified = verify(SHOP, named, 1_000).unwrap();
+        assert_eq!(
+            verify(SHOP, named, 1_000).unwrap_err(),
+            Refusal::AlreadyVerified(Box::new(verified))
+        );
+        // Only the caller's own verifies on its protocol reach the payment.
+        assert_eq!(store.get(&code).unwrap().snap.verify_count, 4);
+    }
+
+    #[test]
+    fn the_window_runs_from_the_payment_and_voids_on_the_late_verify() {
+        let created = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
+        let mut store = Store::new(7);
+        let code = store.create("shop", new_payment(ApiVersion::V2), created);
+        let paid_at = created + 3 * WINDOW;
+        let p = store
+            .buyer_action(&code, BuyerAction::Approve, paid_at, no_default)
+            .expect("an unpaid payment does not expire");
+        let ref_id = p.snap.ref_id.clone().unwrap();
+        let v2 = Caller {
+            version: ApiVersion::V2,
+            ..SHOP
+        };
+        let late = paid_at + WINDOW + Duration::from_secs(1);
+        assert_eq!(store.get(&code).unwrap().snap.state, PaymentState::Paid);
+        let refused = store.verify(v2, Naming::RefId(&ref_id), 1_000, late, WINDOW);
+        assert_eq!(refused.unwrap_err(), Refusal::TooLate);
+        assert_eq!(store.get(&code).unwrap().snap.state, PaymentState::Expired);
+    }
+
+    #[test]
+    fn cancel_follows_the_faces_rule_and_names_what_made_a_payment_void() {
+        let now = SystemTime::UNIX_EPOCH;
+        let (mut store, code, _) = paid(ApiVersion::V3, now);
+        assert_eq!(
+            store.cancel(SHOP, &code, CancelUntil::BuyerArrives),
+            Err(Refusal::AtGateway)
+        );
+        assert_eq!(store.cancel(SHOP, &code, CancelUntil::Verified), Ok(()));
+        assert_eq!(
+            store.cancel(SHOP, &code, CancelUntil::Verified),
+            Err(Refusal::CancelledByShop)
+        );
+        let fresh = store.create("shop", new_payment(ApiVersion::V3), now);
+        store.mark_opened(&fresh);
+        assert_eq!(
+            store.cancel(SHOP, &fresh, CancelUntil::BuyerArrives),
+            Err(Refusal::AtGateway),
+            "the buyer reached the page"
+        );
+    }
+
+    #[test]
+    fn refund_checks_in_order() {
+        let now = SystemTime::UNIX_EPOCH;
+        let (mut store, code, ref_id) = paid(ApiVersion::V3, now);
+        assert_eq!(
+            store.refund(SHOP, &code, &ref_id, now).unwrap_err(),
+            Refusal::NotVerified
+        );
+        let named = Naming::CodeAndRefId {
+            code: &code,
+            ref_id: &ref_id,
+        };
+        store.verify(SHOP, named, 1_000, now, WINDOW).unwrap();
+        assert_eq!(
+            store.refund(SHOP, &code, "1", now).unwrap_err(),
+            Refusal::OtherRefId
+        );
+        let late = now + REFUND_WINDOW + Duration::from_secs(1);
+        assert_eq!(
+            store.refund(SHOP, &code, &ref_id, late).unwrap_err(),
+            Refusal::RefundTooLate
+        );
+        assert!(store.refund(SHOP, &code, &ref_id, now).is_ok());
+        assert_eq!(
+            store.refund(SHOP, &code, &ref_id, now).unwrap_err(),
+            Refusal::Refunded
+        );
+    }
 }

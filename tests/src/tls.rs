@@ -13,7 +13,7 @@ use rustls::ServerConfig;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
-use crate::SandboxError;
+use crate::error::SandboxError;
 
 /// The certificate the sandbox serves HTTPS with (see [`crate::Options::tls`]).
 #[derive(Debug, Clone)]

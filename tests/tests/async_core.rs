@@ -20,22 +20,23 @@ use std::time::{Duration, SystemTime};
 use ghesta_core::http::{StatusCode, header};
 use ghesta_core::{
     Amount, BaseUrl, Callback, ClientRefId, CompletedCallback, Config, Gateway, Mobile, NewPayment,
-    PayPingCode, Pending, ReturnUrl, Token, VerifyOutcome,
+    PayPingCode, Pending, RetryPolicy, ReturnUrl, Token, VerifyOutcome,
 };
 use ghesta_sandbox::{Fault, Options, PaymentState, Route, Sandbox, Times};
 
 use buyer::Choice;
-use shop::{Retry, SendError, ShopError};
+use shop::{SendError, ShopError};
 
 /// The most any scenario may take; a hang fails the test instead of stalling the suite.
 const BOUND: Duration = Duration::from_secs(60);
 
-/// Quick retries: the waits of [`Retry::default`] are for production.
-const QUICK: Retry = Retry {
-    attempts: 3,
-    first_wait: Duration::from_millis(10),
-    max_wait: Duration::from_millis(50),
-};
+/// The first wait of [`quick`].
+const FIRST_WAIT: Duration = Duration::from_millis(10);
+
+/// The core's rules with quick waits: the default waits are for production.
+fn quick() -> RetryPolicy {
+    RetryPolicy::default().with_backoff(FIRST_WAIT, Duration::from_millis(50))
+}
 
 /// Starts the sandbox (outside any runtime: it owns its own), then runs `scenario` on a
 /// fresh current-thread tokio runtime, bounded by [`BOUND`].
@@ -84,7 +85,9 @@ async fn created_and_chosen(
     id: &str,
     choice: Choice,
 ) -> (Pending, Callback) {
-    let pending = shop::create(config, order(id)).await.expect("create");
+    let pending = shop::create(config, order(id), &quick())
+        .await
+        .expect("create");
     let redirect = shop::redirect(&pending);
     assert_eq!(redirect.status(), StatusCode::SEE_OTHER);
     let location = redirect.headers()[header::LOCATION].to_str().unwrap();
@@ -110,7 +113,7 @@ async fn approved(sb: &Sandbox, config: &Config, id: &str) -> (Pending, Complete
 async fn approve(sb: Sandbox, gateway: Gateway) {
     let config = config(&sb, gateway);
     let (pending, callback) = approved(&sb, &config, "order-approve").await;
-    let outcome = shop::verify(&config, &pending, &callback, SystemTime::now(), QUICK)
+    let outcome = shop::verify(&config, &pending, &callback, SystemTime::now(), &quick())
         .await
         .expect("verify");
     let VerifyOutcome::Verified(paid) = outcome else {
@@ -118,7 +121,7 @@ async fn approve(sb: Sandbox, gateway: Gateway) {
     };
     assert_eq!(paid.amount(), pending.amount());
     assert_eq!(state(&sb, &pending), PaymentState::Verified);
-    let report = shop::report(&config, &pending, QUICK)
+    let report = shop::report(&config, &pending, &quick())
         .await
         .expect("report");
     assert!(report.is_paid() && report.confirms(&pending));
@@ -134,50 +137,54 @@ async fn cancel(sb: Sandbox, gateway: Gateway) {
         panic!("a cancel came back {callback:?}");
     };
     assert_eq!(cancelled.code(), pending.code());
-    let done = shop::cancel(&config, &pending, QUICK).await;
+    let done = shop::cancel(&config, &pending, &quick()).await;
     match gateway.protocol() {
         // v2 withdraws a code at any time before payment.
         ghesta_core::Protocol::V2 => assert_eq!(done.expect("cancel").code(), pending.code()),
         // v3 refuses once the buyer reached the gateway (129): the code is spent anyway.
         _ => match done {
-            Err(shop::ShopError::PayPing(e)) => {
+            Err(shop::ShopError::Core(e)) => {
                 assert_eq!(e.code(), Some(ghesta_core::PayPingCode::V3AlreadyOnGateway));
             }
             other => panic!("v3 refuses a code that went to the gateway: {other:?}"),
         },
     }
-    let report = shop::report(&config, &pending, QUICK)
+    let report = shop::report(&config, &pending, &quick())
         .await
         .expect("report");
     assert!(!report.is_paid() && !report.confirms(&pending));
     assert_eq!(sb.requests_seen().get(Route::Verify), 0);
 }
 
-/// The verify answer is lost (the connection closes mid-answer, after PayPing verified):
-/// the shop verifies again and hears "already verified", never a second payment.
+/// The verify answer is lost (the connection closes mid-answer, after PayPing verified): the
+/// core's policy sends it again (a verify may be repeated), and the shop hears "already
+/// verified", never a second payment.
 async fn lost_verify_answer(sb: Sandbox, gateway: Gateway) {
     let config = config(&sb, gateway);
     let (pending, callback) = approved(&sb, &config, "order-lost").await;
-    let received_at = SystemTime::now();
     sb.inject(Route::Verify, Fault::CloseMidAnswer, Times::Once);
-    let lost = shop::verify(&config, &pending, &callback, received_at, QUICK).await;
+    let outcome = shop::verify(&config, &pending, &callback, SystemTime::now(), &quick())
+        .await
+        .expect("verified on the second try");
+    assert!(
+        matches!(outcome, VerifyOutcome::AlreadyVerified(_)),
+        "{outcome:?}"
+    );
+    assert_eq!(state(&sb, &pending), PaymentState::Verified);
+    assert_eq!(sb.requests_seen().get(Route::Verify), 2);
+}
+
+/// A create whose answer is lost is not sent again: it may have made a payment, and a second
+/// would be another.
+async fn lost_create_answer(sb: Sandbox, gateway: Gateway) {
+    let config = config(&sb, gateway);
+    sb.inject(Route::Create, Fault::CloseMidAnswer, Times::Once);
+    let lost = shop::create(&config, order("order-lost-create"), &quick()).await;
     assert!(
         matches!(lost, Err(ShopError::Send(SendError::Http(_)))),
         "a cut answer is a lost connection: {lost:?}"
     );
-    assert_eq!(
-        state(&sb, &pending),
-        PaymentState::Verified,
-        "verified all the same"
-    );
-    let again = shop::verify(&config, &pending, &callback, received_at, QUICK)
-        .await
-        .expect("verify again");
-    assert!(
-        matches!(again, VerifyOutcome::AlreadyVerified(_)),
-        "{again:?}"
-    );
-    assert_eq!(sb.requests_seen().get(Route::Verify), 2);
+    assert_eq!(sb.requests_seen().get(Route::Create), 1, "one try only");
 }
 
 /// Two 503s: the loop asks the core's error (retryable), sleeps, and the third try verifies.
@@ -185,7 +192,7 @@ async fn unavailable_then_verified(sb: Sandbox, gateway: Gateway) {
     let config = config(&sb, gateway);
     let (pending, callback) = approved(&sb, &config, "order-503").await;
     sb.inject(Route::Verify, Fault::Status(503), Times::N(2));
-    let outcome = shop::verify(&config, &pending, &callback, SystemTime::now(), QUICK)
+    let outcome = shop::verify(&config, &pending, &callback, SystemTime::now(), &quick())
         .await
         .expect("verified on the third try");
     assert!(matches!(outcome, VerifyOutcome::Verified(_)), "{outcome:?}");
@@ -199,12 +206,12 @@ async fn no_retry_past_the_deadline(sb: Sandbox, gateway: Gateway) {
     let (pending, callback) = approved(&sb, &config, "order-deadline").await;
     sb.inject(Route::Verify, Fault::Status(503), Times::Always);
     // The callback "arrived" so long ago that its deadline is closer than the first wait.
-    let received_at = SystemTime::now() - config.verify_window() + QUICK.first_wait / 2;
-    let error = shop::verify(&config, &pending, &callback, received_at, QUICK)
+    let received_at = SystemTime::now() - config.verify_window() + FIRST_WAIT / 2;
+    let error = shop::verify(&config, &pending, &callback, received_at, &quick())
         .await
         .expect_err("503 throughout");
     assert!(
-        matches!(&error, ShopError::PayPing(e) if e.is_retryable() && e.code().is_none()),
+        matches!(&error, ShopError::Core(e) if e.is_retryable() && e.code().is_none()),
         "{error:?}"
     );
     assert_eq!(sb.requests_seen().get(Route::Verify), 1, "one try only");
@@ -220,11 +227,11 @@ async fn refusals_are_not_retried(sb: Sandbox, gateway: Gateway) {
         record["amount"] = serde_json::json!({ "toman": 250_001 });
         serde_json::from_value(record).unwrap()
     };
-    let error = shop::verify(&config, &tampered, &callback, SystemTime::now(), QUICK)
+    let error = shop::verify(&config, &tampered, &callback, SystemTime::now(), &quick())
         .await
         .expect_err("amount 47");
     assert!(
-        matches!(&error, ShopError::PayPing(e) if e.code() == Some(PayPingCode::AmountMismatch) && !e.is_retryable()),
+        matches!(&error, ShopError::Core(e) if e.code() == Some(PayPingCode::AmountMismatch) && !e.is_retryable()),
         "{error:?}"
     );
     assert_eq!(sb.requests_seen().get(Route::Verify), 1);
@@ -233,7 +240,7 @@ async fn refusals_are_not_retried(sb: Sandbox, gateway: Gateway) {
 /// An answer over the transport's cap is refused at the cap, not read whole.
 async fn oversized_answer(sb: Sandbox, gateway: Gateway) {
     let config = config(&sb, gateway);
-    let pending = shop::create(&config, order("order-big"))
+    let pending = shop::create(&config, order("order-big"), &quick())
         .await
         .expect("create");
     sb.inject(
@@ -241,7 +248,7 @@ async fn oversized_answer(sb: Sandbox, gateway: Gateway) {
         Fault::OversizedBody(1024 * 1024),
         Times::Once,
     );
-    let error = shop::report(&config, &pending, QUICK)
+    let error = shop::report(&config, &pending, &quick())
         .await
         .expect_err("over the cap");
     assert!(
@@ -266,6 +273,11 @@ fn v2_cancel() {
 #[test]
 fn v2_lost_verify_answer_is_recovered_as_already_verified() {
     on_tokio(|sb| lost_verify_answer(sb, Gateway::Ghesta));
+}
+
+#[test]
+fn v2_a_lost_create_answer_is_not_retried() {
+    on_tokio(|sb| lost_create_answer(sb, Gateway::Ghesta));
 }
 
 #[test]
@@ -303,6 +315,11 @@ fn v3_cancel() {
 #[test]
 fn v3_lost_verify_answer_is_recovered_as_already_verified() {
     on_tokio(|sb| lost_verify_answer(sb, Gateway::PayPingV3));
+}
+
+#[test]
+fn v3_a_lost_create_answer_is_not_retried() {
+    on_tokio(|sb| lost_create_answer(sb, Gateway::PayPingV3));
 }
 
 #[test]

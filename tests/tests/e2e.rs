@@ -16,7 +16,7 @@ use ghesta_blocking::{
     UreqTransport,
 };
 use ghesta_core::{
-    Amount, BaseUrl, Callback, CancelledCallback, ClientRefId, CompletedCallback, Config,
+    Amount, BaseUrl, Callback, CancelledCallback, ClientRefId, CompletedCallback, Config, Field,
     HttpRequest, HttpResponse, Mobile, NewPayment, PayPingCode, Pending, ReturnUrl, Token,
     VerifyOutcome,
 };
@@ -151,7 +151,7 @@ fn state(sb: &Sandbox, pending: &Pending) -> PaymentState {
 /// The PayPing code of a rejected call, or a panic naming what came instead.
 fn rejected_code(result: Result<VerifyOutcome, Error>) -> PayPingCode {
     match result {
-        Err(Error::PayPing(ghesta_core::Error::Rejected(rejection))) => {
+        Err(Error::Core(ghesta_core::Error::Rejected(rejection))) => {
             rejection.code().expect("a rejection with a code")
         }
         other => panic!("expected a PayPing rejection, got {other:?}"),
@@ -219,7 +219,7 @@ fn a_verify_answer_for_another_amount_is_never_verified() {
     let result = client.verify(&pending, &callback);
     let answered = answers.bodies()[0]["amount"].as_u64().unwrap();
     match result {
-        Err(Error::PayPing(ghesta_core::Error::AmountMismatch { received, .. })) => {
+        Err(Error::Core(ghesta_core::Error::AmountMismatch { received, .. })) => {
             assert_eq!(received, answered);
         }
         other => panic!("expected an amount mismatch, got {other:?}"),
@@ -310,15 +310,15 @@ fn forged_callbacks_are_refused_before_any_request() {
 
     // Another payment's code with this order's refId, and this payment with another order.
     for (field, value, expected) in [
-        ("code", other.code().as_str(), "code"),
-        ("clientrefid", "order-6", "clientRefId"),
+        ("code", other.code().as_str(), Field::PaymentCode),
+        ("clientrefid", "order-6", Field::ClientRefId),
     ] {
         match client.verify(&pending, &forged(&form, field, value)) {
-            Err(Error::CallbackMismatch {
+            Err(Error::Core(ghesta_core::Error::CallbackMismatch {
                 field: got,
                 expected: stored,
                 received,
-            }) => {
+            })) => {
                 assert_eq!(got, expected);
                 assert_eq!(received, value);
                 assert_ne!(stored, value);
@@ -421,7 +421,7 @@ fn a_wrong_token_is_unauthorized_and_never_shown() {
     assert!(
         matches!(
             err,
-            Error::PayPing(ghesta_core::Error::Unauthorized { status, .. }) if status == 401
+            Error::Core(ghesta_core::Error::Unauthorized { status, .. }) if status == 401
         ),
         "{err:?}"
     );
@@ -475,7 +475,7 @@ fn status_500_and_503_are_unavailable() {
     for status in [500, 503] {
         let (_sb, err) = verify_under(Fault::Status(status));
         match &err {
-            Error::PayPing(ghesta_core::Error::Unavailable { status: got, .. }) => {
+            Error::Core(ghesta_core::Error::Unavailable { status: got, .. }) => {
                 assert_eq!(got.as_u16(), status);
             }
             other => panic!("expected Unavailable for {status}, got {other:?}"),
@@ -489,7 +489,7 @@ fn status_500_and_503_are_unavailable() {
 fn a_proxy_html_502_is_unavailable_with_its_page() {
     let (_sb, err) = verify_under(Fault::HtmlBadGateway);
     match &err {
-        Error::PayPing(ghesta_core::Error::Unavailable {
+        Error::Core(ghesta_core::Error::Unavailable {
             status,
             snippet,
             request_id,
@@ -557,7 +557,7 @@ fn a_body_at_the_cap_is_read() {
 fn malformed_json_is_a_malformed_response() {
     let (_sb, err) = verify_under(Fault::MalformedJson);
     match &err {
-        Error::PayPing(ghesta_core::Error::MalformedResponse { status, .. }) => {
+        Error::Core(ghesta_core::Error::MalformedResponse { status, .. }) => {
             assert_eq!(status.as_u16(), 200);
         }
         other => panic!("expected MalformedResponse, got {other:?}"),
@@ -580,7 +580,7 @@ fn faults_on_create_report_and_cancel_are_typed_too() {
     assert!(
         matches!(
             err,
-            Error::PayPing(ghesta_core::Error::MalformedResponse { .. })
+            Error::Core(ghesta_core::Error::MalformedResponse { .. })
         ),
         "{err:?}"
     );

@@ -10,7 +10,7 @@ use std::time::Duration;
 use common::*;
 use ghesta_blocking::{Client, Error, RetryPolicy};
 use ghesta_core::{
-    Callback, CompletedCallback, Gateway, PayPingCode, Pending, Protocol, RefundRefusal,
+    Callback, CompletedCallback, Field, Gateway, PayPingCode, Pending, Protocol, RefundRefusal,
     VerifyOutcome,
 };
 use ghesta_sandbox::{ApiVersion, CallbackForm, Fault, PaymentState, Route, Sandbox, Times};
@@ -171,7 +171,7 @@ fn in_progress_until_the_window_closes_is_a_typed_error_and_no_success() {
     );
     let err = client.verify(&pending, &callback).unwrap_err();
     match &err {
-        Error::PayPing(ghesta_core::Error::VerifyInProgress { status, .. }) => {
+        Error::Core(ghesta_core::Error::VerifyInProgress { status, .. }) => {
             assert_eq!(status.as_u16(), 202);
         }
         other => panic!("expected VerifyInProgress, got {other:?}"),
@@ -183,7 +183,7 @@ fn in_progress_until_the_window_closes_is_a_typed_error_and_no_success() {
     );
     assert!(tries < 25, "stopped at the window: {tries}");
     assert_eq!(state(&sb, &pending), PaymentState::Paid, "never verified");
-    // The client gave up before its deadline, its last wait not fitting; a minute later
+    // The client gave up at its deadline, its last wait cut to end there; a minute later
     // PayPing answers again and the window is over: refused, and the payment voided.
     sb.advance(Duration::from_secs(60));
     sb.clear_faults();
@@ -216,15 +216,17 @@ fn a_callback_with_another_amount_or_code_is_refused_before_verify() {
     let other = create(&client, "v3-order-8");
     let form = sb.approve(pending.code().as_str()).unwrap();
     for (key, value, field) in [
-        ("amount", serde_json::json!(1_000), "amount"),
+        ("amount", serde_json::json!(1_000), Field::Amount),
         (
             "paymentCode",
             serde_json::json!(other.code().as_str()),
-            "code",
+            Field::PaymentCode,
         ),
     ] {
         match client.verify(&pending, &forged(&form, key, value.clone())) {
-            Err(Error::CallbackMismatch { field: got, .. }) => assert_eq!(got, field),
+            Err(Error::Core(ghesta_core::Error::CallbackMismatch { field: got, .. })) => {
+                assert_eq!(got, field)
+            }
             other => panic!("expected CallbackMismatch on {field}, got {other:?}"),
         }
     }
@@ -313,7 +315,7 @@ fn a_refund_after_the_window_is_refused_by_the_client_and_by_the_sandbox() {
     // Stored as verified 30 minutes ago: the client knows the window passed, sends nothing.
     let stored_verified_at = verified_at - Duration::from_secs(30 * 60 + 1);
     match client.refund(&pending, callback.ref_id(), stored_verified_at) {
-        Err(Error::RefundRefused(RefundRefusal::WindowPassed)) => {}
+        Err(Error::Core(ghesta_core::Error::RefundRefused(RefundRefusal::WindowPassed))) => {}
         other => panic!("expected RefundRefused(WindowPassed), got {other:?}"),
     }
     assert_eq!(sb.requests_seen().refund, 0);
@@ -341,7 +343,7 @@ fn a_payment_not_created_reversible_is_not_refunded() {
         VerifyOutcome::Verified(_)
     ));
     match client.refund(&pending, callback.ref_id(), verified_at) {
-        Err(Error::RefundRefused(RefundRefusal::NotReversible)) => {}
+        Err(Error::Core(ghesta_core::Error::RefundRefused(RefundRefusal::NotReversible))) => {}
         other => panic!("expected RefundRefused(NotReversible), got {other:?}"),
     }
     assert_eq!(sb.requests_seen().refund, 0);

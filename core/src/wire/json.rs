@@ -7,9 +7,12 @@
 
 use std::fmt;
 
-use serde::de::{DeserializeSeed, Deserializer as _, Error as _, IgnoredAny, MapAccess, Visitor};
+use serde::Deserialize;
+use serde::de::{
+    DeserializeSeed, Deserializer as _, Error as _, IgnoredAny, MapAccess, SeqAccess, Visitor,
+};
 
-use crate::wire::v2::errors::code_in_key;
+use crate::code::code_in_key;
 
 /// The fields of one success answer, filled in as their keys are met.
 pub(crate) trait Fields: Default {
@@ -231,6 +234,74 @@ impl Visitor<'_> for KeySeed {
                 None => Key::Other,
             },
         )
+    }
+}
+
+/// A JSON value kept only when it is a string: any other value (a number, `null`, an
+/// object) is read whole, checked as JSON, and dropped. The string is read straight into
+/// its `String`, with no `serde_json::Value` between.
+#[derive(Default)]
+pub(crate) struct LooseText(pub(crate) Option<String>);
+
+impl<'de> Deserialize<'de> for LooseText {
+    fn deserialize<D: serde::Deserializer<'de>>(de: D) -> Result<Self, D::Error> {
+        de.deserialize_any(Loose)
+    }
+}
+
+struct Loose;
+
+impl<'de> Visitor<'de> for Loose {
+    type Value = LooseText;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<LooseText, E> {
+        Ok(LooseText(Some(v.to_owned())))
+    }
+
+    fn visit_string<E: serde::de::Error>(self, v: String) -> Result<LooseText, E> {
+        Ok(LooseText(Some(v)))
+    }
+
+    fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<LooseText, E> {
+        Ok(LooseText(None))
+    }
+
+    fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<LooseText, E> {
+        Ok(LooseText(None))
+    }
+
+    fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<LooseText, E> {
+        Ok(LooseText(None))
+    }
+
+    fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<LooseText, E> {
+        Ok(LooseText(None))
+    }
+
+    fn visit_unit<E: serde::de::Error>(self) -> Result<LooseText, E> {
+        Ok(LooseText(None))
+    }
+
+    fn visit_none<E: serde::de::Error>(self) -> Result<LooseText, E> {
+        Ok(LooseText(None))
+    }
+
+    fn visit_some<D: serde::Deserializer<'de>>(self, de: D) -> Result<LooseText, D::Error> {
+        de.deserialize_any(Loose)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<LooseText, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(LooseText(None))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<LooseText, A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(LooseText(None))
     }
 }
 

@@ -10,7 +10,7 @@ use std::time::{Duration, SystemTime};
 use ghesta_core::http::{self, HeaderMap, Method, StatusCode};
 use ghesta_core::{
     Amount, AmountUnit, BaseUrl, BodySnippet, Callback, CancelPayment, ClientRefId,
-    CompletedCallback, Config, CreatePayment, Description, ErrorKey, Exchange, ExchangeKind,
+    CompletedCallback, Config, CreatePayment, Description, ErrorKey, Exchange, ExchangeKind, Field,
     MAX_TOMAN, MIN_TOMAN, Mobile, NewPayment, PayPingCode, PayerName, PaymentCode, Pending,
     REQUEST_ID_HEADER, RefId, ReportPayment, RequestId, ReturnUrl, Token, VerifyOutcome,
     VerifyPayment,

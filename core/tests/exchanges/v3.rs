@@ -375,3 +375,95 @@ fn create_v3_keeps_each_fee_in_its_own_field() {
     assert_eq!(bare.fees(), None);
     assert!(!serde_json::to_string(&bare).unwrap().contains("fees"));
 }
+
+const V3_CODE: &str = "01K2YQYESEQGNMCVFPQ9VC96YF";
+
+fn v3_verify() -> VerifyPayment {
+    let config = config(Gateway::PayPingV3);
+    let pending = pending_on(&config, false);
+    VerifyPayment::new(&config, &pending, &paid_callback()).unwrap()
+}
+
+/// v3's "already verified" 409, its earlier record (PascalCase, as PayPing's documentation
+/// writes it) given as `earlier`, or none.
+fn already_409(earlier: Option<Value>) -> String {
+    let mut meta = json!({"code": 110, "errors": [{"message": "پرداخت قبلا انجام شده"}]});
+    if let Some(record) = earlier {
+        meta["message"] = record;
+    }
+    json!({"title": "Conflict", "status": 409, "paypingTraceId": "0HN5:1", "metaData": meta})
+        .to_string()
+}
+
+/// Issue 20, item 7: a v3 answer proves the payment is this record's only when it names
+/// both the record's code and its amount. One that omits either is still verified (PayPing
+/// said so), but says it did not name the payment, so the settlement asks the report.
+#[test]
+fn a_v3_answer_names_the_payment_only_with_both_its_code_and_amount() {
+    let named = json!({"Amount": 250000, "Code": V3_CODE, "CardNumber": "603799******1234"});
+    for (status, body, names) in [
+        (
+            200,
+            json!({"amount": 250000, "code": V3_CODE}).to_string(),
+            true,
+        ),
+        (
+            200,
+            json!({"amount": 250000, "code": V3_CODE, "cardNumber": "603799******1234"})
+                .to_string(),
+            true,
+        ),
+        (200, json!({"amount": 250000}).to_string(), false),
+        (409, already_409(Some(named)), true),
+        (
+            409,
+            already_409(Some(json!({"amount": 250000, "code": V3_CODE}))),
+            true,
+        ),
+        (409, already_409(None), false),
+        (409, already_409(Some(json!({"Amount": 250000}))), false),
+        (409, already_409(Some(json!({"Code": V3_CODE}))), false),
+        (
+            409,
+            already_409(Some(json!({"CardNumber": "603799******1234"}))),
+            false,
+        ),
+    ] {
+        let outcome = v3_verify()
+            .parse_response(answer(status, body.clone()))
+            .unwrap_or_else(|e| panic!("{status} {body}: {e}"));
+        assert_eq!(outcome.names_payment(), names, "{status} {body}");
+        match (&outcome, status) {
+            (VerifyOutcome::Verified(v), 200) => assert_eq!(v.names_payment(), names),
+            (VerifyOutcome::AlreadyVerified(v), 409) => assert_eq!(v.names_payment(), names),
+            _ => panic!("{status} {body}: {outcome:?}"),
+        }
+    }
+}
+
+/// Naming another payment or amount is never "not named": it is the mismatch it was.
+#[test]
+fn a_v3_answer_naming_another_payment_or_amount_is_still_refused() {
+    for (status, body) in [
+        (200, json!({"amount": 250000, "code": "OTHER"}).to_string()),
+        (200, json!({"amount": 1, "code": V3_CODE}).to_string()),
+        (200, json!({"amount": 1}).to_string()),
+        (
+            409,
+            already_409(Some(json!({"Amount": 250000, "Code": "OTHER"}))),
+        ),
+        (409, already_409(Some(json!({"Code": "OTHER"})))),
+        (409, already_409(Some(json!({"Amount": 1})))),
+    ] {
+        let error = v3_verify()
+            .parse_response(answer(status, body.clone()))
+            .expect_err(&body);
+        assert!(
+            matches!(
+                error,
+                Error::CodeMismatch { .. } | Error::AmountMismatch { .. }
+            ),
+            "{status} {body}: {error:?}"
+        );
+    }
+}

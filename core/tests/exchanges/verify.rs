@@ -168,7 +168,7 @@ fn a_forged_callback_is_refused_before_any_request() {
     assert_eq!(
         mismatch("code=ffff000011&refid=1&clientrefid=order-1042"),
         Error::CallbackMismatch {
-            field: "code",
+            field: Field::PaymentCode,
             expected: CODE.into(),
             received: "ffff000011".into(),
         }
@@ -176,7 +176,7 @@ fn a_forged_callback_is_refused_before_any_request() {
     assert_eq!(
         mismatch("code=82a4f72b91&refid=1&clientrefid=order-1043"),
         Error::CallbackMismatch {
-            field: "clientRefId",
+            field: Field::ClientRefId,
             expected: CLIENT_REF_ID.into(),
             received: "order-1043".into(),
         }
@@ -185,7 +185,7 @@ fn a_forged_callback_is_refused_before_any_request() {
     assert_eq!(
         mismatch("code=82a4f72b91&refid=1&clientrefid=ORDER-1042"),
         Error::CallbackMismatch {
-            field: "clientRefId",
+            field: Field::ClientRefId,
             expected: CLIENT_REF_ID.into(),
             received: "ORDER-1042".into(),
         }
@@ -197,7 +197,7 @@ fn a_forged_callback_is_refused_before_any_request() {
         assert_eq!(
             mismatch(missing),
             Error::CallbackMismatch {
-                field: "clientRefId",
+                field: Field::ClientRefId,
                 expected: CLIENT_REF_ID.into(),
                 received: String::new(),
             }
@@ -254,4 +254,30 @@ fn verify_from_a_ref_id_sends_the_stored_amount() {
     assert_eq!(exchange.code(), pending().code());
     assert_eq!(exchange.amount(), pending().amount());
     assert_eq!(exchange.ref_id().as_str(), "999");
+}
+
+/// v2's verify takes a refId and an amount and answers with the amount alone: no answer of
+/// it names which payment was verified, so none says it named this record's (issue 20:
+/// another order's refid at the same price verifies that order's payment).
+#[test]
+fn no_v2_verify_answer_names_the_payment() {
+    for (status, body) in [
+        (200, r#"{"amount":1250000}"#.to_owned()),
+        (
+            200,
+            r#"{"amount":1250000,"cardNumber":"603799******1234","cardHashPan":"E3B0"}"#.to_owned(),
+        ),
+        // A `code` beside the amount is no v2 field: it names nothing.
+        (200, format!(r#"{{"amount":1250000,"code":"{CODE}"}}"#)),
+        (400, r#"{"15":"این تراکنش قبلا تایید شده است"}"#.to_owned()),
+    ] {
+        let outcome = verify()
+            .parse_response(answer(status, body.clone()))
+            .unwrap();
+        assert!(!outcome.names_payment(), "{status} {body}");
+        match &outcome {
+            VerifyOutcome::Verified(v) => assert!(!v.names_payment(), "{body}"),
+            VerifyOutcome::AlreadyVerified(v) => assert!(!v.names_payment(), "{body}"),
+        }
+    }
 }

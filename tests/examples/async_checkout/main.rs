@@ -12,9 +12,10 @@
 //!
 //! What an async shop writes is `shop.rs`: [`shop::send`], the transport (the core's
 //! `http::Request<Vec<u8>>` over hyper, bounded in time and size, redirects not followed),
-//! and [`shop::exchange`], a retry loop asking the core's error whether a retry can help
-//! (`Error::is_retryable`, `Error::retry_after`) within `Config::verify_deadline`. No
-//! `ghesta-blocking`, and no blocking call on the runtime.
+//! and [`shop::exchange`], a retry loop that classes each failure and asks the core's
+//! `RetryPolicy::decide` whether and when to send again (the rules `ghesta-blocking`
+//! follows), within `Config::verify_deadline`. No `ghesta-blocking`, and no blocking call on
+//! the runtime.
 
 mod buyer;
 mod shop;
@@ -24,13 +25,12 @@ use std::time::SystemTime;
 
 use ghesta_core::http::{StatusCode, header};
 use ghesta_core::{
-    Amount, BaseUrl, Callback, ClientRefId, Config, Gateway, Mobile, NewPayment, ReturnUrl, Token,
-    VerifyOutcome,
+    Amount, BaseUrl, Callback, ClientRefId, Config, Gateway, Mobile, NewPayment, RetryPolicy,
+    ReturnUrl, Token, VerifyOutcome,
 };
 use ghesta_sandbox::{Options, Sandbox};
 
 use crate::buyer::Choice;
-use crate::shop::Retry;
 
 fn main() -> ExitCode {
     let outcome = Sandbox::start(Options::default())
@@ -56,6 +56,8 @@ async fn checkout(sandbox: &Sandbox, gateway: Gateway) -> Result<(), Box<dyn std
         .with_api_url(BaseUrl::api(sandbox.base_url())?)
         .with_gateway_url(BaseUrl::gateway(sandbox.base_url())?)
         .with_gateway(gateway);
+    // The core's retry rules, the same the blocking client follows.
+    let policy = RetryPolicy::default();
 
     // 1. Create, and store the record.
     let pending = shop::create(
@@ -66,6 +68,7 @@ async fn checkout(sandbox: &Sandbox, gateway: Gateway) -> Result<(), Box<dyn std
             ClientRefId::new("order-1")?,
             Mobile::new("09123456789")?,
         ),
+        &policy,
     )
     .await?;
     println!("created {}", pending.code());
@@ -91,7 +94,7 @@ async fn checkout(sandbox: &Sandbox, gateway: Gateway) -> Result<(), Box<dyn std
     };
 
     // 4. Verify before the deadline, retrying what the core says is worth retrying.
-    match shop::verify(&config, &pending, &callback, received_at, Retry::default()).await? {
+    match shop::verify(&config, &pending, &callback, received_at, &policy).await? {
         VerifyOutcome::Verified(paid) => println!(
             "verified {} Toman, card {}",
             paid.amount().toman(),
@@ -101,7 +104,7 @@ async fn checkout(sandbox: &Sandbox, gateway: Gateway) -> Result<(), Box<dyn std
     }
 
     // 5. PayPing's report agrees.
-    let report = shop::report(&config, &pending, Retry::default()).await?;
+    let report = shop::report(&config, &pending, &policy).await?;
     if !report.confirms(&pending) {
         return Err("the report does not confirm the payment".into());
     }
@@ -116,13 +119,14 @@ async fn checkout(sandbox: &Sandbox, gateway: Gateway) -> Result<(), Box<dyn std
             ClientRefId::new("order-2")?,
             Mobile::new("09123456789")?,
         ),
+        &policy,
     )
     .await?;
     let form = buyer::choose(sandbox.base_url(), pending.code().as_str(), Choice::Cancel).await?;
     let Callback::Cancelled(_) = shop::callback(&form)? else {
         return Err("the cancelled payment came back completed".into());
     };
-    let cancelled = shop::cancel(&config, &pending, Retry::default()).await?;
+    let cancelled = shop::cancel(&config, &pending, &policy).await?;
     println!(
         "order-2: the buyer cancelled; code {} withdrawn",
         cancelled.code()

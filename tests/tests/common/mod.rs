@@ -104,7 +104,7 @@ pub(crate) fn state(sb: &Sandbox, pending: &Pending) -> PaymentState {
 /// The PayPing code of a rejected call, or a panic naming what came instead.
 pub(crate) fn rejected_code<T: std::fmt::Debug>(result: Result<T, Error>) -> PayPingCode {
     match result {
-        Err(Error::PayPing(ghesta_core::Error::Rejected(rejection))) => {
+        Err(Error::Core(ghesta_core::Error::Rejected(rejection))) => {
             rejection.code().expect("a rejection with a code")
         }
         other => panic!("expected a PayPing rejection, got {other:?}"),

@@ -56,11 +56,11 @@ fn run_binary(args: &[&str]) -> std::process::Output {
     }
 }
 
-#[test]
-fn binary_prints_the_listening_line() {
+/// Starts the binary with `args` and returns it with the address of its first line.
+fn serving(args: &[&str]) -> (Child, String) {
     let mut child = Child(
         std::process::Command::new(env!("CARGO_BIN_EXE_ghesta-sandbox"))
-            .args(["--listen", "127.0.0.1:0", "--token", "bin-token"])
+            .args(args)
             .stdout(std::process::Stdio::piped())
             .spawn()
             .unwrap(),
@@ -82,6 +82,13 @@ fn binary_prints_the_listening_line() {
         .strip_prefix("listening on http://")
         .unwrap_or_else(|| panic!("{line:?}"))
         .trim_end();
+    let addr = addr.to_owned();
+    (child, addr)
+}
+
+#[test]
+fn binary_prints_the_listening_line() {
+    let (child, addr) = serving(&["--listen", "127.0.0.1:0", "--token", "bin-token"]);
     assert!(addr.starts_with("127.0.0.1:"));
     let url = format!("http://{addr}/v2/pay");
     let body = json!({"amount": 1000, "returnUrl": "http://127.0.0.1/"});
@@ -95,4 +102,65 @@ fn binary_prints_the_listening_line() {
     let out = run_binary(&["--help"]);
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).contains("--verify-window-secs"));
+}
+
+#[test]
+fn binary_flags_for_merchants_the_409_and_the_report() {
+    let (child, addr) = serving(&[
+        "--extra-token",
+        "second",
+        "--already-verified-keys",
+        "camel",
+        "--no-report-v3-codes",
+    ]);
+    let base = format!("http://{addr}");
+    let api = |method: &str, path: &str, body: Option<&Value>| {
+        try_call(
+            &agent(),
+            method,
+            &format!("{base}{path}"),
+            Some("second"),
+            body,
+        )
+        .unwrap()
+    };
+    let created = api(
+        "POST",
+        "/v3/pay",
+        Some(&json!({"amount": 1000, "returnUrl": "http://127.0.0.1/", "clientRefId": "b"})),
+    );
+    assert_eq!(
+        created.status, 200,
+        "the extra token is a merchant: {}",
+        created.body
+    );
+    let code = created.json()["paymentCode"].as_str().unwrap().to_owned();
+    let report = api("GET", &format!("/v1/report/{code}"), None);
+    assert_eq!(report.status, 404, "no report of v3 codes");
+    let approved = try_call(
+        &agent(),
+        "POST",
+        &format!("{base}/__sandbox/payments/{code}/approve"),
+        None,
+        None,
+    )
+    .unwrap();
+    let data: Value =
+        serde_json::from_str(approved.json()["fields"][2][1].as_str().unwrap()).unwrap();
+    let body = json!({"paymentCode": code, "paymentRefId": data["paymentRefId"], "amount": 1000});
+    assert_eq!(api("POST", "/v3/pay/verify", Some(&body)).status, 200);
+    let again = api("POST", "/v3/pay/verify", Some(&body));
+    drop(child);
+    assert_eq!(again.status, 409);
+    assert_eq!(
+        again.json()["metaData"]["message"]["code"],
+        code.as_str(),
+        "camelCase"
+    );
+
+    let out = run_binary(&["--already-verified-keys", "snake"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--already-verified-keys"));
+    let out = run_binary(&["--extra-token", ""]);
+    assert!(!out.status.success());
 }

@@ -7,17 +7,23 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use ghesta_sandbox::{
-    DEFAULT_FAILURE_CODE, Fault, Options, PaymentState, Route, Sandbox, SandboxError, Times,
+    CallbackForm, DEFAULT_FAILURE_CODE, Fault, KeyCase, Options, PaymentState, Route, Sandbox,
+    SandboxError, Times,
 };
 use serde_json::{Value, json};
 use ureq::http::Request;
 
+mod already_verified;
 mod api;
 mod binary;
 mod connections;
 mod control;
+mod exact_codes;
 mod faults;
+mod merchants;
 mod pages;
+mod paying_late;
+mod report;
 
 use faults::{approved, raw_verify};
 
@@ -49,6 +55,8 @@ fn agent() -> ureq::Agent {
     ureq::Agent::config_builder()
         .http_status_as_error(false)
         .max_redirects(0)
+        // v3's DELETE carries a JSON body.
+        .allow_non_standard_methods(true)
         .timeout_global(Some(Duration::from_secs(20)))
         .build()
         .new_agent()
@@ -145,4 +153,59 @@ fn error_code(a: &Answer) -> String {
     let obj = v.as_object().unwrap();
     assert_eq!(obj.len(), 1, "{}", a.body);
     obj.keys().next().unwrap().clone()
+}
+
+/// The token the second merchant of [`start`] uses.
+const OTHER: &str = "other-token";
+
+/// One API call as the merchant with `token`.
+fn call_as(sb: &Sandbox, token: &str, method: &str, path: &str, body: Option<&Value>) -> Answer {
+    let url = format!("{}{path}", sb.base_url());
+    try_call(&agent(), method, &url, Some(token), body).unwrap()
+}
+
+/// A v2 payment of the merchant with `token`.
+fn create_as(sb: &Sandbox, token: &str, amount: u32) -> String {
+    let body = json!({"amount": amount, "returnUrl": "http://127.0.0.1:9/back"});
+    let a = call_as(sb, token, "POST", "/v2/pay", Some(&body));
+    assert_eq!(a.status, 200, "{}", a.body);
+    a.json()["code"].as_str().unwrap().to_owned()
+}
+
+/// A v3 payment of the merchant with `token`, reversible.
+fn create_v3_as(sb: &Sandbox, token: &str, amount: u32) -> String {
+    let body = json!({
+        "amount": amount,
+        "returnUrl": "http://127.0.0.1:9/back",
+        "clientRefId": "order-3",
+        "isReversible": true,
+    });
+    let a = call_as(sb, token, "POST", "/v3/pay", Some(&body));
+    assert_eq!(a.status, 200, "{}", a.body);
+    a.json()["paymentCode"].as_str().unwrap().to_owned()
+}
+
+/// The `paymentRefId` a v3 callback form carries.
+fn payment_ref_id(form: &CallbackForm) -> u64 {
+    let data: Value = serde_json::from_str(form.get("data").unwrap()).unwrap();
+    data["paymentRefId"].as_u64().expect("a paid v3 callback")
+}
+
+/// `POST /v3/pay/verify` as the merchant with `token`.
+fn verify_v3_as(sb: &Sandbox, token: &str, code: &str, ref_id: u64, amount: u32) -> Answer {
+    let body = json!({"paymentCode": code, "paymentRefId": ref_id, "amount": amount});
+    call_as(sb, token, "POST", "/v3/pay/verify", Some(&body))
+}
+
+/// A v3 problem's `metaData.code`, with its status.
+fn problem_code(a: &Answer) -> (u16, u64) {
+    let code = a.json()["metaData"]["code"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("not a v3 problem: {} {}", a.status, a.body));
+    (a.status, code)
+}
+
+/// The report of `code` as the merchant with `token`.
+fn report_as(sb: &Sandbox, token: &str, code: &str) -> Answer {
+    call_as(sb, token, "GET", &format!("/v1/report/{code}"), None)
 }

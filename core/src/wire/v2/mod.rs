@@ -7,6 +7,8 @@ pub(crate) mod errors;
 pub(crate) mod report;
 pub(crate) mod verify;
 
+use crate::wire::Page;
+
 /// `POST`: creates a payment.
 pub(crate) const CREATE_PATH: &str = "/v2/pay";
 /// `POST`: verifies a payment.
@@ -15,13 +17,6 @@ pub(crate) const VERIFY_PATH: &str = "/v2/pay/verify";
 pub(crate) const CANCEL_PATH: &str = "/v2/pay/";
 /// `GET` + the code as one segment: what PayPing knows of a payment (a v1 route v2 uses).
 pub(crate) const REPORT_PATH: &str = "/v1/report/";
-
-/// A payment page: the path before the code (one segment) and what follows it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Page {
-    pub(crate) before_code: &'static str,
-    pub(crate) after_code: &'static str,
-}
 
 /// Ghesta's installment page, on the gateway host.
 pub(crate) const GHESTA_PAGE: Page = Page {

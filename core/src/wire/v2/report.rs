@@ -5,7 +5,7 @@
 use serde::de::MapAccess;
 
 use crate::error::Error;
-use crate::exchange::Answer;
+use crate::wire::answer::Answer;
 use crate::wire::json::Fields;
 
 /// Every field is optional on the wire (absent or `null` stays `None`).

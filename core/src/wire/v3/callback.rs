@@ -10,12 +10,12 @@ use serde::de::MapAccess;
 
 use crate::callback::{Callback, CallbackError, CancelledCallback, CompletedCallback};
 use crate::code::PayPingCode;
+use crate::code::code_in_key;
 use crate::gateway::Protocol;
 use crate::invalid::InvalidInput;
 use crate::text::{CardHash, CardNumber, ClientRefId, PaymentCode, RefId};
 use crate::wire::callback::{CallbackForm, KEYS};
 use crate::wire::json::{self, Fields};
-use crate::wire::v2::errors::code_in_key;
 
 // v3's keys, by their place in the callback's key table.
 const STATUS: usize = 5;

@@ -1,22 +1,13 @@
-//! `POST /v3/pay`: the body sent, and the code, page and fees read back.
+//! `POST /v3/pay`'s answer: the code, page and fees read back. (Its body is
+//! [`crate::wire::create`]'s.)
 
 use serde::de::MapAccess;
 
-use crate::amount::AmountUnit;
-use crate::create::NewPayment;
 use crate::error::Error;
-use crate::exchange::Answer;
-use crate::pending::Fees;
+use crate::fees::Fees;
 use crate::text::PaymentCode;
+use crate::wire::answer::Answer;
 use crate::wire::json::Fields;
-use crate::wire::v2::create::Body;
-
-/// The request body: v2's fields, camelCase as PayPing's spec lists them (`clientRefId`
-/// always a JSON string: PayPing's own plugins were fixed for sending it as a number), plus
-/// `isReversible` when asked for.
-pub(crate) fn body(payment: &NewPayment, unit: AmountUnit) -> Body<'_> {
-    crate::wire::v2::create::body_of(payment, unit)
-}
 
 #[derive(Default)]
 struct Created {

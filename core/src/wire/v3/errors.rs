@@ -1,5 +1,6 @@
-//! v3's error body: RFC 7807 problem details with PayPing's `paypingTraceId` and
-//! `metaData{code, errors[{message}], message}`.
+//! v3's refusals: RFC 7807 problem details with PayPing's `paypingTraceId` and
+//! `metaData{code, errors[{message}], message}`, under 400, 406, 409 or 422; and the trace
+//! id of any other failure.
 //!
 //! Keys are matched without regard to case (PayPing documents PascalCase and camelCase for
 //! the same answers) and a key twice, in any case, is refused. Everything kept is bounded.
@@ -10,7 +11,12 @@ use serde::Deserialize;
 use serde::de::value::MapAccessDeserializer;
 use serde::de::{MapAccess, SeqAccess, Visitor};
 
+use crate::code::PayPingCode;
+use crate::error::Error;
+use crate::rejection::{ErrorEntry, ErrorKey, Rejection};
+use crate::request_id::RequestId;
 use crate::snippet::truncate;
+use crate::wire::answer::Answer;
 use crate::wire::json::{Fields, Nested};
 use crate::wire::v3::record::{AnyCaseRecord, Record};
 
@@ -43,6 +49,75 @@ impl Problem {
             && self.messages.is_empty()
             && self.earlier.is_none()
     }
+}
+
+/// The error a v3 answer of a failure status is.
+pub(crate) fn failure(answer: Answer<'_>) -> Error {
+    let problem = read(answer.body);
+    failure_of(answer, problem)
+}
+
+/// The error a v3 answer of a failure status is, from its body as [`read`] read it (once).
+///
+/// The problem's `paypingTraceId` is the id PayPing support asks for, so it becomes the
+/// request id of whatever error the status gives.
+pub(crate) fn failure_of(answer: Answer<'_>, problem: Result<Problem, String>) -> Error {
+    let (answer, problem) = match problem {
+        Ok(mut problem) => (answer.with_trace_id(problem.trace_id.take()), Ok(problem)),
+        Err(reason) => (answer, Err(reason)),
+    };
+    match answer.status.as_u16() {
+        400 | 406 | 409 | 422 => match problem {
+            Ok(problem) if !problem.is_empty() => {
+                let status = answer.status;
+                Error::Rejected(rejection(status, problem, answer.into_request_id()))
+            }
+            Ok(_) => answer.malformed("an empty problem"),
+            Err(reason) => answer.malformed(reason),
+        },
+        _ => answer.by_status(),
+    }
+}
+
+/// v3's "verification still in progress" (202, or 502): call verify again. Its trace id,
+/// when the body has one, is the request id.
+pub(crate) fn in_progress(answer: Answer<'_>) -> Error {
+    let trace_id = read(answer.body).ok().and_then(|p| p.trace_id);
+    let (status, retry_after) = (answer.status, answer.retry_after());
+    Error::VerifyInProgress {
+        status,
+        retry_after,
+        request_id: answer.with_trace_id(trace_id).into_request_id(),
+    }
+}
+
+/// A problem-details refusal: one entry per message, keyed by `metaData.code` when there is
+/// one; the `detail` (or `title`) when there is no message.
+fn rejection(
+    status: http::StatusCode,
+    problem: Problem,
+    request_id: Option<RequestId>,
+) -> Rejection {
+    let key = match problem.code {
+        Some(n) => ErrorKey::Code(PayPingCode::from_number(n)),
+        None => ErrorKey::Problem,
+    };
+    let mut messages = problem.messages;
+    if messages.is_empty() {
+        messages.extend(problem.detail.or_else(|| problem.title.clone()));
+    }
+    if messages.is_empty() {
+        // A code alone still names what happened.
+        messages.push(String::new());
+    }
+    let entries = messages
+        .into_iter()
+        .map(|message| ErrorEntry {
+            key: key.clone(),
+            message,
+        })
+        .collect();
+    Rejection::new(status, entries, request_id).with_title(problem.title)
 }
 
 /// Reads a problem-details body.

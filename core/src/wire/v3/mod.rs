@@ -11,7 +11,7 @@ pub(crate) mod verify;
 
 use serde::Serialize;
 
-use crate::wire::v2::Page;
+use crate::wire::Page;
 
 /// `POST`: creates a payment.
 pub(crate) const CREATE_PATH: &str = "/v3/pay";

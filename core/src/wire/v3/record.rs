@@ -1,13 +1,11 @@
 //! The verified payment record v3 answers with: a 200 verify's body, and the earlier result
 //! a 409 (code 110, already verified) carries in `metaData.message`.
 
-use std::fmt;
-
-use serde::Deserialize;
-use serde::de::{IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::MapAccess;
 
 use crate::text::{CardHash, CardNumber};
-use crate::wire::json::Fields;
+use crate::wire::json::{Fields, LooseText};
+use crate::wire::verify::Kept;
 
 /// The record's fields, as PayPing spells them in camelCase.
 #[derive(Default)]
@@ -62,17 +60,6 @@ impl Fields for AnyCaseRecord {
     }
 }
 
-/// What a record says beside its amount and code, each kept only when valid.
-#[derive(Default)]
-pub(crate) struct Kept {
-    /// The masked card number, if PayPing sent a valid one.
-    pub(crate) card_number: Option<CardNumber>,
-    /// The card hash, if PayPing sent a valid one.
-    pub(crate) card_hash: Option<CardHash>,
-    /// When the buyer paid (`payedDate`, as sent), if it is short printable text.
-    pub(crate) paid_at: Option<String>,
-}
-
 impl Record {
     /// The card fields and payment date, moved out of the record (no copy).
     pub(crate) fn into_kept(self) -> Kept {
@@ -84,74 +71,6 @@ impl Record {
                 .0
                 .filter(|s| s.len() <= 64 && !s.chars().any(char::is_control)),
         }
-    }
-}
-
-/// A JSON value kept only when it is a string: any other value (a number, `null`, an
-/// object) is read whole, checked as JSON, and dropped. The string is read straight into
-/// its `String`, with no `serde_json::Value` between.
-#[derive(Default)]
-struct LooseText(Option<String>);
-
-impl<'de> Deserialize<'de> for LooseText {
-    fn deserialize<D: serde::Deserializer<'de>>(de: D) -> Result<Self, D::Error> {
-        de.deserialize_any(Loose)
-    }
-}
-
-struct Loose;
-
-impl<'de> Visitor<'de> for Loose {
-    type Value = LooseText;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("any JSON value")
-    }
-
-    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<LooseText, E> {
-        Ok(LooseText(Some(v.to_owned())))
-    }
-
-    fn visit_string<E: serde::de::Error>(self, v: String) -> Result<LooseText, E> {
-        Ok(LooseText(Some(v)))
-    }
-
-    fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<LooseText, E> {
-        Ok(LooseText(None))
-    }
-
-    fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<LooseText, E> {
-        Ok(LooseText(None))
-    }
-
-    fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<LooseText, E> {
-        Ok(LooseText(None))
-    }
-
-    fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<LooseText, E> {
-        Ok(LooseText(None))
-    }
-
-    fn visit_unit<E: serde::de::Error>(self) -> Result<LooseText, E> {
-        Ok(LooseText(None))
-    }
-
-    fn visit_none<E: serde::de::Error>(self) -> Result<LooseText, E> {
-        Ok(LooseText(None))
-    }
-
-    fn visit_some<D: serde::Deserializer<'de>>(self, de: D) -> Result<LooseText, D::Error> {
-        de.deserialize_any(Loose)
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<LooseText, A::Error> {
-        while seq.next_element::<IgnoredAny>()?.is_some() {}
-        Ok(LooseText(None))
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<LooseText, A::Error> {
-        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-        Ok(LooseText(None))
     }
 }
 
