@@ -231,16 +231,17 @@ fn check_content_type(
     // Two content types are ambiguous (frameworks disagree on which one counts): refused as
     // their combined value, which is no single media type.
     if values.iter().nth(1).is_some() {
-        let mut joined = Vec::new();
-        for v in values.iter() {
-            if joined.len() > crate::snippet::SNIPPET_BYTES {
-                break;
-            }
-            if !joined.is_empty() {
-                joined.extend_from_slice(b", ");
-            }
-            joined.extend_from_slice(v.as_bytes());
-        }
+        // Only as much as the snippet shows is joined, however many values came.
+        let joined: Vec<u8> = values
+            .iter()
+            .enumerate()
+            .flat_map(|(i, v)| {
+                let separator: &[u8] = if i == 0 { b"" } else { b", " };
+                separator.iter().chain(v.as_bytes())
+            })
+            .copied()
+            .take(crate::snippet::SNIPPET_BYTES)
+            .collect();
         let received = crate::snippet::BodySnippet::of(&joined).as_str().to_owned();
         return Err(CallbackError::UnsupportedContentType {
             received: Some(received),

@@ -15,6 +15,21 @@ use crate::url::BaseUrl;
 pub const DEFAULT_API_URL: &str = "https://api.payping.ir";
 /// PayPing's production payment pages (Ghesta's installment page lives here).
 pub const DEFAULT_GATEWAY_URL: &str = "https://payping.ir";
+/// PayPing's second API host, the one its official plugins call the "foreign server": the
+/// same API, served from `payping.io` (for shops that reach `payping.ir` badly from abroad).
+///
+/// ```
+/// use ghesta_core::{BaseUrl, Config, SECOND_API_URL, SECOND_GATEWAY_URL, Token};
+///
+/// let config = Config::new(Token::new("t")?)
+///     .with_api_url(BaseUrl::api(SECOND_API_URL)?)
+///     .with_gateway_url(BaseUrl::gateway(SECOND_GATEWAY_URL)?);
+/// assert_eq!(config.api_url().as_str(), "https://api.payping.io");
+/// # Ok::<(), ghesta_core::InvalidInput>(())
+/// ```
+pub const SECOND_API_URL: &str = "https://api.payping.io";
+/// PayPing's payment pages on its second host (Ghesta's installment page lives here too).
+pub const SECOND_GATEWAY_URL: &str = "https://payping.io";
 /// How long after the buyer returns a payment can still be verified.
 ///
 /// PayPing's spec (`/v2/pay/verify`) says 10 minutes; Ghesta's guide and PayPing's help
@@ -131,15 +146,18 @@ impl Config {
         Ok(config)
     }
 
-    /// Uses another API base URL (PayPing's `https://api.payping.io`, a proxy, the sandbox).
-    /// For a sandbox set [`Config::with_gateway_url`] too: the buyer's pages are elsewhere.
+    /// Uses another API base URL (PayPing's second host [`SECOND_API_URL`], a proxy, the
+    /// sandbox). For a sandbox set [`Config::with_gateway_url`] too: the buyer's pages are
+    /// elsewhere. Records made on PayPing's hosts or a loopback sandbox read back from a store;
+    /// records made through a proxy do not (see [`Pending`](crate::Pending)).
     #[must_use]
     pub fn with_api_url(mut self, url: BaseUrl) -> Self {
         self.settings_mut().api_url = url;
         self
     }
 
-    /// Uses another payment-page base URL (`https://payping.io`, the sandbox).
+    /// Uses another payment-page base URL (PayPing's second host [`SECOND_GATEWAY_URL`], the
+    /// sandbox).
     #[must_use]
     pub fn with_gateway_url(mut self, url: BaseUrl) -> Self {
         self.settings_mut().gateway_url = url;
@@ -322,6 +340,12 @@ mod tests {
     fn defaults_are_valid() {
         assert!(BaseUrl::api(DEFAULT_API_URL).is_ok());
         assert!(BaseUrl::gateway(DEFAULT_GATEWAY_URL).is_ok());
+        for (url, base) in [
+            (SECOND_API_URL, BaseUrl::api(SECOND_API_URL)),
+            (SECOND_GATEWAY_URL, BaseUrl::gateway(SECOND_GATEWAY_URL)),
+        ] {
+            assert_eq!(base.map(|b| b.0), Ok(url.to_owned()), "taken as it stands");
+        }
         let c = Config::from_lookup(env(&[("PAYPING_TOKEN", "t")])).unwrap();
         assert_eq!(c.api_url().as_str(), DEFAULT_API_URL);
         assert_eq!(c.gateway_url().as_str(), DEFAULT_GATEWAY_URL);

@@ -43,7 +43,7 @@ pub use cancel::{CancelPayment, Cancelled};
 pub use code::PayPingCode;
 pub use config::{
     Config, ConfigError, DEFAULT_API_URL, DEFAULT_GATEWAY_URL, DEFAULT_VERIFY_WINDOW, ENV_API_URL,
-    ENV_GATEWAY_URL, ENV_TOKEN,
+    ENV_GATEWAY_URL, ENV_TOKEN, SECOND_API_URL, SECOND_GATEWAY_URL,
 };
 pub use create::CreatePayment;
 pub use error::{Error, RefundRefusal};

@@ -21,12 +21,15 @@ use crate::text::{ClientRefId, MerchantKey, PaymentCode};
 /// database, or a cache only the server writes), never where the buyer can write it (a
 /// cookie session, a hidden form field, the URL): its fields decide what is verified (the
 /// amount sent, the code a callback must match), so a buyer who could edit it could choose
-/// what their payment proves. Every field is validated again when it is read back, and the record must agree
-/// with itself: its redirect must be the payment page of its own code, on PayPing's host (or
-/// a loopback sandbox), so whoever can write the store cannot send buyers elsewhere. A record
-/// stored by an earlier release keeps loading (the crate's tests load each released form). Verify is built from it, and
-/// sends the amount stored here in the unit it was created with, so a callback can never
-/// choose the amount.
+/// what their payment proves. Every field is validated again when it is read back, and the
+/// record must agree with itself: its redirect must be the payment page of its own code, on
+/// one of PayPing's hosts (`payping.ir`, or its second host `payping.io`) or a loopback
+/// sandbox, so whoever can write the store cannot send buyers elsewhere or to another
+/// payment. A v3 record whose page is of another shape on PayPing's domain reads back with
+/// the start page of its code instead. A record stored by an earlier release keeps loading
+/// (the crate's tests load each released form). Verify is built from it, and sends the
+/// amount stored here in the unit it was created with, so a callback can never choose the
+/// amount.
 ///
 /// ```
 /// # use ghesta_core::Pending;
@@ -192,7 +195,7 @@ impl TryFrom<Stored> for Pending {
     type Error = InvalidInput;
 
     fn try_from(stored: Stored) -> Result<Self, InvalidInput> {
-        let gateway = stored
+        let (redirect_url, gateway) = stored
             .redirect_url
             .check_stored(&stored.code, stored.gateway)?;
         if stored.reversible && gateway.protocol() != Protocol::V3 {
@@ -206,7 +209,7 @@ impl TryFrom<Stored> for Pending {
             amount: stored.amount,
             wire_unit: stored.wire_unit,
             created_at: stored.created_at,
-            redirect_url: stored.redirect_url,
+            redirect_url,
             request_id: stored.request_id,
             gateway,
             reversible: stored.reversible,
