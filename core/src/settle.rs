@@ -339,12 +339,13 @@ impl Settlement {
         match status {
             // PayPing's report of the record's own code, for its amount and order, says it
             // is verified: that is PayPing's word on this payment, whoever verified it.
-            PaymentStatus::Verified if report.status().is_some() => Next::Done(self.paid(Paid {
+            // (Only a report that says so: without a status, `isPaid` reads as waiting.)
+            PaymentStatus::Verified => Next::Done(self.paid(Paid {
                 ref_id: report_ref(&report),
                 proof: Proof::ReportVerified,
                 outcome: None,
             })),
-            PaymentStatus::Verified | PaymentStatus::AwaitingVerify => match report_ref(&report) {
+            PaymentStatus::AwaitingVerify => match report_ref(&report) {
                 Some(ref_id) if !self.tried(&ref_id) => {
                     self.sent += 1;
                     match VerifyPayment::from_ref_id(&self.config, &self.pending, ref_id) {

@@ -647,3 +647,114 @@ fn a_record_settled_with_another_merchants_config_sends_nothing() {
     );
     assert!(matches!(verdict, Verdict::Ship(_)), "{verdict:?}");
 }
+
+#[test]
+fn only_a_v3_report_that_is_not_found_is_unconfirmable() {
+    // A v2 report answering 404, or a v3 report answering 503, may answer next time.
+    for (gateway, reply) in [
+        (Gateway::Ghesta, Answer(404, "")),
+        (Gateway::PayPingV3, Answer(503, "")),
+    ] {
+        let config = config(gateway);
+        let pending = pending(&config);
+        let (verdict, _) = drive(
+            Settlement::new(&config, &pending),
+            minutes(&pending, 2),
+            &[],
+            &[reply],
+        );
+        assert!(
+            matches!(verdict, Verdict::Wait(Waiting::ReportFailed(_))),
+            "{gateway}: {verdict:?}"
+        );
+    }
+}
+
+#[test]
+fn a_pass_out_of_exchanges_says_why_when_the_report_failed() {
+    let config = config(Gateway::Ghesta);
+    let pending = pending(&config);
+    let callback = form("code=82a4f72&refid=1&clientrefid=order-7");
+    for (m, attention) in [(2, false), (25, true)] {
+        let now = minutes(&pending, m);
+        let s = Settlement::new(&config, &pending)
+            .with_callback(&callback, now)
+            .unwrap();
+        // Verify 1 lost, report names 2, verify 2 lost, the last report lost: four sent.
+        let (verdict, sent) = drive(s, now, &[Lost], &[report(5, Some("2")), Lost]);
+        assert_eq!(sent, ["verify 1", "report", "verify 2", "report"]);
+        match verdict {
+            Verdict::Wait(Waiting::ReportFailed(Error::NoAnswer { .. })) if !attention => {}
+            Verdict::NeedsAttention(Attention::StillFailing(Error::NoAnswer { .. }))
+                if attention => {}
+            other => panic!("{m} min: {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn verdicts_say_whether_they_are_final_and_what_proved_them() {
+    let config = config(Gateway::Ghesta);
+    let pending = pending(&config);
+    let now = minutes(&pending, 2);
+    let callback = form("code=82a4f72&refid=555&clientrefid=order-7");
+    let s = Settlement::new(&config, &pending)
+        .with_callback(&callback, now)
+        .unwrap();
+    let (verdict, _) = drive(s, now, &[V2_OK], &[report(1, Some("555"))]);
+    assert!(verdict.is_final());
+    let Verdict::Ship(paid) = verdict else {
+        panic!("{verdict:?}")
+    };
+    let Some(ghesta_core::VerifyOutcome::Verified(verified)) = paid.outcome() else {
+        panic!("the verify's answer is kept: {paid:?}")
+    };
+    assert_eq!(
+        verified.card_number().map(|c| c.as_str()),
+        Some("6037****1234")
+    );
+    let (verdict, _) = drive(
+        Settlement::new(&config, &pending),
+        now,
+        &[],
+        &[report(3, None)],
+    );
+    assert!(matches!(verdict, Verdict::Release(_)) && verdict.is_final());
+    let (verdict, _) = drive(
+        Settlement::new(&config, &pending),
+        now,
+        &[],
+        &[report(2, None)],
+    );
+    assert!(!verdict.is_final());
+}
+
+#[test]
+fn confirm_verified_binds_only_the_records_own_reference() {
+    let config = config(Gateway::Ghesta);
+    let pending = pending(&config);
+    let read = |body: &str| {
+        ghesta_core::ReportPayment::new(&config, pending.code())
+            .parse_response(http::Response::new(body.as_bytes().to_vec()))
+            .unwrap()
+    };
+    let ref_id = |r: &str| ghesta_core::RefId::new(r).unwrap();
+    let paid = read(&report_of(1, Some("555")));
+    assert!(ghesta_core::confirm_verified(&pending, &ref_id("555"), &paid).is_ok());
+    for (body, verified) in [
+        (report_of(1, Some("555")), "777"),
+        (report_of(2, None), "555"),
+        (report_of(3, Some("555")), "555"),
+    ] {
+        let err = ghesta_core::confirm_verified(&pending, &ref_id(verified), &read(&body));
+        assert!(
+            matches!(err, Err(Error::NotThisPayment { .. })),
+            "{body}: {err:?}"
+        );
+    }
+    let other_order = read(r#"{"amount":250000,"clientRefId":"order-8","paymentStatus":1}"#);
+    assert!(matches!(
+        ghesta_core::confirm_verified(&pending, &ref_id("555"), &other_order),
+        Err(Error::ReportMismatch { .. })
+    ));
+}
