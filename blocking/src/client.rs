@@ -74,7 +74,7 @@ impl fmt::Debug for Client {
 ///     .connect_timeout(Duration::from_secs(5))
 ///     .timeout(Duration::from_secs(20))
 ///     .max_response_bytes(16 * 1024)
-///     .user_agent("my-shop ghesta-blocking/0.1.0")
+///     .user_agent("my-shop/1.4 (shop@example.com)")
 ///     .retry_policy(RetryPolicy::default().with_max_attempts(3).with_jitter_seed(std::process::id().into()))
 ///     .build();
 /// assert_eq!(client.retry_policy().max_attempts(), 3);

@@ -79,7 +79,7 @@ pub const DEFAULT_MAX_IDLE_CONNECTIONS: usize = 64;
 /// assert_eq!(settings.timeout(), Duration::from_secs(15));
 /// assert_eq!(settings.connect_timeout(), Duration::from_secs(10));
 /// assert_eq!(settings.max_response_bytes(), 64 * 1024);
-/// assert_eq!(settings.user_agent(), "ghesta-blocking/0.1.0");
+/// assert_eq!(settings.user_agent(), concat!("ghesta-blocking/", env!("CARGO_PKG_VERSION")));
 /// assert_eq!(settings.max_idle_connections_per_host(), 16);
 /// assert_eq!(settings.max_idle_connections(), 64);
 /// ```

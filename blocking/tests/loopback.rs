@@ -158,7 +158,10 @@ fn unavailable_then_ok_is_retried() {
             request.header("authorization"),
             Some(format!("Bearer {TOKEN}").as_str())
         );
-        assert_eq!(request.header("user-agent"), Some("ghesta-blocking/0.1.0"));
+        assert_eq!(
+            request.header("user-agent"),
+            Some(concat!("ghesta-blocking/", env!("CARGO_PKG_VERSION")))
+        );
         assert_eq!(request.header("accept"), Some("application/json"));
     }
 }

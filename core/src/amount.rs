@@ -52,7 +52,7 @@ impl Amount {
 
     /// An amount given in Rial (1 Toman = 10 Rial); refused unless divisible by 10.
     pub fn from_rial(rial: u64) -> Result<Self, InvalidInput> {
-        if rial % 10 != 0 {
+        if !rial.is_multiple_of(10) {
             return Err(InvalidInput::new(
                 Field::Amount,
                 Rule::NotWholeToman { rial },

@@ -336,10 +336,10 @@ fn parse_fault(body: Option<&[u8]>) -> Result<FaultRule, String> {
             ));
         }
     };
-    if let Fault::Status(s) | Fault::InProgress { status: s } = fault {
-        if !(200..=599).contains(&s) {
-            return Err(format!("status {s} is not between 200 and 599"));
-        }
+    if let Fault::Status(s) | Fault::InProgress { status: s } = fault
+        && !(200..=599).contains(&s)
+    {
+        return Err(format!("status {s} is not between 200 and 599"));
     }
     let times = match spec.times {
         None => Times::Once,

@@ -222,6 +222,8 @@
 //! - **Clock**: wall time at start, plus real elapsed time, plus whatever
 //!   [`Sandbox::advance`] added.
 #![forbid(unsafe_code)]
+// On docs.rs (nightly, `--cfg docsrs`): each feature-gated item says which feature it needs.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(missing_docs)]
 
 mod answer;

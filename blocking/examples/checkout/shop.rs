@@ -233,10 +233,10 @@ impl Shop {
             let left = deadline.checked_duration_since(std::time::Instant::now())?;
             let event = self.next_event(left)?;
             seen(&event);
-            if let Event::Finished { order: o, outcome } = event {
-                if o == order {
-                    return Some(outcome);
-                }
+            if let Event::Finished { order: o, outcome } = event
+                && o == order
+            {
+                return Some(outcome);
             }
         }
     }
@@ -484,7 +484,7 @@ fn grouped(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
