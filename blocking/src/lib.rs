@@ -8,6 +8,7 @@ pub use ghesta_core;
 mod client;
 mod clock;
 mod error;
+mod trace;
 mod transport;
 
 pub use client::{Client, ClientBuilder};
