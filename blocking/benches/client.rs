@@ -31,6 +31,7 @@
 //!    exchange alone (`verify_plain`, what parts 1 to 5 time on both sides) beside
 //!    `Client::verify` (`verify_bound`), which on v2 also asks the report of the record's
 //!    code to bind the refid; and the requests each sends, counted at the sandbox.
+//!    `CLIENT_BENCH_ONLY_BINDING=1` runs this part alone.
 //!
 //! ```text
 //! cargo bench -p ghesta-blocking --bench client
@@ -736,6 +737,11 @@ fn main() {
         .configure_from_args();
 
     let rounds = if benchmarking { 2_000 } else { 4 };
+    // Part 6 alone, for a quick look at what the binding costs.
+    if std::env::var_os("CLIENT_BENCH_ONLY_BINDING").is_some() {
+        binding_part(&mut criterion, &dir, started, rounds);
+        return;
+    }
     let sandbox = Sandbox::start(Options::default()).expect("sandbox");
     let client = client(&sandbox);
     let raw = Raw::new(&sandbox);

@@ -30,17 +30,21 @@ use crate::transport::{HttpSettings, Transport, UreqTransport};
 /// ```no_run
 /// use ghesta_blocking::Client;
 ///
-/// // PAYPING_TOKEN, and optionally PAYPING_API_URL / PAYPING_GATEWAY_URL (a sandbox).
+/// // PAYPING_TOKEN; for a sandbox, PAYPING_API_URL *and* PAYPING_GATEWAY_URL (with the API
+/// // URL alone, the buyer would be sent to the real payping.ir).
 /// let client = Client::from_env()?;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Clone)]
 pub struct Client {
     inner: Arc<Inner>,
+    /// Beside the shared parts, not among them: [`Client::with_config`] makes a client of
+    /// another merchant on the same transport without copying anything but a reference.
+    config: Config,
 }
 
+/// What every client of one pool shares, whatever its merchant.
 struct Inner {
-    config: Config,
     transport: Box<dyn Transport>,
     retry: RetryPolicy,
     clock: Box<dyn Clock>,
@@ -50,7 +54,7 @@ impl fmt::Debug for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // Config's Debug redacts the token.
         f.debug_struct("Client")
-            .field("config", &self.inner.config)
+            .field("config", &self.config)
             .field("retry", &self.inner.retry)
             .finish_non_exhaustive()
     }
@@ -63,8 +67,10 @@ impl fmt::Debug for Client {
 /// use ghesta_blocking::{Client, RetryPolicy};
 /// use ghesta_core::{BaseUrl, Config, Token};
 ///
+/// // A local sandbox: its API, and its pages for the buyer (else the real payping.ir).
 /// let config = Config::new(Token::new("my-token")?)
-///     .with_api_url(BaseUrl::api("http://127.0.0.1:8080")?); // a local sandbox
+///     .with_api_url(BaseUrl::api("http://127.0.0.1:8080")?)
+///     .with_gateway_url(BaseUrl::gateway("http://127.0.0.1:8080")?);
 /// let client = Client::builder(config)
 ///     .connect_timeout(Duration::from_secs(5))
 ///     .timeout(Duration::from_secs(20))
@@ -229,25 +235,27 @@ impl ClientBuilder {
             .unwrap_or_else(|| Box::new(UreqTransport::new(&self.http)));
         Client {
             inner: Arc::new(Inner {
-                config: self.config,
                 transport,
                 retry: self.retry,
                 clock: self.clock,
             }),
+            config: self.config,
         }
     }
 }
 
 impl Client {
     /// A client for `config` with every default (ureq, rustls or native-tls, the default
-    /// retry policy).
+    /// retry policy). For a sandbox, set its API URL and its gateway URL: with the API URL
+    /// alone, buyers are sent to the real payping.ir.
     ///
     /// ```
     /// use ghesta_blocking::Client;
     /// use ghesta_core::{BaseUrl, Config, Token};
     ///
     /// let config = Config::new(Token::new("sandbox-token")?)
-    ///     .with_api_url(BaseUrl::api("http://127.0.0.1:8080")?);
+    ///     .with_api_url(BaseUrl::api("http://127.0.0.1:8080")?)
+    ///     .with_gateway_url(BaseUrl::gateway("http://127.0.0.1:8080")?);
     /// let client = Client::new(config);
     /// let for_a_thread = client.clone(); // same connection pool
     /// std::thread::spawn(move || drop(for_a_thread)).join().unwrap();
@@ -258,7 +266,8 @@ impl Client {
     }
 
     /// A client configured from the environment: `PAYPING_TOKEN` (required),
-    /// `PAYPING_API_URL` and `PAYPING_GATEWAY_URL` (see [`Config::from_env`]).
+    /// `PAYPING_API_URL` and `PAYPING_GATEWAY_URL` (see [`Config::from_env`]). For a sandbox
+    /// set both URLs: with `PAYPING_API_URL` alone, buyers are sent to the real payping.ir.
     ///
     /// ```
     /// # use ghesta_blocking::Client;
@@ -313,7 +322,56 @@ impl Client {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn config(&self) -> &Config {
-        &self.inner.config
+        &self.config
+    }
+
+    /// A client for another merchant's `config` (another PayPing account: its own token,
+    /// perhaps its own gateway) on this client's transport, retry policy and clock: one
+    /// connection pool for every merchant of the process. It copies nothing but two
+    /// reference counts, so it is cheap enough to call per request.
+    ///
+    /// The token is not shared: every exchange is built from its own client's config and
+    /// carries that token in its own request, so a payment is never sent with another
+    /// merchant's. Give each merchant a [`MerchantKey`](ghesta_core::MerchantKey)
+    /// ([`Config::with_merchant`]) and a stored payment is refused, before any request, by a
+    /// client of another merchant ([`ghesta_core::Error::WrongMerchant`]); [`Merchants`]
+    /// picks the client of a record's merchant.
+    ///
+    /// [`Merchants`]: crate::Merchants
+    ///
+    /// ```
+    /// use ghesta_blocking::Client;
+    /// use ghesta_core::{Config, MerchantKey, Token};
+    ///
+    /// let pool = Client::new(Config::new(Token::new("token-of-the-marketplace")?));
+    /// let tehran = pool.with_config(
+    ///     Config::new(Token::new("token-of-tehran")?).with_merchant(MerchantKey::new("shop-tehran")?),
+    /// );
+    /// assert_eq!(tehran.config().merchant().map(MerchantKey::as_str), Some("shop-tehran"));
+    /// assert_eq!(pool.config().merchant(), None); // unchanged
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn with_config(&self, config: Config) -> Client {
+        Client {
+            inner: Arc::clone(&self.inner),
+            config,
+        }
+    }
+
+    /// Whether `self` and `other` share one transport (one connection pool), as clones and
+    /// [`Client::with_config`] do.
+    ///
+    /// ```
+    /// use ghesta_blocking::Client;
+    /// use ghesta_core::{Config, Token};
+    ///
+    /// let a = Client::new(Config::new(Token::new("a")?));
+    /// assert!(a.shares_transport(&a.with_config(Config::new(Token::new("b")?))));
+    /// assert!(!a.shares_transport(&Client::new(Config::new(Token::new("a")?))));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn shares_transport(&self, other: &Client) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner)
     }
 
     /// The retry policy.
@@ -372,6 +430,12 @@ impl Client {
     /// Verifies a payment whose callback arrived now, and proves it is the record's. See
     /// [`Client::verify_received_at`]. A shop's callback handler usually wants
     /// [`Client::settle`], which also says what to do when the answer is not a proof.
+    ///
+    /// It can block for minutes: PayPing v3's "verification in progress" is asked again until
+    /// the verify window closes, so a server with few threads verifies off the request
+    /// thread. An error after the retries (the network, PayPing's 5xx) says nothing about the
+    /// payment: leave the order as it is, and let the sweeper ([`Client::recover`]) settle it
+    /// from PayPing's report.
     ///
     /// ```
     /// use ghesta_blocking::Client;
@@ -471,8 +535,11 @@ impl Client {
     /// ([`ghesta_core::Error::CallbackMismatch`]: forged or misrouted; nothing was sent).
     /// Everything else is a [`Verdict`]: [`Verdict::Ship`] (once: the sweeper may reach it
     /// too), [`Verdict::Wait`] (tell the buyer the payment is being confirmed; the sweeper
-    /// finishes), [`Verdict::Release`] (on PayPing's word only: a cancelled callback alone
-    /// never releases), or [`Verdict::NeedsAttention`].
+    /// finishes; a verify or report that failed on the network after its retries is this
+    /// too), [`Verdict::Release`] (on PayPing's word only: a cancelled callback is as
+    /// unauthenticated as any other, and alone never releases), or
+    /// [`Verdict::NeedsAttention`]. After a release, a new payment for the order takes a
+    /// fresh clientRefId (see [`Release`](ghesta_core::Release)).
     ///
     /// It may block for minutes while PayPing answers "still verifying": a server with few
     /// threads settles off the request thread, or answers "being confirmed" at once.

@@ -8,6 +8,7 @@ pub use ghesta_core;
 mod client;
 mod clock;
 mod error;
+mod merchants;
 mod trace;
 mod transport;
 
@@ -19,6 +20,7 @@ pub use error::{Error, InvalidCertificate, Result, TransportError};
 pub use ghesta_core::{
     DEFAULT_INITIAL_DELAY, DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_DELAY, Decision, Failure, RetryPolicy,
 };
+pub use merchants::Merchants;
 pub use transport::{
     DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_IDLE_CONNECTIONS, DEFAULT_MAX_IDLE_CONNECTIONS_PER_HOST,
     DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT, DEFAULT_USER_AGENT, HttpSettings, Transport,

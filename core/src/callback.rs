@@ -22,9 +22,18 @@ pub const MAX_CALLBACK_BYTES: usize = 8 * 1024;
 /// A parsed callback: the buyer came back from the payment page.
 ///
 /// [`Callback::Completed`] carries a payment reference to verify; it is only the buyer's
-/// browser claiming a payment, and verify decides. [`Callback::Cancelled`] means the buyer
+/// browser claiming a payment, and verify decides. [`Callback::Cancelled`] says the buyer
 /// did not complete the payment (v2: the `refid` was empty or missing; v3: `status=0`, with
-/// its `errorCode`): show them the cart again.
+/// its `errorCode`): show them the cart again, but release nothing on it. It is as
+/// unauthenticated as a completed one (PayPing signs neither; anyone can post one for an
+/// order id): settle it like any other ([`Settlement::with_callback`]), and release the order
+/// only on PayPing's word ([`Verdict::Release`], whose docs say how the buyer pays again).
+///
+/// A server that hands out its request's body or query rather than an `http::Request` calls
+/// [`Callback::from_form`] or [`Callback::from_query`] directly.
+///
+/// [`Settlement::with_callback`]: crate::Settlement::with_callback
+/// [`Verdict::Release`]: crate::Verdict::Release
 ///
 /// ```
 /// use ghesta_core::{Callback, Protocol};
@@ -47,7 +56,8 @@ pub const MAX_CALLBACK_BYTES: usize = 8 * 1024;
 pub enum Callback {
     /// The buyer finished the payment page and the form names a payment reference.
     Completed(CompletedCallback),
-    /// The buyer did not complete the payment: no payment reference.
+    /// The form says the buyer did not complete the payment: no payment reference. A
+    /// claim, as unauthenticated as a completed one: it releases nothing by itself.
     Cancelled(CancelledCallback),
 }
 
@@ -103,7 +113,8 @@ impl CompletedCallback {
 }
 
 /// A callback without a payment reference: the buyer cancelled, gave up, or the payment
-/// failed on the gateway.
+/// failed on the gateway; or someone posted a form that says so. PayPing's report decides
+/// (a [`Settlement`](crate::Settlement) asks it).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CancelledCallback {
     pub(crate) protocol: Protocol,
@@ -220,16 +231,17 @@ fn check_content_type(
     // Two content types are ambiguous (frameworks disagree on which one counts): refused as
     // their combined value, which is no single media type.
     if values.iter().nth(1).is_some() {
-        let mut joined = Vec::new();
-        for v in values.iter() {
-            if joined.len() > crate::snippet::SNIPPET_BYTES {
-                break;
-            }
-            if !joined.is_empty() {
-                joined.extend_from_slice(b", ");
-            }
-            joined.extend_from_slice(v.as_bytes());
-        }
+        // Only as much as the snippet shows is joined, however many values came.
+        let joined: Vec<u8> = values
+            .iter()
+            .enumerate()
+            .flat_map(|(i, v)| {
+                let separator: &[u8] = if i == 0 { b"" } else { b", " };
+                separator.iter().chain(v.as_bytes())
+            })
+            .copied()
+            .take(crate::snippet::SNIPPET_BYTES)
+            .collect();
         let received = crate::snippet::BodySnippet::of(&joined).as_str().to_owned();
         return Err(CallbackError::UnsupportedContentType {
             received: Some(received),

@@ -40,15 +40,21 @@ pub struct CancelPayment {
     config: Config,
     code: PaymentCode,
     protocol: Protocol,
+    /// The record was given another merchant's configuration: no request is ever built.
+    wrong_merchant: Option<Error>,
 }
 
 impl CancelPayment {
-    /// Prepares the cancel of `pending`'s code, on the protocol that created it.
+    /// Prepares the cancel of `pending`'s code, on the protocol that created it. With a
+    /// `config` of another merchant than the record's, [`Exchange::to_request`] is
+    /// [`Error::WrongMerchant`]: the cancel is never sent (this constructor returns no
+    /// `Result`, as it did before merchants had keys).
     pub fn new(config: &Config, pending: &Pending) -> Self {
         Self {
             config: config.clone(),
             code: pending.code().clone(),
             protocol: pending.protocol(),
+            wrong_merchant: pending.check_merchant(config).err(),
         }
     }
 
@@ -95,6 +101,9 @@ impl Exchange for CancelPayment {
     }
 
     fn to_request(&self) -> Result<HttpRequest, Error> {
+        if let Some(error) = &self.wrong_merchant {
+            return Err(error.clone());
+        }
         match self.protocol {
             Protocol::V2 => {
                 let mut path = String::from(wire::v2::CANCEL_PATH);

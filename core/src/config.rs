@@ -7,6 +7,7 @@ use std::time::{Duration, SystemTime};
 use crate::amount::AmountUnit;
 use crate::gateway::Gateway;
 use crate::invalid::{Field, InvalidInput, Rule};
+use crate::text::MerchantKey;
 use crate::token::Token;
 use crate::url::BaseUrl;
 
@@ -14,6 +15,21 @@ use crate::url::BaseUrl;
 pub const DEFAULT_API_URL: &str = "https://api.payping.ir";
 /// PayPing's production payment pages (Ghesta's installment page lives here).
 pub const DEFAULT_GATEWAY_URL: &str = "https://payping.ir";
+/// PayPing's second API host, the one its official plugins call the "foreign server": the
+/// same API, served from `payping.io` (for shops that reach `payping.ir` badly from abroad).
+///
+/// ```
+/// use ghesta_core::{BaseUrl, Config, SECOND_API_URL, SECOND_GATEWAY_URL, Token};
+///
+/// let config = Config::new(Token::new("t")?)
+///     .with_api_url(BaseUrl::api(SECOND_API_URL)?)
+///     .with_gateway_url(BaseUrl::gateway(SECOND_GATEWAY_URL)?);
+/// assert_eq!(config.api_url().as_str(), "https://api.payping.io");
+/// # Ok::<(), ghesta_core::InvalidInput>(())
+/// ```
+pub const SECOND_API_URL: &str = "https://api.payping.io";
+/// PayPing's payment pages on its second host (Ghesta's installment page lives here too).
+pub const SECOND_GATEWAY_URL: &str = "https://payping.io";
 /// How long after the buyer returns a payment can still be verified.
 ///
 /// PayPing's spec (`/v2/pay/verify`) says 10 minutes; Ghesta's guide and PayPing's help
@@ -35,6 +51,7 @@ pub const ENV_GATEWAY_URL: &str = "PAYPING_GATEWAY_URL";
 /// let config = Config::new(Token::new("my-token")?)
 ///     .with_api_url(BaseUrl::api("http://127.0.0.1:8080")?);
 /// assert_eq!(config.api_url().as_str(), "http://127.0.0.1:8080");
+/// // The buyer's pages are still PayPing's: a sandbox needs `with_gateway_url` too.
 /// assert_eq!(config.gateway_url().as_str(), "https://payping.ir");
 /// assert_eq!(config.amount_unit(), AmountUnit::Toman);
 /// # Ok::<(), ghesta_core::InvalidInput>(())
@@ -54,6 +71,7 @@ struct Settings {
     amount_unit: AmountUnit,
     verify_window: Duration,
     gateway: Gateway,
+    merchant: Option<MerchantKey>,
 }
 
 impl Config {
@@ -66,6 +84,7 @@ impl Config {
             amount_unit: AmountUnit::Toman,
             verify_window: DEFAULT_VERIFY_WINDOW,
             gateway: Gateway::Ghesta,
+            merchant: None,
         }))
     }
 
@@ -75,7 +94,9 @@ impl Config {
     }
 
     /// Reads `PAYPING_TOKEN` (required), `PAYPING_API_URL` and `PAYPING_GATEWAY_URL`
-    /// (optional, production hosts when unset or empty) from the process environment.
+    /// (optional, production hosts when unset or empty) from the process environment. For a
+    /// sandbox set both URLs: with `PAYPING_API_URL` alone, buyers are sent to the real
+    /// payping.ir.
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::from_lookup(|name| std::env::var_os(name))
     }
@@ -88,10 +109,11 @@ impl Config {
     ///
     /// let config = Config::from_lookup(|name| match name {
     ///     "PAYPING_TOKEN" => Some("tok".into()),
-    ///     "PAYPING_API_URL" => Some("http://127.0.0.1:9000".into()),
+    ///     "PAYPING_API_URL" | "PAYPING_GATEWAY_URL" => Some("http://127.0.0.1:9000".into()),
     ///     _ => None,
     /// })?;
     /// assert_eq!(config.api_url().as_str(), "http://127.0.0.1:9000");
+    /// assert_eq!(config.gateway_url().as_str(), "http://127.0.0.1:9000");
     ///
     /// let missing = Config::from_lookup(|_| None).unwrap_err();
     /// assert!(matches!(missing, ConfigError::Missing { name: "PAYPING_TOKEN" }));
@@ -124,14 +146,18 @@ impl Config {
         Ok(config)
     }
 
-    /// Uses another API base URL (PayPing's `https://api.payping.io`, a proxy, the sandbox).
+    /// Uses another API base URL (PayPing's second host [`SECOND_API_URL`], a proxy, the
+    /// sandbox). For a sandbox set [`Config::with_gateway_url`] too: the buyer's pages are
+    /// elsewhere. Records made on PayPing's hosts or a loopback sandbox read back from a store;
+    /// records made through a proxy do not (see [`Pending`](crate::Pending)).
     #[must_use]
     pub fn with_api_url(mut self, url: BaseUrl) -> Self {
         self.settings_mut().api_url = url;
         self
     }
 
-    /// Uses another payment-page base URL (`https://payping.io`, the sandbox).
+    /// Uses another payment-page base URL (PayPing's second host [`SECOND_GATEWAY_URL`], the
+    /// sandbox).
     #[must_use]
     pub fn with_gateway_url(mut self, url: BaseUrl) -> Self {
         self.settings_mut().gateway_url = url;
@@ -150,6 +176,11 @@ impl Config {
     /// The gateway new payments are created for ([`Gateway::Ghesta`] by default). Payments
     /// already created keep theirs: verify, cancel and refund follow the stored
     /// [`Pending`](crate::Pending).
+    ///
+    /// Only [`Gateway::Ghesta`] offers installments (on PayPing v2: Ghesta's page is
+    /// documented for v2 only). With [`Gateway::PayPingV3`] buyers pay in full on PayPing's
+    /// card page; v3 adds refunds for reversible payments and a verify that names its
+    /// payment (see [`Gateway`]).
     #[must_use]
     pub fn with_gateway(mut self, gateway: Gateway) -> Self {
         self.settings_mut().gateway = gateway;
@@ -163,6 +194,35 @@ impl Config {
         }
         self.settings_mut().verify_window = window;
         Ok(self)
+    }
+
+    /// Names the merchant (the PayPing account) this configuration is, for a process that
+    /// serves several: every payment created with it records `key`
+    /// ([`Pending::merchant`](crate::Pending::merchant)), and verify, cancel, refund and
+    /// settlement of that record are refused before any request
+    /// ([`Error::WrongMerchant`](crate::Error::WrongMerchant)) with a configuration of
+    /// another merchant. A configuration without a key is "the default merchant", whose
+    /// records carry no key (as every record stored before keys existed).
+    ///
+    /// ```
+    /// use ghesta_core::{Config, MerchantKey, Token};
+    ///
+    /// let tehran = Config::new(Token::new("token-of-tehran")?)
+    ///     .with_merchant(MerchantKey::new("shop-tehran")?);
+    /// assert_eq!(tehran.merchant().map(MerchantKey::as_str), Some("shop-tehran"));
+    /// assert_eq!(Config::new(Token::new("t")?).merchant(), None); // the default merchant
+    /// # Ok::<(), ghesta_core::InvalidInput>(())
+    /// ```
+    #[must_use]
+    pub fn with_merchant(mut self, key: MerchantKey) -> Self {
+        self.settings_mut().merchant = Some(key);
+        self
+    }
+
+    /// The merchant this configuration is, if it was named ([`Config::with_merchant`]);
+    /// `None` is the default merchant.
+    pub fn merchant(&self) -> Option<&MerchantKey> {
+        self.0.merchant.as_ref()
     }
 
     /// The token.
@@ -225,6 +285,7 @@ impl fmt::Debug for Config {
             .field("amount_unit", &s.amount_unit)
             .field("verify_window", &s.verify_window)
             .field("gateway", &s.gateway)
+            .field("merchant", &s.merchant)
             .finish()
     }
 }
@@ -279,6 +340,12 @@ mod tests {
     fn defaults_are_valid() {
         assert!(BaseUrl::api(DEFAULT_API_URL).is_ok());
         assert!(BaseUrl::gateway(DEFAULT_GATEWAY_URL).is_ok());
+        for (url, base) in [
+            (SECOND_API_URL, BaseUrl::api(SECOND_API_URL)),
+            (SECOND_GATEWAY_URL, BaseUrl::gateway(SECOND_GATEWAY_URL)),
+        ] {
+            assert_eq!(base.map(|b| b.0), Ok(url.to_owned()), "taken as it stands");
+        }
         let c = Config::from_lookup(env(&[("PAYPING_TOKEN", "t")])).unwrap();
         assert_eq!(c.api_url().as_str(), DEFAULT_API_URL);
         assert_eq!(c.gateway_url().as_str(), DEFAULT_GATEWAY_URL);

@@ -126,10 +126,10 @@ impl Exchange for CreatePayment {
                         "create answered amount {answered} for a payment of {sent}"
                     )));
                 }
-                // PayPing's own page, when it named one we can trust; else the start page.
+                // The start page PayPing named, on its own host; else the one built here.
                 let redirect = read
                     .url
-                    .and_then(|url| RedirectUrl::from_answer(&self.config, url))
+                    .and_then(|url| RedirectUrl::from_answer(&read.code, url))
                     .unwrap_or_else(|| RedirectUrl::payping_v3(&self.config, &read.code));
                 let fees = Some(read.fees).filter(|f| !f.is_empty());
                 (read.code, redirect, fees)
@@ -146,6 +146,7 @@ impl Exchange for CreatePayment {
             gateway,
             reversible: self.payment.is_reversible(),
             fees,
+            merchant: self.config.merchant().cloned(),
         })
     }
 }

@@ -11,7 +11,7 @@ use crate::invalid::{Field, InvalidInput};
 use crate::rejection::Rejection;
 use crate::request_id::{IdSuffix, RequestId};
 use crate::snippet::{BodySnippet, SNIPPET_BYTES, truncate};
-use crate::text::PaymentCode;
+use crate::text::{MerchantKey, PaymentCode};
 
 /// The error of an exchange: building its request or reading PayPing's answer.
 ///
@@ -198,6 +198,27 @@ pub enum Error {
         request_id: Option<RequestId>,
     },
 
+    /// A stored payment of one merchant was to be verified, cancelled, refunded or settled
+    /// with the configuration (the token) of another: refused before any request, since
+    /// PayPing would answer for the other merchant's account (code 46, or its report of
+    /// another payment). Finish the record with the `Config` whose
+    /// [`merchant`](crate::Config::merchant) is the record's
+    /// ([`Pending::merchant`](crate::Pending::merchant); `None` is the default merchant).
+    #[error(
+        "payment {code} belongs to {} but was given the configuration of {}; nothing was \
+         sent: finish it with its own merchant's configuration (look it up by Pending::merchant)",
+        MerchantName(record.as_ref()),
+        MerchantName(config.as_ref())
+    )]
+    WrongMerchant {
+        /// The record's payment code.
+        code: PaymentCode,
+        /// The merchant the record belongs to (`None`: the default merchant).
+        record: Option<MerchantKey>,
+        /// The merchant of the configuration it was given (`None`: the default merchant).
+        config: Option<MerchantKey>,
+    },
+
     /// A refund that cannot succeed was refused before anything was sent.
     #[error("the payment cannot be refunded: {0}; nothing was sent")]
     RefundRefused(RefundRefusal),
@@ -230,6 +251,18 @@ pub enum Error {
     },
 }
 
+/// A merchant as an error names it: its key, or the default merchant.
+struct MerchantName<'a>(Option<&'a MerchantKey>);
+
+impl fmt::Display for MerchantName<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some(key) => write!(f, "merchant {:?}", key.as_str()),
+            None => f.write_str("the default merchant (no key)"),
+        }
+    }
+}
+
 impl Error {
     /// Whether sending the same request again can help: 5xx, PayPing's "try again" codes
     /// (11, 25, 29, 49), 408/429, and a success or 5xx answer whose body could not be read
@@ -254,6 +287,7 @@ impl Error {
             | Self::CallbackMismatch { .. }
             | Self::Internal { .. }
             | Self::RefundRefused(_)
+            | Self::WrongMerchant { .. }
             | Self::Unauthorized { .. }
             | Self::NotFound { .. }
             | Self::CodeMismatch { .. }
@@ -281,6 +315,7 @@ impl Error {
             | Self::CallbackMismatch { .. }
             | Self::Internal { .. }
             | Self::NoAnswer { .. }
+            | Self::WrongMerchant { .. }
             | Self::RefundRefused(_) => None,
         }
     }
@@ -303,6 +338,7 @@ impl Error {
             | Self::CallbackMismatch { .. }
             | Self::Internal { .. }
             | Self::NoAnswer { .. }
+            | Self::WrongMerchant { .. }
             | Self::RefundRefused(_) => None,
         }
     }

@@ -12,6 +12,15 @@ use serde::{Deserialize, Serialize};
 /// cancel and refund follow the record, not today's setting: a payment created on v2 is
 /// verified on v2 after the shop switched to v3.
 ///
+/// **Installments are Ghesta's page, on v2 only.** Ghesta's installment redirect is
+/// documented for PayPing's v2 API alone, and nothing public shows it on v3: a buyer sent by
+/// [`Gateway::PayPingV2`] or [`Gateway::PayPingV3`] pays in full on PayPing's card page. What
+/// v3 offers instead is a better card payment: refunds to the payer's card within 30 minutes
+/// of verify, for payments created reversible ([`NewPayment::with_reversible`],
+/// [`RefundPayment`]); a verify answer that names the payment it verified (so no report call
+/// binds it, as v2's needs); the fees in the create answer ([`Pending::fees`]); and problem
+/// details with PayPing's trace id on every error.
+///
 /// ```
 /// use ghesta_core::{Config, Gateway, Protocol, Token};
 ///
@@ -24,6 +33,9 @@ use serde::{Deserialize, Serialize};
 /// ```
 ///
 /// [`Pending::gateway`]: crate::Pending::gateway
+/// [`Pending::fees`]: crate::Pending::fees
+/// [`NewPayment::with_reversible`]: crate::NewPayment::with_reversible
+/// [`RefundPayment`]: crate::RefundPayment
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[non_exhaustive]
 pub enum Gateway {
@@ -37,7 +49,8 @@ pub enum Gateway {
     #[serde(rename = "payping_v2")]
     PayPingV2,
     /// PayPing's card payment page over v3 (`/v3/pay`, then `/v3/pay/start/{paymentCode}`),
-    /// the API PayPing recommends today.
+    /// the API PayPing recommends today. No installments: the buyer pays in full by card;
+    /// refunds within 30 minutes of verify for payments created reversible.
     #[serde(rename = "payping_v3")]
     PayPingV3,
 }

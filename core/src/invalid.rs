@@ -76,6 +76,8 @@ pub enum Field {
     Reversible,
     /// The protocol a callback or record speaks (PayPing v2 or v3).
     Protocol,
+    /// The shop's name for one of its PayPing accounts ([`MerchantKey`](crate::MerchantKey)).
+    MerchantKey,
 }
 
 impl Field {
@@ -104,6 +106,7 @@ impl Field {
             Self::RedirectUrl => "redirect URL",
             Self::Reversible => "reversible",
             Self::Protocol => "protocol",
+            Self::MerchantKey => "merchant key",
         }
     }
 }

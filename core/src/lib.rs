@@ -43,7 +43,7 @@ pub use cancel::{CancelPayment, Cancelled};
 pub use code::PayPingCode;
 pub use config::{
     Config, ConfigError, DEFAULT_API_URL, DEFAULT_GATEWAY_URL, DEFAULT_VERIFY_WINDOW, ENV_API_URL,
-    ENV_GATEWAY_URL, ENV_TOKEN,
+    ENV_GATEWAY_URL, ENV_TOKEN, SECOND_API_URL, SECOND_GATEWAY_URL,
 };
 pub use create::CreatePayment;
 pub use error::{Error, RefundRefusal};
@@ -68,7 +68,9 @@ pub use settle::{
 };
 pub use snippet::BodySnippet;
 pub use status::PaymentStatus;
-pub use text::{CardHash, CardNumber, ClientRefId, Description, PayerName, PaymentCode, RefId};
+pub use text::{
+    CardHash, CardNumber, ClientRefId, Description, MerchantKey, PayerName, PaymentCode, RefId,
+};
 pub use token::Token;
 pub use url::{BaseUrl, ReturnUrl};
 pub use verify::{AlreadyVerified, Verified, VerifyOutcome, VerifyPayment};

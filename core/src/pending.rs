@@ -5,12 +5,14 @@ use std::time::SystemTime;
 use serde::{Deserialize, Serialize};
 
 use crate::amount::{Amount, AmountUnit};
+use crate::config::Config;
+use crate::error::Error;
 use crate::fees::Fees;
 use crate::gateway::{Gateway, Protocol};
 use crate::invalid::{Field, InvalidInput, Rule};
 use crate::redirect::RedirectUrl;
 use crate::request_id::RequestId;
-use crate::text::{ClientRefId, PaymentCode};
+use crate::text::{ClientRefId, MerchantKey, PaymentCode};
 
 /// A payment that was created and is waiting for the buyer: store it by its
 /// [`client_ref_id`](Pending::client_ref_id) (or code) until the callback arrives.
@@ -19,12 +21,15 @@ use crate::text::{ClientRefId, PaymentCode};
 /// database, or a cache only the server writes), never where the buyer can write it (a
 /// cookie session, a hidden form field, the URL): its fields decide what is verified (the
 /// amount sent, the code a callback must match), so a buyer who could edit it could choose
-/// what their payment proves. Every field is validated again when it is read back, and the record must agree
-/// with itself: its redirect must be the payment page of its own code, on PayPing's host (or
-/// a loopback sandbox), so whoever can write the store cannot send buyers elsewhere. A record
-/// stored by an earlier release keeps loading (the crate's tests load each released form). Verify is built from it, and
-/// sends the amount stored here in the unit it was created with, so a callback can never
-/// choose the amount.
+/// what their payment proves. Every field is validated again when it is read back, and the
+/// record must agree with itself: its redirect must be the payment page of its own code, on
+/// one of PayPing's hosts (`payping.ir`, or its second host `payping.io`) or a loopback
+/// sandbox, so whoever can write the store cannot send buyers elsewhere or to another
+/// payment. A v3 record whose page is of another shape on PayPing's domain reads back with
+/// the start page of its code instead. A record stored by an earlier release keeps loading
+/// (the crate's tests load each released form). Verify is built from it, and sends the
+/// amount stored here in the unit it was created with, so a callback can never choose the
+/// amount.
 ///
 /// ```
 /// # use ghesta_core::Pending;
@@ -54,6 +59,11 @@ pub struct Pending {
     /// v3's fees, as its create answer gave them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) fees: Option<Fees>,
+    /// The merchant whose configuration created it; none for the default merchant (and
+    /// every record stored before merchants had keys). Written only when present, so a
+    /// default merchant's record is byte for byte what an earlier release wrote and reads.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) merchant: Option<MerchantKey>,
 }
 
 impl Pending {
@@ -116,6 +126,48 @@ impl Pending {
     pub fn request_id(&self) -> Option<&RequestId> {
         self.request_id.as_ref()
     }
+
+    /// The merchant the payment belongs to: the [`Config::merchant`] it was created with.
+    /// `None` is the default merchant, as is every record stored before merchants had keys.
+    /// Every later step of the payment must run with that merchant's configuration.
+    pub fn merchant(&self) -> Option<&MerchantKey> {
+        self.merchant.as_ref()
+    }
+
+    /// Whether `config` may finish this payment: it must be the configuration of the
+    /// record's own merchant, the same key or both none. A keyed configuration never
+    /// finishes a keyless record (nor the other way round): the default merchant keeps a
+    /// configuration without a key. Verify, cancel, refund and [`Settlement`] check this
+    /// before building a request; a driver of its own that sends other exchanges for the
+    /// record (a report) checks it too.
+    ///
+    /// [`Settlement`]: crate::Settlement
+    ///
+    /// ```
+    /// use ghesta_core::*;
+    /// # fn pending() -> Pending { serde_json::from_str(r#"{"code":"82a4f72","client_ref_id":"order-7",
+    /// #   "amount":{"toman":250000},"wire_unit":"toman","merchant":"shop-tehran",
+    /// #   "created_at":{"secs_since_epoch":0,"nanos_since_epoch":0},
+    /// #   "redirect_url":"https://payping.ir/installment/82a4f72?type=ghesta"}"#).unwrap() }
+    /// let tehran = Config::new(Token::new("token-t")?).with_merchant(MerchantKey::new("shop-tehran")?);
+    /// let shiraz = Config::new(Token::new("token-s")?).with_merchant(MerchantKey::new("shop-shiraz")?);
+    /// let pending = pending(); // created with `tehran`
+    /// assert!(pending.check_merchant(&tehran).is_ok());
+    /// let err = pending.check_merchant(&shiraz).unwrap_err();
+    /// assert!(matches!(err, Error::WrongMerchant { .. }));
+    /// assert!(err.to_string().contains("shop-tehran") && err.to_string().contains("shop-shiraz"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn check_merchant(&self, config: &Config) -> Result<(), Error> {
+        if self.merchant.as_ref() == config.merchant() {
+            return Ok(());
+        }
+        Err(Error::WrongMerchant {
+            code: self.code.clone(),
+            record: self.merchant.clone(),
+            config: config.merchant().cloned(),
+        })
+    }
 }
 
 /// The stored form as it is read, before the record is checked against itself.
@@ -135,13 +187,15 @@ struct Stored {
     reversible: bool,
     #[serde(default)]
     fees: Option<Fees>,
+    #[serde(default)]
+    merchant: Option<MerchantKey>,
 }
 
 impl TryFrom<Stored> for Pending {
     type Error = InvalidInput;
 
     fn try_from(stored: Stored) -> Result<Self, InvalidInput> {
-        let gateway = stored
+        let (redirect_url, gateway) = stored
             .redirect_url
             .check_stored(&stored.code, stored.gateway)?;
         if stored.reversible && gateway.protocol() != Protocol::V3 {
@@ -155,11 +209,12 @@ impl TryFrom<Stored> for Pending {
             amount: stored.amount,
             wire_unit: stored.wire_unit,
             created_at: stored.created_at,
-            redirect_url: stored.redirect_url,
+            redirect_url,
             request_id: stored.request_id,
             gateway,
             reversible: stored.reversible,
             fees: stored.fees,
+            merchant: stored.merchant,
         })
     }
 }

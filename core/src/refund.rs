@@ -59,7 +59,8 @@ pub struct RefundPayment {
 
 impl RefundPayment {
     /// Prepares the refund of `pending`, verified as `ref_id` at `verified_at` (the shop's
-    /// clock, when its verify succeeded), if `now` is still inside the refund window.
+    /// clock, when its verify succeeded), if `now` is still inside the refund window. A
+    /// `config` of another merchant than the record's is [`Error::WrongMerchant`].
     pub fn new(
         config: &Config,
         pending: &Pending,
@@ -67,6 +68,7 @@ impl RefundPayment {
         verified_at: SystemTime,
         now: SystemTime,
     ) -> Result<Self, Error> {
+        pending.check_merchant(config)?;
         if pending.protocol() != Protocol::V3 {
             return Err(Error::RefundRefused(RefundRefusal::NotV3));
         }

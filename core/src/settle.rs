@@ -20,6 +20,13 @@
 //! - **The callback's verify and the sweeper reach the same decision from the same
 //!   evidence.** A payment proven for an order the shop has already released is its own
 //!   verdict, [`Verdict::PaidAfterRelease`], never a log line.
+//! - **An order ships once, whichever of its payments is proven first.** A buyer who pays
+//!   one order in two tabs (or a create retried after its answer was lost) makes two
+//!   payments, and both may verify. A payment proven for an order another payment already
+//!   paid is its own verdict, [`Verdict::PaidTwice`] ([`Settlement::paid_by`]): refund it
+//!   where it is reversible, else a person refunds it by hand; never keep it silently.
+//! - **A record is settled with its own merchant's configuration**
+//!   ([`Pending::check_merchant`]): with another merchant's, the pass sends nothing.
 //! - **A report that keeps failing** ends, once no payment could still be verified, in
 //!   [`Verdict::NeedsAttention`] carrying the error: never an endless loop, never a stop for
 //!   the other orders.
@@ -41,7 +48,7 @@ use crate::invalid::Field;
 use crate::pending::Pending;
 use crate::report::{PaymentReport, ReportPayment};
 use crate::status::PaymentStatus;
-use crate::text::RefId;
+use crate::text::{PaymentCode, RefId};
 use crate::verify::{VerifyOutcome, VerifyPayment};
 
 /// The most exchanges one settlement pass sends: a verify of the callback's reference, a
@@ -96,11 +103,19 @@ pub struct Settlement {
     /// The latest report, and whether it was asked after the latest verify.
     report: Option<(Result<PaymentReport, Error>, bool)>,
     sent: u8,
+    /// Another payment of the same order, which the shop already shipped it for.
+    paid_by: Option<PaymentCode>,
+    /// The config is another merchant's than the record's: nothing is ever sent.
+    wrong_merchant: Option<Error>,
 }
 
 impl Settlement {
     /// Starts a pass over the order of `pending`, with no evidence yet: the sweeper's case,
     /// which begins with PayPing's report.
+    ///
+    /// `config` must be the record's own merchant's ([`Pending::check_merchant`]); with
+    /// another's, the pass sends nothing and ends in [`Verdict::NeedsAttention`] with
+    /// [`Attention::WrongMerchant`] ([`Settlement::with_callback`] refuses it at once).
     pub fn new(config: &Config, pending: &Pending) -> Self {
         Self {
             config: config.clone(),
@@ -110,6 +125,8 @@ impl Settlement {
             verified: Vec::new(),
             report: None,
             sent: 0,
+            paid_by: None,
+            wrong_merchant: pending.check_merchant(config).err(),
         }
     }
 
@@ -121,11 +138,17 @@ impl Settlement {
     /// A completed callback whose code, clientRefId, protocol or amount is not the record's
     /// is [`Error::CallbackMismatch`]: forged or misrouted. Nothing is to be sent for it; the
     /// order is untouched (the sweeper settles it from PayPing's report).
+    ///
+    /// A `config` of another merchant than the record's is [`Error::WrongMerchant`], and
+    /// nothing is sent.
     pub fn with_callback(
         mut self,
         callback: &Callback,
         received_at: SystemTime,
     ) -> Result<Self, Error> {
+        if let Some(error) = &self.wrong_merchant {
+            return Err(error.clone());
+        }
         if let Callback::Completed(completed) = callback {
             let verify = VerifyPayment::new(&self.config, &self.pending, completed)?;
             self.callback_verify = Some((verify, self.config.verify_deadline(received_at)));
@@ -137,6 +160,39 @@ impl Settlement {
     /// a payment proven now is [`Verdict::PaidAfterRelease`], not [`Verdict::Ship`].
     pub fn released(mut self, released: bool) -> Self {
         self.released = released;
+        self
+    }
+
+    /// The order is already paid, by the payment `code` (the shop shipped it for that
+    /// one): a payment of this record proven now is [`Verdict::PaidTwice`], not
+    /// [`Verdict::Ship`]. The record's own code is no other payment, so a shop may pass the
+    /// code its order was paid with whatever it is: the payment that paid it settles as
+    /// [`Verdict::Ship`] again (a conditional update ships nothing twice).
+    ///
+    /// Two payments of one order settled at once both reach [`Verdict::Ship`]: the shop's
+    /// conditional update lets one ship, and the other is then the shop's
+    /// [`Verdict::PaidTwice`] with the same [`Paid`].
+    ///
+    /// ```
+    /// use ghesta_core::*;
+    /// # fn pending() -> Pending { serde_json::from_str(r#"{"code":"82a4f72","client_ref_id":"order-7-tab-2",
+    /// #   "amount":{"toman":250000},"wire_unit":"toman",
+    /// #   "created_at":{"secs_since_epoch":1764478800,"nanos_since_epoch":0},
+    /// #   "redirect_url":"https://payping.ir/installment/82a4f72?type=ghesta"}"#).unwrap() }
+    /// let config = Config::new(Token::new("t")?);
+    /// let second = pending(); // the order's second payment; the first, "5aa01c9", shipped it
+    /// let mut settlement = Settlement::new(&config, &second).paid_by(&PaymentCode::new("5aa01c9")?);
+    /// let now = second.created_at();
+    /// let Next::Report(report) = settlement.next(now) else { panic!() };
+    /// settlement.report_answered(report.parse_response(http::Response::new(
+    ///     br#"{"amount":250000,"clientRefId":"order-7-tab-2","refId":"556","paymentStatus":1}"#,
+    /// )));
+    /// let Next::Done(Verdict::PaidTwice(paid)) = settlement.next(now) else { panic!() };
+    /// assert_eq!(paid.ref_id().map(RefId::as_str), Some("556")); // refund it, or alert
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn paid_by(mut self, code: &PaymentCode) -> Self {
+        self.paid_by = Some(code).filter(|c| *c != self.pending.code()).cloned();
         self
     }
 
@@ -158,6 +214,11 @@ impl Settlement {
 
     /// What to do next, at `now` (the driver's clock).
     pub fn next(&mut self, now: SystemTime) -> Next {
+        if let Some(error) = &self.wrong_merchant {
+            return Next::Done(Verdict::NeedsAttention(Attention::WrongMerchant(
+                error.clone(),
+            )));
+        }
         if let Some(verdict) = self.proven() {
             return Next::Done(verdict);
         }
@@ -353,7 +414,9 @@ impl Settlement {
     }
 
     fn paid(&self, paid: Paid) -> Verdict {
-        if self.released {
+        if self.paid_by.is_some() {
+            Verdict::PaidTwice(paid)
+        } else if self.released {
             Verdict::PaidAfterRelease(paid)
         } else {
             Verdict::Ship(paid)
@@ -389,7 +452,8 @@ pub enum Verdict {
     /// the callback and the sweeper may both reach this verdict).
     Ship(Paid),
     /// PayPing's word is that the payment will not be paid (cancelled, failed, voided, or
-    /// never paid once the window passed): release the order.
+    /// never paid once the window passed): release the order. [`Release`] says how the buyer
+    /// pays again (a new payment, a fresh clientRefId).
     Release(Release),
     /// Not settled yet: leave the order as it is and settle it again later (the sweeper).
     Wait(Waiting),
@@ -399,6 +463,14 @@ pub enum Verdict {
     ///
     /// [`RefundPayment`]: crate::RefundPayment
     PaidAfterRelease(Paid),
+    /// PayPing proved this record's payment, but the order was already paid by another
+    /// payment ([`Settlement::paid_by`], or the shop's conditional update found it shipped:
+    /// two tabs, or a create retried after its answer was lost). Do not ship again, and do
+    /// not keep the money silently: refund it where the payment is reversible (v3,
+    /// [`RefundPayment`]), else alert a person to refund it by hand from PayPing's panel.
+    ///
+    /// [`RefundPayment`]: crate::RefundPayment
+    PaidTwice(Paid),
     /// PayPing's answers contradict each other or the record, or keep failing past the
     /// last moment a payment could be verified: do not ship, do not release; a person must
     /// look at the payment in PayPing's panel.
@@ -459,6 +531,18 @@ pub enum Proof {
 }
 
 /// An order to release, on PayPing's word.
+///
+/// **The buyer pays again** with a new payment for the order, under a fresh clientRefId per
+/// attempt (`order-7-2`), the shop keeping which order each attempt belongs to: PayPing
+/// documents nothing of a repeated clientRefId, and a fresh one keeps each attempt's
+/// callback and report apart. A [`status`](Release::status) of [`PaymentStatus::Cancelled`]
+/// or [`PaymentStatus::BankVerifyFailed`] leaves nothing to cancel. [`PaymentStatus::Created`]
+/// or [`PaymentStatus::OnGateway`] (never paid within the window) leaves a code the buyer may
+/// still pay: cancel it ([`CancelPayment`](crate::CancelPayment)) before the new attempt.
+/// Cancel a code only when PayPing's report says it is not paid, never one waiting for the
+/// shop's verify ([`PaymentStatus::AwaitingVerify`]: settle it). On v3 PayPing refuses to
+/// delete a code the buyer has taken to the gateway (129); a payment nobody verifies, PayPing
+/// voids and returns to the buyer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Release {
     status: PaymentStatus,
@@ -503,13 +587,20 @@ pub enum Attention {
     /// refusal that asking again cannot change), until no payment of this record could still
     /// be verified. Carries the last error.
     StillFailing(Error),
+    /// The record was given another merchant's configuration ([`Error::WrongMerchant`]):
+    /// nothing was sent. A bug in the shop's choice of configuration: settle the record
+    /// again with its own merchant's ([`Pending::merchant`]).
+    WrongMerchant(Error),
 }
 
 impl Attention {
     /// The error behind it.
     pub fn error(&self) -> &Error {
         match self {
-            Self::Contradiction(e) | Self::Unconfirmable(e) | Self::StillFailing(e) => e,
+            Self::Contradiction(e)
+            | Self::Unconfirmable(e)
+            | Self::StillFailing(e)
+            | Self::WrongMerchant(e) => e,
         }
     }
 }

@@ -231,6 +231,24 @@ text_type!(
     "9f86d081884c7d659a2feaa0c55ad015"
 );
 
+text_type!(
+    /// The shop's own name for one of its PayPing accounts (a merchant), when one process
+    /// serves several: `"shop-tehran"`, a tenant id. Never the token: it is stored in every
+    /// [`Pending`](crate::Pending) of that merchant ([`Config::with_merchant`]), so that the
+    /// record is finished with its own merchant's configuration.
+    ///
+    /// [`Config::with_merchant`]: crate::Config::with_merchant
+    MerchantKey,
+    Field::MerchantKey,
+    64,
+    "shop-tehran",
+    unpadded_merchant_key
+);
+
+fn unpadded_merchant_key(value: &str) -> Result<(), InvalidInput> {
+    check_unpadded(value, Field::MerchantKey)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -72,12 +72,14 @@ impl VerifyPayment {
     /// Checks that `callback` belongs to `pending` and prepares the verify on the
     /// record's protocol: the same code and clientRefId, a form of the record's protocol,
     /// and (v3, whose form names one) the stored amount. Anything else is
-    /// [`Error::CallbackMismatch`] and nothing is sent.
+    /// [`Error::CallbackMismatch`] and nothing is sent; a `config` of another merchant than
+    /// the record's is [`Error::WrongMerchant`].
     pub fn new(
         config: &Config,
         pending: &Pending,
         callback: &CompletedCallback,
     ) -> Result<Self, Error> {
+        pending.check_merchant(config)?;
         if callback.protocol() != pending.protocol() {
             return Err(Error::CallbackMismatch {
                 field: Field::Protocol,
@@ -116,8 +118,10 @@ impl VerifyPayment {
     /// Prepares a verify of `pending` with a `ref_id` the shop got another way (for example
     /// from a report, after its own crash). Prefer [`VerifyPayment::new`], which checks the
     /// callback against the record. On v3 the reference must be a whole number, as
-    /// PayPing's `paymentRefId` is; another is [`Error::Invalid`] and nothing is sent.
+    /// PayPing's `paymentRefId` is; another is [`Error::Invalid`] and nothing is sent. A
+    /// `config` of another merchant than the record's is [`Error::WrongMerchant`].
     pub fn from_ref_id(config: &Config, pending: &Pending, ref_id: RefId) -> Result<Self, Error> {
+        pending.check_merchant(config)?;
         if pending.protocol() == Protocol::V3 {
             payment_ref_id(&ref_id)?;
         }

@@ -593,3 +593,89 @@ fn refusals_map_to_the_statuses_a_shop_answers_with() {
         assert_eq!(error.status(), 400, "{error:?}");
     }
 }
+
+#[test]
+fn the_cap_is_eight_kib() {
+    // The documented cap, written out: a test reading `MAX_CALLBACK_BYTES` would follow the
+    // constant wherever it went. A v3 form with a long `data` is well within it.
+    let padded = |total: usize| {
+        let mut body = CURL_COMPLETED.to_vec();
+        body.extend_from_slice(b"&pad=");
+        body.resize(total, b'x');
+        body
+    };
+    assert_eq!(MAX_CALLBACK_BYTES, 8 * 1024);
+    assert_curl_values(&parse(&post_form(&padded(8 * 1024))));
+    assert_eq!(
+        refusal(&post_form(&padded(8 * 1024 + 1))),
+        CallbackError::TooLarge { limit: 8 * 1024 }
+    );
+}
+
+#[test]
+fn many_content_types_are_reported_joined_and_bounded() {
+    let mut request = post_form(CURL_COMPLETED);
+    let value = |i: usize| format!("text/x-{i:02}-{}", "a".repeat(40));
+    for i in 1..100 {
+        request
+            .headers_mut()
+            .append("content-type", value(i).parse().unwrap());
+    }
+    let CallbackError::UnsupportedContentType {
+        received: Some(received),
+    } = refusal(&request)
+    else {
+        panic!("two content types were not refused as one");
+    };
+    let all = std::iter::once(FORM.to_owned())
+        .chain((1..100).map(value))
+        .collect::<Vec<_>>()
+        .join(", ");
+    assert_eq!(
+        received,
+        all[..256],
+        "the first 256 bytes of the values, joined"
+    );
+}
+
+/// A v3 callback form whose `data` is `data`.
+fn v3_form(status: &str, data: &str) -> String {
+    serde_urlencoded::to_string([("status", status), ("errorCode", ""), ("data", data)]).unwrap()
+}
+
+#[test]
+fn a_v3_callback_keeps_its_card_fields_and_reads_empty_ones_as_none() {
+    let paid = |cards: &str| {
+        let data = format!(r#"{{"paymentCode":"P1","paymentRefId":7781,"amount":250000{cards}}}"#);
+        match Callback::from_form(v3_form("1", &data).as_bytes()) {
+            Ok(Callback::Completed(c)) => c,
+            other => panic!("{data}: {other:?}"),
+        }
+    };
+    let full = paid(r#","cardNumber":"603799******1234","cardHashPan":"9f86""#);
+    assert_eq!(
+        full.card_number().map(|c| c.as_str()),
+        Some("603799******1234")
+    );
+    assert_eq!(full.card_hash().map(|c| c.as_str()), Some("9f86"));
+    // Some gateways leave the card fields to verify's answer: empty is none, not invalid.
+    let empty = paid(r#","cardNumber":"","cardHashPan":"""#);
+    assert_eq!(empty.card_number(), None);
+    assert_eq!(empty.card_hash(), None);
+}
+
+#[test]
+fn a_v3_status_echoed_in_an_error_is_cut_at_32_bytes_on_a_character() {
+    // 1 + 2k bytes: byte 32 falls inside a character, so the cut steps back to 31.
+    let status = format!("a{}", "é".repeat(40));
+    let error = refusal(&post_form(v3_form(&status, "{}").as_bytes()));
+    let CallbackError::Malformed { name, reason } = &error else {
+        panic!("{error:?}");
+    };
+    assert_eq!(*name, "status");
+    let kept = format!("a{}", "é".repeat(15));
+    assert!(
+        reason.starts_with(&format!("{kept:?} is neither")),
+        "{reason}"
+    );
+}

@@ -22,6 +22,10 @@
 //!   the status, the request id and a bounded snippet.
 //! - **Values** a shop builds (amount, mobile, return URL, identifiers) are checked once,
 //!   so an invalid one never reaches the wire.
+//! - **Stored records** load only with their own code's page, on PayPing's hosts
+//!   (`payping.ir` and its second host `payping.io`, each page on the host the SDK builds it
+//!   on) or a loopback sandbox. A v3 record on another payment's start page is refused; on
+//!   a page of another shape on PayPing's domain, it loads with its own start page instead.
 
 use std::time::SystemTime;
 
@@ -1297,6 +1301,18 @@ fn v3_answers() {
             answer(CreateV3, 200, r#"{"paymentCode":"P1","url":"https://evil.example/pay"}"#) => Got::Created(Ok(p))
                 if p.redirect_url().as_str() == "https://api.payping.ir/v3/pay/start/P1",
             "a page off PayPing's domain is not trusted; the start page is built"
+        "v3 create url of another shape on PayPing's domain":
+            answer(CreateV3, 200, r#"{"paymentCode":"P1","url":"https://pay.payping.ir/P1"}"#) => Got::Created(Ok(p))
+                if p.redirect_url().as_str() == "https://api.payping.ir/v3/pay/start/P1",
+            "nothing in another shape says which payment it opens: a record could not keep it, so the start page is built"
+        "v3 create url: the start page of another payment":
+            answer(CreateV3, 200, r#"{"paymentCode":"P1","url":"https://api.payping.ir/v3/pay/start/P2"}"#) => Got::Created(Ok(p))
+                if p.redirect_url().as_str() == "https://api.payping.ir/v3/pay/start/P1",
+            "the buyer is sent to the payment the record verifies"
+        "v3 create url: the start page on PayPing's second host":
+            answer(CreateV3, 200, r#"{"paymentCode":"P1","url":"https://api.payping.io/v3/pay/start/P1"}"#) => Got::Created(Ok(p))
+                if p.redirect_url().as_str() == "https://api.payping.io/v3/pay/start/P1",
+            "payping.io is PayPing's too, and the page is the code's own"
         "v3 create paymentCode as a number":
             answer(CreateV3, 200, r#"{"paymentCode":123}"#) => Got::Created(Err(Error::MalformedResponse { reason, .. })) if reason.starts_with("`paymentCode`"),
             "a string, and the error names the key"
@@ -1408,5 +1424,98 @@ fn v3_answers() {
         "v3 refund 400 code 156":
             answer(Refund, 400, &problem(400, Some(156), "in progress")) => Got::Refunded(Err(e @ Error::Rejected(_))) if e.is_retryable(),
             "in progress: the one refund error worth a retry"
+    });
+}
+
+// ---------------------------------------------------------------------------------------
+// PayPing's second host and a stored v3 page bound to its code (issue 22).
+
+/// The record create gives for `gateway` through a shop configured for PayPing's second
+/// host (`payping.io` pages, `api.payping.io` API), stored as the shop stores it.
+fn stored_second_host(gateway: ghesta_core::Gateway) -> Input {
+    let config = config()
+        .with_gateway_url(ghesta_core::BaseUrl::gateway(ghesta_core::SECOND_GATEWAY_URL).unwrap())
+        .with_api_url(ghesta_core::BaseUrl::api(ghesta_core::SECOND_API_URL).unwrap())
+        .with_gateway(gateway);
+    let answer = match gateway.protocol() {
+        ghesta_core::Protocol::V2 => r#"{"code":"82a4f72"}"#,
+        _ => r#"{"paymentCode":"82a4f72"}"#,
+    };
+    let pending = CreatePayment::new(&config, payment(), SystemTime::UNIX_EPOCH)
+        .parse_response(http::Response::new(answer.as_bytes().to_vec()))
+        .unwrap();
+    Input::Stored(serde_json::to_string(&pending).unwrap())
+}
+
+/// Whether a record read back sends the buyer to `page`, on `gateway`.
+fn reads_back_to(p: &Pending, gateway: ghesta_core::Gateway, page: &str) -> bool {
+    p.gateway() == gateway && p.redirect_url().as_str() == page
+}
+
+#[test]
+fn second_host_and_v3_pages() {
+    use Got::Stored as S;
+    use ghesta_core::Gateway::{Ghesta, PayPingV2, PayPingV3};
+    check(rows! {
+        "a Ghesta record made on payping.io":
+            stored_second_host(Ghesta) => S(Ok(p))
+                if reads_back_to(p, Ghesta, "https://payping.io/installment/82a4f72?type=ghesta"),
+            "PayPing's second host is PayPing's: a shop on it must be able to verify what it stored"
+        "a v2 card record made on api.payping.io":
+            stored_second_host(PayPingV2) => S(Ok(p))
+                if reads_back_to(p, PayPingV2, "https://api.payping.io/v2/pay/gotoipg/82a4f72"),
+            "the card page lives on the second host's API host"
+        "a v3 record made on api.payping.io":
+            stored_second_host(PayPingV3) => S(Ok(p))
+                if reads_back_to(p, PayPingV3, "https://api.payping.io/v3/pay/start/82a4f72"),
+            "v3's start page on the second host"
+        "a 0.1.0-shaped record on payping.io":
+            stored("82a4f72", "https://payping.io/installment/82a4f72?type=ghesta") => S(Ok(p))
+                if reads_back_to(p, Ghesta, "https://payping.io/installment/82a4f72?type=ghesta"),
+            "a record without a gateway says by its page which it is, on either host"
+        "Ghesta's page on the second host's API host":
+            stored("82a4f72", "https://api.payping.io/installment/82a4f72?type=ghesta") => S(Err(m))
+                if refused_for(m, Field::RedirectUrl, &Rule::RedirectHost),
+            "each page on the host the SDK builds it on, as on payping.ir"
+        "the card page on the second host's page host":
+            stored("82a4f72", "https://payping.io/v2/pay/gotoipg/82a4f72") => S(Err(m))
+                if refused_for(m, Field::RedirectUrl, &Rule::RedirectHost),
+            "PayPing's card page lives on its API host"
+        "a look-alike of the second host":
+            stored("82a4f72", "https://payping.io.evil.example/installment/82a4f72?type=ghesta") => S(Err(m))
+                if refused_for(m, Field::RedirectUrl, &Rule::RedirectHost),
+            "the host is compared whole on payping.io too"
+        "a subdomain of the second host":
+            stored("82a4f72", "https://x.payping.io/installment/82a4f72?type=ghesta") => S(Err(m))
+                if refused_for(m, Field::RedirectUrl, &Rule::RedirectHost),
+            "only the documented hosts, no other host under the domain"
+        "a v3 record on the start page of another payment":
+            stored_on("payping_v3", "82a4f72", "https://api.payping.ir/v3/pay/start/someone-else") => S(Err(m))
+                if refused_for(m, Field::RedirectUrl, &Rule::RedirectMismatch),
+            "whoever writes the store must not send buyers to pay someone else's payment on PayPing's own host"
+        "a v3 record on the second host's start page of another payment":
+            stored_on("payping_v3", "82a4f72", "https://api.payping.io/v3/pay/start/someone-else") => S(Err(m))
+                if refused_for(m, Field::RedirectUrl, &Rule::RedirectMismatch),
+            "the same on payping.io"
+        "a v3 record on the start route in another case":
+            stored_on("payping_v3", "82a4f72", "https://api.payping.ir/V3/PAY/START/someone-else") => S(Err(m))
+                if refused_for(m, Field::RedirectUrl, &Rule::RedirectMismatch),
+            "PayPing's routing ignores case, so the start route is found in any case"
+        "a v3 record on a page of another shape on PayPing's domain":
+            stored_on("payping_v3", "82a4f72", "https://pay.payping.ir/someone-else") => S(Ok(p))
+                if reads_back_to(p, PayPingV3, "https://api.payping.ir/v3/pay/start/82a4f72"),
+            "nothing ties such a page to the record's code: the start page built from the code replaces it"
+        "a v3 record on a page of another shape on payping.io":
+            stored_on("payping_v3", "82a4f72", "https://pay.payping.io/82a4f72") => S(Ok(p))
+                if reads_back_to(p, PayPingV3, "https://api.payping.io/v3/pay/start/82a4f72"),
+            "the start page is built on the deployment the page was on: a shop on payping.io may not reach payping.ir"
+        "a loopback page under a base ending in a slash":
+            stored("82a4f72", "http://127.0.0.1:9//installment/82a4f72?type=ghesta") => S(Err(m))
+                if refused_for(m, Field::RedirectUrl, &Rule::RedirectHost),
+            "no base the SDK takes ends in `/`: the path would be another one, even on a sandbox"
+        "a v3 record on a loopback page of another shape":
+            stored_on("payping_v3", "82a4f72", "http://127.0.0.1:9/pay/82a4f72") => S(Err(m))
+                if refused_for(m, Field::RedirectUrl, &Rule::RedirectMismatch),
+            "the sandbox's base cannot be told from such a page, so no start page can be built"
     });
 }

@@ -1425,37 +1425,72 @@ proptest! {
     }
 
     /// A stored record (0.1.0's shape: no gateway) loads only when its redirect is a page
-    /// the SDK gives for its own code: Ghesta's installment page on payping.ir, PayPing's
-    /// v2 card page on api.payping.ir (https, no path prefix, exactly their query), or
-    /// either page on a loopback sandbox under any prefix. The oracle is that sentence.
+    /// the SDK gives for its own code: Ghesta's installment page on payping.ir or payping.io,
+    /// PayPing's v2 card page on api.payping.ir or api.payping.io (https, no path prefix,
+    /// exactly their query), or either page on a loopback sandbox under any prefix. A v3
+    /// record keeps only its own start page on those API hosts (or a loopback one); any other
+    /// page on the start route is refused, and any other page https on PayPing's domain (no
+    /// other port) reads back as the start page of its code on that deployment's API host.
+    /// The oracle is those sentences.
     #[test]
     fn a_stored_record_loads_only_with_its_own_page(
         scheme in prop_oneof![Just("https"), Just("http")],
         host in prop_oneof![
             Just("payping.ir"), Just("api.payping.ir"), Just("evil.example"),
             Just("payping.ir.evil.example"), Just("127.0.0.1:9"), Just("payping.ir:8443"),
+            Just("payping.io"), Just("api.payping.io"), Just("payping.io.evil.example"),
+            Just("pay.payping.io"),
         ],
         prefix in prop_oneof![Just(""), Just("/x")],
-        page in prop_oneof![Just("/installment/"), Just("/v2/pay/gotoipg/"), Just("/v3/pay/start/")],
+        page in prop_oneof![
+            Just("/installment/"), Just("/v2/pay/gotoipg/"), Just("/v3/pay/start/"), Just("/pay/"),
+        ],
         own_code in any::<bool>(),
         query in prop_oneof![Just("?type=ghesta"), Just(""), Just("?type=ghesta&next=x")],
+        v3 in any::<bool>(),
     ) {
         let record = pending(&config());
         let segment = if own_code { record.code().as_str() } else { "someone-else" };
         let url = format!("{scheme}://{host}{prefix}{page}{segment}{query}");
         let mut stored: Value = serde_json::to_value(&record).unwrap();
         stored["redirect_url"] = url.clone().into();
-        stored.as_object_mut().unwrap().remove("gateway");
+        if v3 {
+            stored["gateway"] = "payping_v3".into();
+        } else {
+            stored.as_object_mut().unwrap().remove("gateway");
+        }
 
-        let ghesta_page = page == "/installment/" && query == "?type=ghesta";
-        let card_page = page == "/v2/pay/gotoipg/" && query.is_empty();
-        let own_page = own_code && (ghesta_page || card_page);
-        let on_payping = scheme == "https" && prefix.is_empty()
-            && ((host == "payping.ir" && ghesta_page) || (host == "api.payping.ir" && card_page));
+        let at_root = scheme == "https" && prefix.is_empty();
         let on_loopback = host == "127.0.0.1:9";
-        let should_load = own_page && (on_payping || on_loopback);
+        let (should_load, instead) = if v3 {
+            let start_page = page == "/v3/pay/start/" && query.is_empty();
+            let api_host = host == "api.payping.ir" || host == "api.payping.io";
+            let kept = own_code && start_page && ((at_root && api_host) || on_loopback);
+            let domain = ["payping.ir", "payping.io"]
+                .into_iter()
+                .find(|d| host == *d || host.ends_with(&format!(".{d}")));
+            let rebuilt = match domain {
+                Some(domain) if scheme == "https" && page != "/v3/pay/start/" => {
+                    Some(format!("https://api.{domain}/v3/pay/start/{}", record.code().as_str()))
+                }
+                _ => None,
+            };
+            (kept || rebuilt.is_some(), rebuilt.filter(|_| !kept))
+        } else {
+            let ghesta_page = page == "/installment/" && query == "?type=ghesta";
+            let card_page = page == "/v2/pay/gotoipg/" && query.is_empty();
+            let own_page = own_code && (ghesta_page || card_page);
+            let on_payping = at_root
+                && (((host == "payping.ir" || host == "payping.io") && ghesta_page)
+                    || ((host == "api.payping.ir" || host == "api.payping.io") && card_page));
+            (own_page && (on_payping || on_loopback), None)
+        };
 
         let loaded = serde_json::from_value::<Pending>(stored);
+        if let Ok(loaded) = &loaded {
+            let expected = instead.as_deref().unwrap_or(&url);
+            prop_assert_eq!(loaded.redirect_url().as_str(), expected);
+        }
         prop_assert_eq!(loaded.is_ok(), should_load, "{} -> {:?}", url, loaded.err());
     }
 }

@@ -549,3 +549,101 @@ fn a_pass_is_bounded() {
         "{sent:?}"
     );
 }
+
+#[test]
+fn a_payment_proven_for_an_order_another_payment_paid_is_paid_twice() {
+    // The buyer paid the order in two tabs; the first payment ("5aa01c9") shipped it.
+    let first = ghesta_core::PaymentCode::new("5aa01c9").unwrap();
+    let v3_callback = form(
+        "status=1&errorCode=&data=%7B%22paymentCode%22%3A%2282a4f72%22%2C%22paymentRefId%22%3A7781%2C%22amount%22%3A250000%2C%22clientRefId%22%3A%22order-7%22%7D",
+    );
+    let v3_named = Answer(
+        200,
+        r#"{"code":"82a4f72","amount":250000,"paymentRefId":7781}"#,
+    );
+    let cases: [(Gateway, Callback, Reply); 2] = [
+        (
+            Gateway::Ghesta,
+            form("code=82a4f72&refid=7781&clientrefid=order-7"),
+            V2_OK,
+        ),
+        (Gateway::PayPingV3, v3_callback, v3_named),
+    ];
+    for (gateway, callback, verify) in cases {
+        let config = config(gateway);
+        let pending = pending(&config);
+        let now = minutes(&pending, 2);
+        let verify = [verify];
+        let verified = [report(1, Some("7781"))];
+        // The callback's path and the sweeper's reach the same verdict.
+        let by_callback = Settlement::new(&config, &pending)
+            .paid_by(&first)
+            .with_callback(&callback, now)
+            .unwrap();
+        let by_sweeper = Settlement::new(&config, &pending).paid_by(&first);
+        for settlement in [by_callback, by_sweeper] {
+            let (verdict, _) = drive(settlement, now, &verify, &verified);
+            let Verdict::PaidTwice(paid) = verdict else {
+                panic!("{gateway:?}: {verdict:?}")
+            };
+            assert_eq!(paid.ref_id().map(|r| r.as_str()), Some("7781"));
+        }
+        // The payment that paid the order is no other payment: it ships (again, which the
+        // shop's conditional update makes a no-op).
+        let own = Settlement::new(&config, &pending).paid_by(pending.code());
+        let (verdict, _) = drive(own, now, &verify, &verified);
+        assert!(
+            matches!(verdict, Verdict::Ship(_)),
+            "{gateway:?}: {verdict:?}"
+        );
+        // A second payment PayPing says will not be paid is released as any other.
+        let cancelled = Settlement::new(&config, &pending).paid_by(&first);
+        let (verdict, _) = drive(cancelled, now, &verify, &[report(3, None)]);
+        assert!(
+            matches!(verdict, Verdict::Release(_)),
+            "{gateway:?}: {verdict:?}"
+        );
+    }
+}
+
+#[test]
+fn a_record_settled_with_another_merchants_config_sends_nothing() {
+    use ghesta_core::MerchantKey;
+    let tehran = config(Gateway::Ghesta).with_merchant(MerchantKey::new("shop-tehran").unwrap());
+    let shiraz = config(Gateway::Ghesta).with_merchant(MerchantKey::new("shop-shiraz").unwrap());
+    let default = config(Gateway::Ghesta);
+    let pending = pending(&tehran);
+    assert_eq!(pending.merchant().map(|k| k.as_str()), Some("shop-tehran"));
+    let now = minutes(&pending, 2);
+    let callback = form("code=82a4f72&refid=555&clientrefid=order-7");
+    for other in [&shiraz, &default] {
+        let err = Settlement::new(other, &pending)
+            .with_callback(&callback, now)
+            .unwrap_err();
+        assert!(matches!(err, Error::WrongMerchant { .. }), "{err:?}");
+        let (verdict, sent) = drive(
+            Settlement::new(other, &pending),
+            now,
+            &[V2_OK],
+            &[report(1, Some("555"))],
+        );
+        assert!(
+            matches!(
+                verdict,
+                Verdict::NeedsAttention(Attention::WrongMerchant(Error::WrongMerchant { .. }))
+            ),
+            "{verdict:?}"
+        );
+        assert!(sent.is_empty(), "{sent:?}");
+    }
+    // Its own merchant's config settles it.
+    let (verdict, _) = drive(
+        Settlement::new(&tehran, &pending)
+            .with_callback(&callback, now)
+            .unwrap(),
+        now,
+        &[V2_OK],
+        &[report(1, Some("555"))],
+    );
+    assert!(matches!(verdict, Verdict::Ship(_)), "{verdict:?}");
+}

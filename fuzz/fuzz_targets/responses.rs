@@ -16,7 +16,10 @@
 //! canonical decimal. v3's verify of a v3 record: verified only from a 200 naming the stored
 //! amount (and, when it names one, the record's code); already verified only from a 409
 //! whose `metaData.code` is 110 and whose earlier record names no other amount or code;
-//! "in progress" only from 202 or 502.
+//! "in progress" only from 202 or 502. v3's create: a record from a 200 object naming one
+//! string `paymentCode`, sending the buyer to the start page of that code: the answer's
+//! `url` when it is exactly that page on `api.payping.ir` or `api.payping.io`, else the one
+//! built on the configured API host; and the record reads back unchanged.
 #![no_main]
 
 use ghesta_core::http::{self, HeaderMap, StatusCode};
@@ -187,6 +190,7 @@ fuzz_target!(|data: &[u8]| {
     );
 
     verify_v3(status, &headers, body);
+    create_v3(status, &headers, body);
 
     let cancel = CancelPayment::new(&config, &pending);
     match cancel.parse_response(response(status, &headers, body)) {
@@ -216,6 +220,51 @@ fuzz_target!(|data: &[u8]| {
         Err(e) => ghesta_fuzz::check_error(&e, status, &headers),
     }
 });
+
+/// v3's start page on PayPing's two API hosts, written out here.
+const START_PAGES: [&str; 2] = [
+    "https://api.payping.ir/v3/pay/start/",
+    "https://api.payping.io/v3/pay/start/",
+];
+
+/// v3's create on production: see the oracle in the file's docs.
+fn create_v3(status: StatusCode, headers: &HeaderMap, body: &[u8]) {
+    let config = ghesta_fuzz::production().with_gateway(Gateway::PayPingV3);
+    let create = CreatePayment::new(&config, new_payment(), std::time::SystemTime::UNIX_EPOCH);
+    match create.parse_response(response(status, headers, body)) {
+        Ok(created) => {
+            assert_eq!(status, StatusCode::OK);
+            let object = entries(body, &["paymentCode", "url"]).expect("a created record");
+            assert_eq!(count_any_case(&object, "paymentCode"), 1, "{object:?}");
+            let code = only(&object, "paymentCode").and_then(Value::as_str);
+            assert_eq!(code, Some(created.code().as_str()), "{object:?}");
+            let url = created.redirect_url().as_str();
+            let segment = START_PAGES
+                .iter()
+                .find_map(|start| {
+                    let head = url.get(..start.len())?;
+                    head.eq_ignore_ascii_case(start)
+                        .then(|| &url[start.len()..])
+                })
+                .unwrap_or_else(|| panic!("not a start page: {url}"));
+            assert!(!segment.contains(['/', '?', '#']), "{url}");
+            let decoded = percent_decode_str(segment).decode_utf8().expect("UTF-8");
+            assert_eq!(Some(&*decoded), code, "{url}");
+            let answered = only(&object, "url").and_then(Value::as_str);
+            if answered != Some(url) {
+                assert_eq!(
+                    url,
+                    format!("https://api.payping.ir/v3/pay/start/{segment}")
+                );
+            }
+            assert_eq!(
+                ghesta_fuzz::read_back(&created, None).as_ref(),
+                Ok(&created)
+            );
+        }
+        Err(e) => ghesta_fuzz::check_v3_error(&e, status, headers, body),
+    }
+}
 
 fn new_payment() -> ghesta_core::NewPayment {
     use ghesta_core::{Amount, ClientRefId, Mobile, NewPayment, ReturnUrl};

@@ -13,7 +13,7 @@ use ghesta_core::http::{self, HeaderMap, HeaderName, HeaderValue};
 use ghesta_core::{
     Amount, AmountUnit, BaseUrl, Callback, CallbackError, ClientRefId, Config, CreatePayment,
     Error, Exchange, Gateway, MAX_CALLBACK_BYTES, Mobile, NewPayment, Pending, Protocol, RequestId,
-    ReturnUrl, Token,
+    ReturnUrl, SECOND_API_URL, SECOND_GATEWAY_URL, Token,
 };
 
 /// The most header lines a target builds; more say nothing new and only slow a run.
@@ -79,9 +79,12 @@ pub fn header_map(lines: &[(&[u8], &[u8])]) -> HeaderMap {
     map
 }
 
+/// The token every fuzzed configuration holds.
+pub const TOKEN: &str = "fuzz-token";
+
 /// Production settings with a fixed test token.
 pub fn production() -> Config {
-    Config::new(Token::new("fuzz-token").expect("a constant token is valid"))
+    Config::new(Token::new(TOKEN).expect("a constant token is valid"))
 }
 
 /// A sandbox-like configuration: loopback gateway under a path prefix, a proxied API, Rial.
@@ -90,6 +93,42 @@ pub fn sandbox() -> Config {
         .with_gateway_url(BaseUrl::gateway("http://127.0.0.1:9/gw/").expect("constant base"))
         .with_api_url(BaseUrl::api("https://proxy.example/pp").expect("constant base"))
         .with_amount_unit(AmountUnit::Rial)
+}
+
+/// A shop on PayPing's second host: `payping.io` pages, the `api.payping.io` API.
+pub fn second_host() -> Config {
+    production()
+        .with_gateway_url(BaseUrl::gateway(SECOND_GATEWAY_URL).expect("constant base"))
+        .with_api_url(BaseUrl::api(SECOND_API_URL).expect("constant base"))
+}
+
+/// `pending` stored as a shop stores it, with its `redirect_url` replaced by `redirect`
+/// when one is given, and read back.
+pub fn read_back(pending: &Pending, redirect: Option<&str>) -> Result<Pending, String> {
+    let mut stored = serde_json::to_value(pending).expect("a record serialises");
+    if let Some(redirect) = redirect {
+        stored["redirect_url"] = redirect.into();
+    }
+    serde_json::from_value(stored).map_err(|e| e.to_string())
+}
+
+/// What must hold for a v3 record stored with its page replaced, whatever the code:
+/// another payment's start page is refused; a page of another shape on the deployment's
+/// domain reads back as the start page of the record's own code on that deployment's API
+/// host (`api` below); the record itself reads back unchanged.
+pub fn check_v3_pages(pending: &Pending, api: &str, domain: &str) {
+    assert_eq!(read_back(pending, None).as_ref(), Ok(pending));
+    let own = pending.code().as_str();
+    let other = if own == "P9" { "P8" } else { "P9" };
+    let refused = read_back(pending, Some(&format!("{api}/v3/pay/start/{other}")));
+    assert!(
+        refused.is_err(),
+        "another payment's page loaded: {refused:?}"
+    );
+    let loaded = read_back(pending, Some(&format!("https://pay.{domain}/pay/{other}")))
+        .expect("a page of another shape on PayPing's domain falls back");
+    assert_eq!(loaded.redirect_url(), pending.redirect_url());
+    assert_eq!(loaded.code(), pending.code());
 }
 
 /// The record a shop holds after creating a 250,000 Toman payment for `order-7`.

@@ -11,6 +11,9 @@
 #[path = "../examples/async_checkout/buyer.rs"]
 mod buyer;
 #[allow(dead_code)]
+#[path = "../examples/async_checkout/settle.rs"]
+mod settle;
+#[allow(dead_code)]
 #[path = "../examples/async_checkout/shop.rs"]
 mod shop;
 
@@ -20,7 +23,7 @@ use std::time::{Duration, SystemTime};
 use ghesta_core::http::{StatusCode, header};
 use ghesta_core::{
     Amount, BaseUrl, Callback, ClientRefId, CompletedCallback, Config, Gateway, Mobile, NewPayment,
-    PayPingCode, Pending, RetryPolicy, ReturnUrl, Token, VerifyOutcome,
+    PayPingCode, Pending, RetryPolicy, ReturnUrl, Token, Verdict, VerifyOutcome,
 };
 use ghesta_sandbox::{Fault, Options, PaymentState, Route, Sandbox, Times};
 
@@ -108,6 +111,47 @@ async fn approved(sb: &Sandbox, config: &Config, id: &str) -> (Pending, Complete
 
 // ---------------------------------------------------------------------------------------
 // The scenarios, each a function of the gateway.
+
+/// The async loop over the core's settlement ships an order on PayPing's proof of its own
+/// payment only. v2: a forged twin callback (order B's code with paid order A's refid, the
+/// same price) ships nothing for B; a forged "cancelled" form for A releases nothing, and
+/// the pass it starts finds A paid and ships it; A's genuine callback then ships it again
+/// (already verified: the shop's conditional update ships once).
+async fn settled_on_proof_only(sb: Sandbox) {
+    let config = config(&sb, Gateway::Ghesta);
+    let (a, a_callback) = approved(&sb, &config, "order-a").await;
+    let b = shop::create(&config, order("order-b"), &quick())
+        .await
+        .expect("create b");
+    let forged = format!(
+        "code={}&refid={}&clientrefid=order-b",
+        b.code(),
+        a_callback.ref_id()
+    );
+    let forged = Callback::from_form(forged.as_bytes()).expect("form");
+    let now = SystemTime::now();
+    let verdict = settle::settle(&shop::Hyper, &config, &b, Some((&forged, now)), &quick())
+        .await
+        .expect("a well-formed callback of b");
+    assert!(
+        matches!(verdict, Verdict::Wait(_)),
+        "b is unpaid: {verdict:?}"
+    );
+    let cancel = Callback::from_form(b"code=anything&refid=&clientrefid=order-a").expect("form");
+    let verdict = settle::settle(&shop::Hyper, &config, &a, Some((&cancel, now)), &quick())
+        .await
+        .expect("a cancelled form is only a hint");
+    assert!(
+        matches!(verdict, Verdict::Ship(_)),
+        "a is paid: {verdict:?}"
+    );
+    let genuine = Callback::Completed(a_callback);
+    let verdict = settle::settle(&shop::Hyper, &config, &a, Some((&genuine, now)), &quick())
+        .await
+        .expect("a's own callback");
+    assert!(matches!(verdict, Verdict::Ship(_)), "{verdict:?}");
+    assert_eq!(state(&sb, &b), PaymentState::Created);
+}
 
 /// Create, redirect, callback, verify, report: paid, and confirmed.
 async fn approve(sb: Sandbox, gateway: Gateway) {
@@ -298,6 +342,11 @@ fn v2_refusals_are_not_retried() {
 #[test]
 fn v2_an_oversized_answer_is_refused_at_the_cap() {
     on_tokio(|sb| oversized_answer(sb, Gateway::Ghesta));
+}
+
+#[test]
+fn v2_the_async_settlement_ships_on_proof_only() {
+    on_tokio(settled_on_proof_only);
 }
 
 // The same scenarios on PayPing v3: the same code, another gateway.

@@ -160,3 +160,33 @@ fn one_bad_order_never_stops_the_sweep() {
         assert_eq!(error.code().map(|c| c.number()), Some(26));
     }
 }
+
+#[test]
+fn a_v3_payment_the_report_does_not_serve_needs_a_person() {
+    // Whether PayPing's report answers v3 codes is unconfirmed: where it answers 404, no
+    // sweep can prove or release the payment, and says so rather than waiting forever.
+    let sb =
+        ghesta_sandbox::Sandbox::start(ghesta_sandbox::Options::default().report_v3_codes(false))
+            .expect("sandbox");
+    let v3 = client(&sb, Gateway::PayPingV3);
+    let pending = create(&v3, "v3-no-report");
+    sb.approve(pending.code().as_str()).unwrap();
+    let verdict = v3.recover(&pending);
+    let Verdict::NeedsAttention(Attention::Unconfirmable(error)) = verdict else {
+        panic!("{verdict:?}")
+    };
+    assert!(
+        matches!(error, ghesta_core::Error::NotFound { .. }),
+        "{error:?}"
+    );
+    assert_eq!(
+        sb.requests_seen().verify,
+        0,
+        "nothing verified without proof to bind it"
+    );
+    // A v2 payment on the same sandbox is reported, and shipped.
+    let client_v2 = client(&sb, Gateway::Ghesta);
+    let on_v2 = create(&client_v2, "v2-reported");
+    sb.approve(on_v2.code().as_str()).unwrap();
+    assert!(matches!(client_v2.recover(&on_v2), Verdict::Ship(_)));
+}

@@ -41,9 +41,10 @@ pub(crate) trait Fields: Default {
 const fn no_case_twins(keys: &[&str]) -> bool {
     let mut i = 0;
     while i < keys.len() {
+        let a = keys[i].as_bytes();
         let mut j = i + 1;
         while j < keys.len() {
-            let (a, b) = (keys[i].as_bytes(), keys[j].as_bytes());
+            let b = keys[j].as_bytes();
             if a.len() == b.len() {
                 let mut k = 0;
                 while k < a.len() && a[k].eq_ignore_ascii_case(&b[k]) {

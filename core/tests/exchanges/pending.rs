@@ -89,3 +89,11 @@ fn a_tampered_stored_record_does_not_load() {
         "request id is optional"
     );
 }
+
+#[test]
+fn a_redirect_shows_as_its_url() {
+    let url = pending().redirect_url().clone();
+    let page = "https://payping.ir/installment/82a4f72b91?type=ghesta";
+    assert_eq!(url.to_string(), page);
+    assert_eq!(format!("{url:?}"), format!("RedirectUrl({page:?})"));
+}

@@ -348,6 +348,34 @@ fn a_callback_round_trips_through_to_form_in_both_protocols() {
     assert_eq!(Callback::from_form(v2.to_form().as_bytes()).unwrap(), v2);
 }
 
+#[test]
+fn create_v3_keeps_each_fee_in_its_own_field() {
+    // Four different numbers, so that no fee can be read into another's place.
+    let config = config(Gateway::PayPingV3);
+    let body = r#"{"paymentCode":"P1","amount":250000,"gatewayAmount":252500,"payerWage":2000,"businessWage":500,"paypingVat":90}"#;
+    let pending = CreatePayment::new(&config, payment(), SystemTime::UNIX_EPOCH)
+        .parse_response(answer(200, body))
+        .unwrap();
+    let fees = pending.fees().expect("the answer named fees");
+    assert_eq!(
+        (
+            fees.gateway_amount(),
+            fees.payer_wage(),
+            fees.business_wage(),
+            fees.payping_vat()
+        ),
+        (Some(252_500), Some(2_000), Some(500), Some(90))
+    );
+    let stored = serde_json::to_string(&pending).unwrap();
+    assert_eq!(serde_json::from_str::<Pending>(&stored).unwrap(), pending);
+    // An answer that names no fee gives no fees, not four empty ones.
+    let bare = CreatePayment::new(&config, payment(), SystemTime::UNIX_EPOCH)
+        .parse_response(answer(200, r#"{"paymentCode":"P1"}"#))
+        .unwrap();
+    assert_eq!(bare.fees(), None);
+    assert!(!serde_json::to_string(&bare).unwrap().contains("fees"));
+}
+
 const V3_CODE: &str = "01K2YQYESEQGNMCVFPQ9VC96YF";
 
 fn v3_verify() -> VerifyPayment {

@@ -7,18 +7,23 @@
 //!
 //! It starts the PayPing sandbox on 127.0.0.1 (before the runtime: the sandbox runs its own),
 //! then, on a tokio runtime: creates a payment, answers the redirect, opens the payment page,
-//! plays the buyer approving, reads the callback form, verifies it and reads PayPing's
-//! report; then a second order whose buyer cancels, and the shop withdraws its code. It
-//! exits 0 only if all of that went as expected.
+//! plays the buyer approving, reads the callback form and settles it (verify, and on v2
+//! PayPing's report binding the payment); then a second order whose buyer cancels, released
+//! on PayPing's word. It exits 0 only if all of that went as expected.
 //!
 //! What an async shop writes is `shop.rs`: [`shop::send`], the transport (the core's
 //! `http::Request<Vec<u8>>` over hyper, bounded in time and size, redirects not followed),
 //! and [`shop::exchange`], a retry loop that classes each failure and asks the core's
 //! `RetryPolicy::decide` whether and when to send again (the rules `ghesta-blocking`
-//! follows), within `Config::verify_deadline`. No `ghesta-blocking`, and no blocking call on
-//! the runtime.
+//! follows), within `Config::verify_deadline`; and `settle.rs`, the same loop over the
+//! core's [`Settlement`](ghesta_core::Settlement) decisions. No `ghesta-blocking`, and no
+//! blocking call on the runtime.
 
 mod buyer;
+mod settle;
+// `shop::verify`, `report` and `cancel` are the single steps the end-to-end tests drive
+// (tests/tests/async_core.rs); the checkout itself settles through `settle.rs`.
+#[allow(dead_code)]
 mod shop;
 
 use std::process::ExitCode;
@@ -27,7 +32,7 @@ use std::time::SystemTime;
 use ghesta_core::http::{StatusCode, header};
 use ghesta_core::{
     Amount, BaseUrl, Callback, ClientRefId, Config, Gateway, Mobile, NewPayment, RetryPolicy,
-    ReturnUrl, Token, VerifyOutcome,
+    ReturnUrl, Token, Verdict, VerifyOutcome,
 };
 use ghesta_sandbox::{Options, Sandbox};
 
@@ -95,26 +100,30 @@ async fn checkout(sandbox: &Sandbox, gateway: Gateway) -> Result<(), Box<dyn std
     // 3. The buyer pays; PayPing's form arrives at the return URL.
     let form = buyer::choose(sandbox.base_url(), pending.code().as_str(), Choice::Approve).await?;
     let received_at = SystemTime::now();
-    let Callback::Completed(callback) = shop::callback(&form)? else {
-        return Err("the approved payment came back cancelled".into());
+    let callback = shop::callback(&form)?;
+
+    // 4. Settle: verify before the deadline (retrying what the core says is worth
+    //    retrying), and ship only on PayPing's proof of this record's payment.
+    let verdict = settle::settle(
+        &shop::Hyper,
+        &config,
+        &pending,
+        Some((&callback, received_at)),
+        &policy,
+    )
+    .await?;
+    let Verdict::Ship(paid) = verdict else {
+        return Err(format!("the paid order did not ship: {verdict:?}").into());
     };
-
-    // 4. Verify before the deadline, retrying what the core says is worth retrying.
-    match shop::verify(&config, &pending, &callback, received_at, &policy).await? {
-        VerifyOutcome::Verified(paid) => println!(
-            "verified {} Toman, card {}",
-            paid.amount().toman(),
-            paid.card_number().map_or("?", |c| c.as_str())
+    match paid.outcome() {
+        Some(VerifyOutcome::Verified(verified)) => println!(
+            "verified {} Toman, card {}; proven by {:?}: ship",
+            verified.amount().toman(),
+            verified.card_number().map_or("?", |c| c.as_str()),
+            paid.proof()
         ),
-        VerifyOutcome::AlreadyVerified(_) => return Err("the first verify said already".into()),
+        other => return Err(format!("the first verify said {other:?}").into()),
     }
-
-    // 5. PayPing's report agrees.
-    let report = shop::report(&config, &pending, &policy).await?;
-    if !report.confirms(&pending) {
-        return Err("the report does not confirm the payment".into());
-    }
-    println!("report: paid at {}", report.paid_at().unwrap_or("?"));
 
     // Another order, whose buyer gives up: nothing to verify; the shop withdraws the code.
     let pending = shop::create(
@@ -129,13 +138,25 @@ async fn checkout(sandbox: &Sandbox, gateway: Gateway) -> Result<(), Box<dyn std
     )
     .await?;
     let form = buyer::choose(sandbox.base_url(), pending.code().as_str(), Choice::Cancel).await?;
-    let Callback::Cancelled(_) = shop::callback(&form)? else {
+    let callback = shop::callback(&form)?;
+    if !matches!(callback, Callback::Cancelled(_)) {
         return Err("the cancelled payment came back completed".into());
+    }
+    // A cancelled form is only a hint (anyone can post one): PayPing's report decides.
+    let verdict = settle::settle(
+        &shop::Hyper,
+        &config,
+        &pending,
+        Some((&callback, SystemTime::now())),
+        &policy,
+    )
+    .await?;
+    let Verdict::Release(released) = verdict else {
+        return Err(format!("the cancelled order was not released: {verdict:?}").into());
     };
-    let cancelled = shop::cancel(&config, &pending, &policy).await?;
     println!(
-        "order-2: the buyer cancelled; code {} withdrawn",
-        cancelled.code()
+        "order-2: PayPing says {:?}; the order is released",
+        released.status()
     );
     Ok(())
 }

@@ -32,45 +32,64 @@
 //! verifies, and a payment nobody verifies it voids and returns); its own completed callback
 //! is settled with `released(true)`, which is how `PaidAfterRelease` is reached.
 //!
-//! Options: `--db PATH` keeps the orders in PATH across runs (default: a new temporary
-//! file); `--recover-after SECS` (or `CHECKOUT_RECOVER_AFTER_SECS`) is how long after the
+//! Options: `--db PATH` keeps the orders in the SQLite file PATH across runs (default: a
+//! new temporary file); `--db postgres://USER@HOST:PORT/DB` (or `DATABASE_URL`) keeps them
+//! in PostgreSQL, where any number of shop processes share them (`pg.rs`: claims with
+//! `FOR UPDATE SKIP LOCKED` and a lease, no session state, so PgBouncer's transaction
+//! pooling works); `--lease SECS` how long a sweeper's claim on an order lasts there
+//! (default 120); `--recover-after SECS` (or `CHECKOUT_RECOVER_AFTER_SECS`) is how long after the
 //! redirect an unpaid order is swept (default 120; the demo uses 1); `--verify-window SECS`
 //! the verify window the shop assumes (default PayPing's 10 minutes; the tests shorten it);
 //! `--listen ADDR` (or `CHECKOUT_LISTEN`); `--gateway ghesta|v2|v3` (or `CHECKOUT_GATEWAY`).
+//!
+//! **Several merchants.** `--merchant KEY[:ghesta|v2|v3]` (repeatable) serves another
+//! PayPing account beside the default one (`PAYPING_TOKEN`): its token is read from
+//! `PAYPING_TOKEN_<KEY>` (the key upper-cased, `-` as `_`; never from the command line), its
+//! gateway is the one named or the shop's. Every merchant shares one connection pool. A
+//! buyer checks out with `/checkout/ORDER?merchant=KEY`; the record keeps the key, and the
+//! callback and the sweeper settle it with that merchant's client only (a record of a
+//! merchant the shop no longer serves is set aside: `attention ORDER: this shop serves no
+//! merchant ...`).
 //!
 //! With `PAYPING_API_URL` (and `PAYPING_GATEWAY_URL`, `PAYPING_TOKEN`) set it starts no
 //! sandbox. Without `--serve` it creates one order there, prints the page to pay on, and
 //! exits 0 once the order is paid, by its callback (`CHECKOUT_RETURN_URL` is the public
 //! return URL) or, if that never comes, by the sweeper. With `--serve` it serves until
-//! killed, printing one line per event (above), and `listening on http://ADDR` and
-//! `created ORDER CODE URL`.
+//! killed, printing one line per event (above), and `listening on http://ADDR` (then, on
+//! PostgreSQL, `lease owner OWNER`: whose claims are this process's) and `created ORDER CODE
+//! URL`.
 //!
 //! A test hook, `DURABLE_SHOP_PAUSE=create|verify|report|ship`, stops the first flow that
 //! reaches that step (PayPing's answer to the create, verify or report received; or the
 //! shipment about to be stored), prints `paused after STEP` and hangs, for a test to kill
 //! the process there; the other flows go on.
 
+mod pg;
 mod shop;
+mod sqlite;
 mod store;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use ghesta_blocking::{Client, HttpSettings, Transport, UreqTransport};
-use ghesta_core::{BaseUrl, Config, ENV_API_URL, Gateway, HttpRequest, Token};
+use ghesta_blocking::{Client, HttpSettings, Merchants, Transport, UreqTransport};
+use ghesta_core::{BaseUrl, Config, ENV_API_URL, Gateway, HttpRequest, MerchantKey, Token};
 use ghesta_sandbox::{Options, Sandbox};
 
 use shop::{Say, Settings, Shop};
-use store::{Result, State, Store};
+use store::{Db, Lease, Result, State, Store};
 
 struct Args {
     serve: bool,
-    db: Option<PathBuf>,
+    db: Option<String>,
+    lease: Option<Duration>,
     recover_after: Option<Duration>,
     listen: Option<std::net::SocketAddr>,
     gateway: Option<Gateway>,
     verify_window: Option<Duration>,
+    /// The other merchants served, each with its gateway if it has its own.
+    merchants: Vec<(MerchantKey, Option<Gateway>)>,
 }
 
 fn main() -> ExitCode {
@@ -96,20 +115,23 @@ fn parse_args() -> Result<Option<Args>> {
     let env = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
     let mut args = Args {
         serve: false,
-        db: None,
+        db: env("DATABASE_URL"),
+        lease: None,
         recover_after: env("CHECKOUT_RECOVER_AFTER_SECS")
             .map(|s| s.trim().parse().map(Duration::from_secs))
             .transpose()?,
         listen: env("CHECKOUT_LISTEN").map(|s| s.parse()).transpose()?,
         gateway: env("CHECKOUT_GATEWAY").map(|s| s.parse()).transpose()?,
         verify_window: None,
+        merchants: Vec::new(),
     };
     let mut given = std::env::args().skip(1);
     while let Some(arg) = given.next() {
         let mut value = || given.next().ok_or_else(|| format!("{arg} needs a value"));
         match arg.as_str() {
             "--serve" => args.serve = true,
-            "--db" => args.db = Some(PathBuf::from(value()?)),
+            "--db" => args.db = Some(value()?),
+            "--lease" => args.lease = Some(Duration::from_secs(value()?.parse()?)),
             "--recover-after" => {
                 args.recover_after = Some(Duration::from_secs(value()?.parse()?));
             }
@@ -118,10 +140,19 @@ fn parse_args() -> Result<Option<Args>> {
             "--verify-window" => {
                 args.verify_window = Some(Duration::from_secs(value()?.parse()?));
             }
+            "--merchant" => {
+                let value = value()?;
+                let (key, gateway) = match value.split_once(':') {
+                    Some((key, gateway)) => (key, Some(gateway.parse()?)),
+                    None => (value.as_str(), None),
+                };
+                args.merchants.push((MerchantKey::new(key)?, gateway));
+            }
             "-h" | "--help" => {
                 println!(
-                    "usage: durable_shop [--serve] [--db PATH] [--recover-after SECS] \
-                     [--verify-window SECS] [--listen ADDR] [--gateway ghesta|v2|v3]"
+                    "usage: durable_shop [--serve] [--db PATH|postgres://URL] [--lease SECS] \
+                     [--recover-after SECS] [--verify-window SECS] [--listen ADDR] \
+                     [--gateway ghesta|v2|v3] [--merchant KEY[:ghesta|v2|v3]]..."
                 );
                 return Ok(None);
             }
@@ -145,10 +176,18 @@ impl Drop for TempDb {
 fn run(args: Args) -> Result<bool> {
     let say = Say::default();
     let live = std::env::var_os(ENV_API_URL).is_some();
+    let tokens = args
+        .merchants
+        .iter()
+        .map(|(key, _)| merchant_token(key))
+        .collect::<Result<Vec<_>>>()?;
     let sandbox = if live {
         None
     } else {
-        Some(Sandbox::start(Options::default())?)
+        let options = tokens
+            .iter()
+            .fold(Options::default(), |o, token| o.extra_token(token.as_str()));
+        Some(Sandbox::start(options)?)
     };
     let mut config = match &sandbox {
         None => Config::from_env()?,
@@ -167,8 +206,21 @@ fn run(args: Args) -> Result<bool> {
         std::process::id(),
         Instant::now().elapsed().as_nanos()
     )));
-    let db = args.db.clone().unwrap_or_else(|| temp.0.clone());
+    let db = Db::open(
+        &args
+            .db
+            .clone()
+            .unwrap_or_else(|| temp.0.display().to_string()),
+    )?;
     let demo = !live && !args.serve;
+    // Who holds this process's claims on PostgreSQL: unique per process start.
+    let lease_owner = format!(
+        "pid{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos())
+    );
     let settings = Settings {
         db: db.clone(),
         listen: args.listen.unwrap_or_else(|| ([127, 0, 0, 1], 0).into()),
@@ -178,6 +230,10 @@ fn run(args: Args) -> Result<bool> {
         } else {
             Duration::from_secs(120)
         }),
+        lease: Lease {
+            owner: lease_owner.clone(),
+            length: args.lease.unwrap_or(DEFAULT_LEASE),
+        },
         pause: std::env::var(shop::PAUSE).ok(),
     };
     let exchange_hook = ["create", "verify", "report"]
@@ -189,8 +245,24 @@ fn run(args: Args) -> Result<bool> {
             .build(),
         None => Client::new(config),
     };
-    let shop = Shop::start(client, settings, say.clone())?;
+    // The default merchant (PAYPING_TOKEN) and every other one, on the one pool.
+    let mut merchants = Merchants::new(&client).with(client.config().clone());
+    for ((key, gateway), token) in args.merchants.iter().zip(&tokens) {
+        let base = client.config();
+        let config = Config::new(Token::new(token)?)
+            .with_api_url(base.api_url().clone())
+            .with_gateway_url(base.gateway_url().clone())
+            .with_amount_unit(base.amount_unit())
+            .with_gateway(gateway.unwrap_or(base.gateway()))
+            .with_verify_window(base.verify_window())?
+            .with_merchant(key.clone());
+        merchants.insert(config);
+    }
+    let shop = Shop::start(merchants, settings, say.clone())?;
     say.line(format_args!("listening on {}", shop.url()));
+    if let Db::Postgres(_) = db {
+        say.line(format_args!("lease owner {lease_owner}"));
+    }
     if args.serve {
         loop {
             std::thread::park();
@@ -200,6 +272,21 @@ fn run(args: Args) -> Result<bool> {
         Some(sb) => demo_run(sb, &shop, &db),
         None => live_run(&shop, &db, &say),
     }
+}
+
+/// A merchant's token, from `PAYPING_TOKEN_<KEY>` (never the command line, where any user
+/// of the machine could read it).
+fn merchant_token(key: &MerchantKey) -> Result<String> {
+    let name: String = key
+        .as_str()
+        .chars()
+        .map(|c| match c {
+            '-' => '_',
+            c => c.to_ascii_uppercase(),
+        })
+        .collect();
+    let name = format!("PAYPING_TOKEN_{name}");
+    std::env::var(&name).map_err(|_| format!("merchant {key}: set {name} to its token").into())
 }
 
 /// The test hook's transport: sends as usual, and once PayPing has answered the exchange
@@ -225,13 +312,19 @@ fn pausing(step: &'static str, say: Say) -> impl Transport + 'static {
     }
 }
 
+/// How long a sweeper's claim on an order lasts unless `--lease` says otherwise: longer than
+/// a settlement normally takes (a report and a verify, each cut off at 30 s), so that a live
+/// process is rarely overtaken; a process that dies holding it loses its orders to the
+/// other processes this long after.
+const DEFAULT_LEASE: Duration = Duration::from_secs(120);
+
 /// How long the demo waits for an order to settle: every step is local; this only keeps a
 /// broken run from hanging.
 const SETTLE_TIMEOUT: Duration = Duration::from_secs(60);
 
-fn demo_run(sandbox: &Sandbox, shop: &Shop, db: &Path) -> Result<bool> {
+fn demo_run(sandbox: &Sandbox, shop: &Shop, db: &Db) -> Result<bool> {
     let agent = agent();
-    let store = Store::open(db)?;
+    let mut store = db.store()?;
     let mut ok = true;
     for (order, deliver) in [("order-1", true), ("order-2", false)] {
         let code = checkout(&agent, shop, order)?;
@@ -241,16 +334,16 @@ fn demo_run(sandbox: &Sandbox, shop: &Shop, db: &Path) -> Result<bool> {
         } else {
             println!("(the buyer of {order} paid and closed the tab: no callback)");
         }
-        ok &= wait_paid_once(&store, order)?;
+        ok &= wait_paid_once(&mut store, order)?;
     }
     Ok(ok)
 }
 
-fn live_run(shop: &Shop, db: &Path, say: &Say) -> Result<bool> {
+fn live_run(shop: &Shop, db: &Db, say: &Say) -> Result<bool> {
     let order = format!("order-{}", std::process::id());
     let redirect = checkout_redirect(&agent(), shop, &order)?;
     say.line(format_args!("pay at: {redirect}"));
-    let store = Store::open(db)?;
+    let mut store = db.store()?;
     // The verify window is 10 minutes after payment; a quarter of an hour covers paying.
     let deadline = Instant::now() + Duration::from_secs(15 * 60);
     while Instant::now() < deadline {
@@ -302,7 +395,7 @@ fn checkout(agent: &ureq::Agent, shop: &Shop, order: &str) -> Result<String> {
 }
 
 /// Waits until `order` is paid, and says whether it shipped exactly once.
-fn wait_paid_once(store: &Store, order: &str) -> Result<bool> {
+fn wait_paid_once(store: &mut Store, order: &str) -> Result<bool> {
     let deadline = Instant::now() + SETTLE_TIMEOUT;
     while Instant::now() < deadline {
         if let Some((State::Paid, _)) = store.get(order)? {

@@ -4,20 +4,19 @@
 
 use std::collections::HashSet;
 use std::io::{Read, Write};
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, SystemTime};
 
-use ghesta_blocking::Client;
+use ghesta_blocking::{Client, Merchants};
 use ghesta_core::{
-    Amount, Callback, ClientRefId, MAX_CALLBACK_BYTES, Mobile, NewPayment, Paid, Pending, Protocol,
-    ReturnUrl, Settlement, Verdict,
+    Amount, Callback, ClientRefId, MAX_CALLBACK_BYTES, MerchantKey, Mobile, NewPayment, Paid,
+    Pending, Protocol, ReturnUrl, Settlement, Verdict,
 };
 
-use crate::store::{Moved, Result, State, Store};
+use crate::store::{Db, Lease, Moved, Result, State, Store};
 
 /// The path PayPing sends the buyer back to.
 pub(crate) const CALLBACK_PATH: &str = "/callback";
@@ -78,10 +77,12 @@ impl Say {
 }
 
 pub(crate) struct Settings {
-    pub(crate) db: PathBuf,
+    pub(crate) db: Db,
     pub(crate) listen: std::net::SocketAddr,
     pub(crate) return_url: Option<String>,
     pub(crate) recover_after: Duration,
+    /// The sweepers' claim on the orders they settle (stored on PostgreSQL only).
+    pub(crate) lease: Lease,
     /// Where [`PAUSE`] stops, if set.
     pub(crate) pause: Option<String>,
 }
@@ -96,9 +97,12 @@ pub(crate) struct Shop {
 }
 
 struct Core {
-    client: Client,
+    /// Every merchant the shop serves, on one connection pool: a record is finished by
+    /// its own merchant's client ([`Merchants::for_record`]).
+    merchants: Merchants,
     return_url: ReturnUrl,
-    db: PathBuf,
+    db: Db,
+    lease: Lease,
     say: Say,
     pause_before_ship: bool,
 }
@@ -120,8 +124,7 @@ impl By {
 }
 
 impl Shop {
-    pub(crate) fn start(client: Client, settings: Settings, say: Say) -> Result<Shop> {
-        Store::open(&settings.db)?; // creates the tables before any thread uses them
+    pub(crate) fn start(merchants: Merchants, settings: Settings, say: Say) -> Result<Shop> {
         let server = Arc::new(tiny_http::Server::http(settings.listen)?);
         let addr = server.server_addr().to_ip().ok_or("no IP address")?;
         let url = format!("http://{addr}");
@@ -130,9 +133,10 @@ impl Shop {
             None => ReturnUrl::new(&format!("{url}{CALLBACK_PATH}"))?,
         };
         let core = Arc::new(Core {
-            client,
+            merchants,
             return_url,
             db: settings.db.clone(),
+            lease: settings.lease.clone(),
             say,
             pause_before_ship: settings.pause.as_deref() == Some("ship"),
         });
@@ -190,7 +194,7 @@ impl Drop for Shop {
 impl Core {
     /// One worker: takes requests off the shared queue until the shop stops.
     fn serve(&self, server: &tiny_http::Server, stopping: &AtomicBool) {
-        let mut store = match Store::open(&self.db) {
+        let mut store = match self.db.store() {
             Ok(store) => store,
             Err(e) => return self.say.line(format_args!("error: {e}")),
         };
@@ -205,9 +209,10 @@ impl Core {
 
     fn handle(&self, store: &mut Store, mut request: tiny_http::Request) {
         let url = request.url().to_owned();
-        let path = url.split('?').next().unwrap_or("").to_owned();
+        let (path, query) = url.split_once('?').unwrap_or((&url, ""));
+        let path = path.to_owned();
         let (status, body) = if let Some(order) = path.strip_prefix("/checkout/") {
-            match self.checkout(store, order) {
+            match self.checkout(store, order, query) {
                 Ok(redirect) => {
                     let mut response = tiny_http::Response::from_string("continue to payment")
                         .with_status_code(303);
@@ -235,7 +240,37 @@ impl Core {
         let _ = request.respond(tiny_http::Response::from_string(body).with_status_code(status));
     }
 
-    fn checkout(&self, store: &Store, order: &str) -> Result<String> {
+    /// The client of the merchant a checkout names (`?merchant=KEY`; none: the default
+    /// merchant).
+    fn merchant_of(&self, query: &str) -> Result<&Client> {
+        let named = query
+            .split('&')
+            .filter_map(|pair| pair.split_once('='))
+            .find(|(name, _)| *name == "merchant")
+            .map(|(_, value)| percent_encoding::percent_decode_str(value).decode_utf8())
+            .transpose()?
+            .map(MerchantKey::new)
+            .transpose()?;
+        self.merchants
+            .get(named.as_ref())
+            .ok_or_else(|| format!("this shop serves no merchant {named:?}").into())
+    }
+
+    /// The client that finishes `order`'s payment: its own merchant's, by the key the
+    /// record carries. None when the shop no longer serves that merchant (its config was
+    /// removed): the order is set aside for a person, never settled with another token.
+    fn client_for(&self, store: &mut Store, order: &str, pending: &Pending) -> Option<&Client> {
+        let client = self.merchants.for_record(pending);
+        if client.is_none() && store.needs_attention(order, "merchant").ok() == Some(Moved::Yes) {
+            self.say.line(format_args!(
+                "attention {order}: this shop serves no merchant {:?}",
+                pending.merchant()
+            ));
+        }
+        client
+    }
+
+    fn checkout(&self, store: &mut Store, order: &str, query: &str) -> Result<String> {
         let valid = !order.is_empty()
             && order.len() <= 64
             && order
@@ -244,10 +279,11 @@ impl Core {
         if !valid {
             return Err("an order id is 1-64 letters, digits or dashes".into());
         }
+        let client = self.merchant_of(query)?;
         // v3 payments are created reversible: one PayPing proves after the shop released
         // the order can be given back instead of shipped.
-        let reversible = self.client.config().gateway().protocol() == Protocol::V3;
-        let pending = self.client.create(
+        let reversible = client.config().gateway().protocol() == Protocol::V3;
+        let pending = client.create(
             NewPayment::new(
                 Amount::from_toman(PRICE_TOMAN)?,
                 self.return_url.clone(),
@@ -304,20 +340,23 @@ impl Core {
             State::Paid => return (200, format!("order {order} is paid, thank you")),
             State::Refunded => return (200, format!("order {order} was refunded")),
         }
+        let Some(client) = self.client_for(store, &order, &pending) else {
+            return (500, format!("order {order}: we are checking your payment"));
+        };
         self.say.line(format_args!("settling {order} (callback)"));
         // The callback is the browser's claim, never proof: anyone can post one, a
         // cancelled one included. The settlement asks PayPing and decides.
         let settlement = match state {
-            State::Pending | State::Attention => self.client.settle(&pending, &callback),
+            State::Pending | State::Attention => client.settle(&pending, &callback),
             // A released order (with a completed callback, above) is watched only through
             // its own callback: a payment PayPing proves now came after the release.
-            _ => Settlement::new(self.client.config(), &pending)
+            _ => Settlement::new(client.config(), &pending)
                 .with_callback(&callback, SystemTime::now())
-                .map(|s| self.client.drive(s.released(true)))
+                .map(|s| client.drive(s.released(true)))
                 .map_err(ghesta_blocking::Error::from),
         };
         match settlement {
-            Ok(verdict) => self.act(store, &order, &pending, verdict, By::Callback),
+            Ok(verdict) => self.act(client, store, &order, &pending, verdict, By::Callback),
             // Not this order's callback (forged or misrouted): nothing was sent, and the
             // order is untouched; the sweeper settles it from PayPing's report.
             Err(e) => {
@@ -331,6 +370,7 @@ impl Core {
     /// buyer is told.
     fn act(
         &self,
+        client: &Client,
         store: &mut Store,
         order: &str,
         pending: &Pending,
@@ -361,7 +401,7 @@ impl Core {
                     // The sweeper released it while this verify was on its way: the money
                     // came after the release.
                     Moved::No(Some(State::Released)) => {
-                        self.after_release(store, order, pending, &paid, by)
+                        self.after_release(client, store, order, pending, &paid, by)
                     }
                     Moved::No(state) => {
                         self.say
@@ -370,7 +410,9 @@ impl Core {
                     }
                 }
             }
-            Verdict::PaidAfterRelease(paid) => self.after_release(store, order, pending, &paid, by),
+            Verdict::PaidAfterRelease(paid) => {
+                self.after_release(client, store, order, pending, &paid, by)
+            }
             // PayPing's word: cancelled, failed, voided, or never paid in the window.
             Verdict::Release(release) => match stored(store.release(order, by_name)) {
                 Moved::Yes => {
@@ -420,6 +462,7 @@ impl Core {
     /// can undo the release (restock, or refund from PayPing's panel): the alert tells them.
     fn after_release(
         &self,
+        client: &Client,
         store: &mut Store,
         order: &str,
         pending: &Pending,
@@ -436,7 +479,7 @@ impl Core {
                 }
                 // The verify that proved it happened just now (or, for one found verified,
                 // shortly before): PayPing checks its own refund window.
-                match self.client.refund(pending, ref_id, SystemTime::now()) {
+                match client.refund(pending, ref_id, SystemTime::now()) {
                     Ok(_) => {
                         self.say.line(format_args!(
                             "refunded {order} ref {ref_id} (paid after release)"
@@ -480,11 +523,17 @@ impl Core {
     /// is not handed out again until its pass ends; one that waits is asked again next
     /// round; one that needs attention is not asked again.
     ///
+    /// On PostgreSQL, where other processes sweep the same orders, each round first claims
+    /// (a lease, committed before PayPing is asked) as many orders as there are free
+    /// sweepers, never one another process holds; a settled order loses its claim with its
+    /// state, one that waits is given back, and one whose process died is claimed again
+    /// when the lease expires.
+    ///
     /// Released orders are not swept: PayPing takes a buyer's money only when the shop
     /// verifies, and nothing verifies a released order but its own callback (settled with
     /// `released(true)`); a payment nobody verifies PayPing voids and returns itself.
     fn sweep(core: &Arc<Core>, after: Duration, stopped: &Receiver<()>) {
-        let store = match Store::open(&core.db) {
+        let mut store = match core.db.store() {
             Ok(store) => store,
             Err(e) => return core.say.line(format_args!("error: sweeper: {e}")),
         };
@@ -505,13 +554,17 @@ impl Core {
             let now = SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0, |d| d.as_secs());
-            let due = match store.overdue(now.saturating_sub(after.as_secs())) {
-                Ok(due) => due,
-                Err(e) => {
-                    core.say.line(format_args!("error: sweeper: {e}"));
-                    continue;
-                }
-            };
+            // Claim only what the sweepers are free to settle now: a claimed order waits
+            // for no other one, and its lease runs while it is being settled.
+            let free = SWEEPERS.saturating_sub(lock(&in_flight).len());
+            let due =
+                match store.claim_overdue(now.saturating_sub(after.as_secs()), free, &core.lease) {
+                    Ok(due) => due,
+                    Err(e) => {
+                        core.say.line(format_args!("error: sweeper: {e}"));
+                        continue;
+                    }
+                };
             for (order, pending) in due {
                 if lock(&in_flight).insert(order.clone()) && jobs.send((order, pending)).is_err() {
                     return;
@@ -528,15 +581,22 @@ impl Core {
         queue: &Mutex<Receiver<(String, Pending)>>,
         in_flight: &Mutex<HashSet<String>>,
     ) {
-        let mut store = match Store::open(&self.db) {
+        let mut store = match self.db.store() {
             Ok(store) => store,
             Err(e) => return self.say.line(format_args!("error: sweeper: {e}")),
         };
         loop {
             let job = lock(queue).recv();
             let Ok((order, pending)) = job else { return };
-            let verdict = self.client.recover(&pending);
-            self.act(&mut store, &order, &pending, verdict, By::Sweeper);
+            if let Some(client) = self.client_for(&mut store, &order, &pending) {
+                let verdict = client.recover(&pending);
+                self.act(client, &mut store, &order, &pending, verdict, By::Sweeper);
+            }
+            // Settled orders lost their lease with their state; one that waits is given
+            // back for the next round (if this fails, the lease expires by itself).
+            if let Err(e) = store.unclaim(&order, &self.lease, SWEEP_EVERY) {
+                self.say.line(format_args!("error: sweeper: {e}"));
+            }
             lock(in_flight).remove(&order);
         }
     }

@@ -1,16 +1,18 @@
-//! The shop's orders in SQLite: each order's `Pending` record, its state, and the one
-//! shipment a paid order gets.
+//! The shop's orders: each order's `Pending` record, its state, and the one shipment a paid
+//! order gets, behind one interface ([`Orders`]) over two databases: SQLite ([`crate::sqlite`],
+//! one shop process) and PostgreSQL ([`crate::pg`], any number of shop processes).
 //!
-//! Every thread opens its own connection to the same file (WAL, a busy timeout), and every
-//! move between states is one conditional `UPDATE ... WHERE state IN (...)` (inside a
+//! Every move between states is one conditional `UPDATE ... WHERE state IN (...)` (inside a
 //! transaction with the shipment row where there is one): whichever path settles an order
-//! first (a callback, the sweeper, a restarted shop) does it, and the others find it done.
+//! first (a callback, a sweeper, a restarted shop, another process) does it, and the others
+//! find it done.
 
-use std::path::Path;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use ghesta_core::Pending;
-use rusqlite::{Connection, OptionalExtension, params};
+
+pub(crate) type Result<T> = std::result::Result<T, Box<dyn std::error::Error + Send + Sync>>;
 
 /// How an order stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,7 +34,7 @@ pub(crate) enum State {
 }
 
 impl State {
-    fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Self::Pending => "pending",
             Self::Paid => "paid",
@@ -42,7 +44,7 @@ impl State {
         }
     }
 
-    fn parse(text: &str) -> Option<Self> {
+    pub(crate) fn parse(text: &str) -> Result<Self> {
         [
             Self::Pending,
             Self::Paid,
@@ -52,6 +54,7 @@ impl State {
         ]
         .into_iter()
         .find(|s| s.as_str() == text)
+        .ok_or_else(|| format!("an unknown state {text:?} in the database").into())
     }
 }
 
@@ -64,179 +67,94 @@ pub(crate) enum Moved {
     No(Option<State>),
 }
 
-/// One connection to the shop's database.
-pub(crate) struct Store {
-    db: Connection,
+/// A sweeper's claim on the overdue orders it settles: who holds it, and for how long. On
+/// PostgreSQL the claim is stored (`lease_owner`, `lease_until`) and committed before
+/// PayPing is asked, so no transaction stays open during the call and a process that dies
+/// holding it loses it when it expires. A lease that runs out during a slow call costs at
+/// most a second verify (PayPing answers "already verified") and a conditional `UPDATE`
+/// that finds the order settled.
+#[derive(Debug, Clone)]
+pub(crate) struct Lease {
+    pub(crate) owner: String,
+    pub(crate) length: Duration,
 }
 
-pub(crate) type Result<T> = std::result::Result<T, Box<dyn std::error::Error + Send + Sync>>;
-
-impl Store {
-    /// Opens (and on first use creates) the database at `path`.
-    pub(crate) fn open(path: &Path) -> Result<Self> {
-        let db = Connection::open(path)?;
-        db.busy_timeout(Duration::from_secs(5))?;
-        db.pragma_update(None, "journal_mode", "WAL")?;
-        db.execute_batch(
-            "CREATE TABLE IF NOT EXISTS orders (
-                 id TEXT PRIMARY KEY,
-                 pending TEXT NOT NULL,
-                 state TEXT NOT NULL,
-                 created_unix INTEGER NOT NULL,
-                 ref_id TEXT,
-                 settled_by TEXT
-             );
-             CREATE TABLE IF NOT EXISTS shipments (
-                 order_id TEXT PRIMARY KEY REFERENCES orders(id),
-                 ref_id TEXT NOT NULL
-             );",
-        )?;
-        Ok(Self { db })
-    }
-
+/// The orders, as every path of the shop moves them.
+pub(crate) trait Orders: Send {
     /// Keeps a new order's record (`Pending` as JSON: it reads back, checked, in any later
-    /// release of the SDK). The record stays here, server-side: its fields decide what is
+    /// release of the SDK). The record stays server-side: its fields decide what is
     /// verified, so the buyer never gets to write them.
-    pub(crate) fn insert(&self, order: &str, pending: &Pending) -> Result<()> {
-        let created = pending
-            .created_at()
-            .duration_since(std::time::UNIX_EPOCH)?
-            .as_secs();
-        self.db.execute(
-            "INSERT INTO orders (id, pending, state, created_unix) VALUES (?1, ?2, 'pending', ?3)",
-            params![order, serde_json::to_string(pending)?, created],
-        )?;
-        Ok(())
-    }
+    fn insert(&mut self, order: &str, pending: &Pending) -> Result<()>;
 
     /// An order's state and record.
-    pub(crate) fn get(&self, order: &str) -> Result<Option<(State, Pending)>> {
-        let row: Option<(String, String)> = self
-            .db
-            .query_row(
-                "SELECT state, pending FROM orders WHERE id = ?1",
-                params![order],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .optional()?;
-        row.map(|(state, pending)| {
-            let state = State::parse(&state).ok_or("an unknown state in the database")?;
-            Ok((state, serde_json::from_str(&pending)?))
-        })
-        .transpose()
-    }
+    fn get(&mut self, order: &str) -> Result<Option<(State, Pending)>>;
 
-    fn state(&self, order: &str) -> Result<Option<State>> {
-        Ok(self.get(order)?.map(|(state, _)| state))
-    }
+    /// Up to `limit` pending orders created at or before `created_before` (Unix seconds),
+    /// the ones whose callback is overdue, claimed for `lease`: none that another holder's
+    /// unexpired lease covers. Orders needing attention are not among them.
+    fn claim_overdue(
+        &mut self,
+        created_before: u64,
+        limit: usize,
+        lease: &Lease,
+    ) -> Result<Vec<(String, Pending)>>;
 
-    /// Pending orders created at or before `created_before` (Unix seconds): the ones whose
-    /// callback is overdue. Orders needing attention are not among them.
-    pub(crate) fn overdue(&self, created_before: u64) -> Result<Vec<(String, Pending)>> {
-        let mut query = self.db.prepare(
-            "SELECT id, pending FROM orders WHERE state = 'pending' AND created_unix <= ?1 ORDER BY created_unix",
-        )?;
-        let rows = query.query_map(params![created_before], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
-        })?;
-        let mut due = Vec::new();
-        for row in rows {
-            let (order, pending) = row?;
-            due.push((order, serde_json::from_str(&pending)?));
-        }
-        Ok(due)
-    }
-
-    /// Marks an order paid and ships it, once, if it is in one of `from`: the one shipment
-    /// row is written in the same transaction as the state.
-    fn ship_from(&mut self, order: &str, ref_id: &str, by: &str, from: &[State]) -> Result<Moved> {
-        let tx = self.db.transaction()?;
-        let [a, b] = match from {
-            [a] => [a.as_str(); 2],
-            [a, b, ..] => [a.as_str(), b.as_str()],
-            [] => return Ok(Moved::No(None)),
-        };
-        let moved = tx.execute(
-            "UPDATE orders SET state = 'paid', ref_id = ?2, settled_by = ?3
-             WHERE id = ?1 AND state IN (?4, ?5)",
-            params![order, ref_id, by, a, b],
-        )?;
-        if moved == 1 {
-            tx.execute(
-                "INSERT INTO shipments (order_id, ref_id) VALUES (?1, ?2)",
-                params![order, ref_id],
-            )?;
-        }
-        tx.commit()?;
-        if moved == 1 {
-            Ok(Moved::Yes)
-        } else {
-            Ok(Moved::No(self.state(order)?))
-        }
-    }
+    /// Gives up `lease`'s claim on an order still pending (its settlement waits), so that
+    /// a round of any process asks again, not before `again_after`.
+    fn unclaim(&mut self, order: &str, lease: &Lease, again_after: Duration) -> Result<()>;
 
     /// PayPing proved the payment: paid and shipped, once, unless another path settled it
     /// first (then [`Moved::No`] says how: `Released` means the money came after the
     /// release).
-    pub(crate) fn ship(&mut self, order: &str, ref_id: &str, by: &str) -> Result<Moved> {
-        self.ship_from(order, ref_id, by, &[State::Pending, State::Attention])
-    }
+    fn ship(&mut self, order: &str, ref_id: &str, by: &str) -> Result<Moved>;
 
     /// A payment proven after the release that could not be refunded: shipped after all,
     /// once.
-    pub(crate) fn ship_after_release(&mut self, order: &str, ref_id: &str) -> Result<Moved> {
-        self.ship_from(
-            order,
-            ref_id,
-            "after release",
-            &[State::Released, State::Refunded],
-        )
-    }
-
-    fn set_from(&self, order: &str, to: State, by: &str, from: &[State]) -> Result<Moved> {
-        let mut moved = 0;
-        for state in from {
-            moved += self.db.execute(
-                "UPDATE orders SET state = ?2, settled_by = ?3 WHERE id = ?1 AND state = ?4",
-                params![order, to.as_str(), by, state.as_str()],
-            )?;
-            if moved > 0 {
-                break;
-            }
-        }
-        if moved == 1 {
-            Ok(Moved::Yes)
-        } else {
-            Ok(Moved::No(self.state(order)?))
-        }
-    }
+    fn ship_after_release(&mut self, order: &str, ref_id: &str) -> Result<Moved>;
 
     /// Releases an open order, on PayPing's word, once.
-    pub(crate) fn release(&self, order: &str, by: &str) -> Result<Moved> {
-        self.set_from(
-            order,
-            State::Released,
-            by,
-            &[State::Pending, State::Attention],
-        )
-    }
+    fn release(&mut self, order: &str, by: &str) -> Result<Moved>;
 
     /// Sets a pending order aside for a person, once.
-    pub(crate) fn needs_attention(&self, order: &str, by: &str) -> Result<Moved> {
-        self.set_from(order, State::Attention, by, &[State::Pending])
-    }
+    fn needs_attention(&mut self, order: &str, by: &str) -> Result<Moved>;
 
     /// Claims a released order for a refund (so that two paths never refund it twice).
-    pub(crate) fn claim_refund(&self, order: &str, by: &str) -> Result<Moved> {
-        self.set_from(order, State::Refunded, by, &[State::Released])
-    }
+    fn claim_refund(&mut self, order: &str, by: &str) -> Result<Moved>;
 
     /// How many shipments an order has (a paid order has exactly one).
-    pub(crate) fn shipments(&self, order: &str) -> Result<u64> {
-        Ok(self.db.query_row(
-            "SELECT COUNT(*) FROM shipments WHERE order_id = ?1",
-            params![order],
-            |r| r.get(0),
-        )?)
+    fn shipments(&mut self, order: &str) -> Result<u64>;
+}
+
+/// One thread's handle on the orders.
+pub(crate) type Store = Box<dyn Orders>;
+
+/// Where the orders are kept: `--db` (or `DATABASE_URL`) names a PostgreSQL database with a
+/// `postgres://` (or `postgresql://`) URL, anything else is a SQLite file.
+#[derive(Clone)]
+pub(crate) enum Db {
+    /// A SQLite file; each thread opens its own connection.
+    Sqlite(PathBuf),
+    /// A PostgreSQL database, through a pool the threads share.
+    Postgres(crate::pg::Pool),
+}
+
+impl Db {
+    /// Connects (PostgreSQL) and creates the tables where they are missing.
+    pub(crate) fn open(target: &str) -> Result<Db> {
+        if target.starts_with("postgres://") || target.starts_with("postgresql://") {
+            Ok(Db::Postgres(crate::pg::connect(target)?))
+        } else {
+            let path = PathBuf::from(target);
+            crate::sqlite::SqliteOrders::open(&path)?;
+            Ok(Db::Sqlite(path))
+        }
+    }
+
+    /// A handle for one thread.
+    pub(crate) fn store(&self) -> Result<Store> {
+        Ok(match self {
+            Db::Sqlite(path) => Box::new(crate::sqlite::SqliteOrders::open(path)?),
+            Db::Postgres(pool) => Box::new(crate::pg::PgOrders::new(pool.clone())),
+        })
     }
 }

@@ -122,6 +122,32 @@ impl ShopProcess {
         listen: SocketAddr,
         how: Launch<'_>,
     ) -> Self {
+        Self::launch_with(sandbox, db, listen, how, |_| {})
+    }
+
+    /// As [`ShopProcess::launch`], on any `--db` (a SQLite path or a `postgres://` URL),
+    /// with `extra` arguments.
+    pub(crate) fn launch_on(
+        sandbox: &Sandbox,
+        db: impl AsRef<std::ffi::OsStr>,
+        listen: SocketAddr,
+        how: Launch<'_>,
+        extra: &[&str],
+    ) -> Self {
+        Self::launch_with(sandbox, db, listen, how, |command| {
+            command.args(extra);
+        })
+    }
+
+    /// As [`ShopProcess::launch`], on any `--db`, with more arguments or variables set by
+    /// `more`.
+    pub(crate) fn launch_with(
+        sandbox: &Sandbox,
+        db: impl AsRef<std::ffi::OsStr>,
+        listen: SocketAddr,
+        how: Launch<'_>,
+        more: impl FnOnce(&mut Command),
+    ) -> Self {
         let mut command = Command::new(binary());
         command
             .args([
@@ -139,6 +165,7 @@ impl ShopProcess {
             .env("PAYPING_GATEWAY_URL", sandbox.base_url())
             .env("PAYPING_TOKEN", sandbox.token())
             .env_remove("CHECKOUT_RETURN_URL")
+            .env_remove("DATABASE_URL")
             .env_remove("CHECKOUT_RECOVER_AFTER_SECS")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
@@ -149,6 +176,7 @@ impl ShopProcess {
             Some(step) => command.env("DURABLE_SHOP_PAUSE", step),
             None => command.env_remove("DURABLE_SHOP_PAUSE"),
         };
+        more(&mut command);
         let mut child = command.spawn().expect("the durable_shop example is built");
         let stdout = child.stdout.take().expect("piped");
         let (send, lines) = mpsc::channel();
@@ -190,6 +218,13 @@ impl ShopProcess {
         }
     }
 
+    /// The next line, if one comes within `wait` (kept in `seen` too).
+    pub(crate) fn next_line(&mut self, wait: Duration) -> Option<String> {
+        let line = self.lines.recv_timeout(wait).ok()?;
+        self.seen.push(line.clone());
+        Some(line)
+    }
+
     /// Reads the lines printed so far into `seen`, waiting for none.
     pub(crate) fn read_printed(&mut self) -> &[String] {
         while let Ok(line) = self.lines.try_recv() {
@@ -209,6 +244,11 @@ impl ShopProcess {
     /// URL, as a browser (or a forger) would: the shop's status and body.
     pub(crate) fn post_callback(&self, body: &str) -> (u16, String) {
         post_callback(&self.url, body)
+    }
+
+    /// The process id.
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     /// SIGKILL: no destructor, no flush, as a crash.
