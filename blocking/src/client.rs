@@ -13,6 +13,7 @@ use ghesta_core::{
 
 use crate::clock::{Clock, SystemClock};
 use crate::error::{Error, Result};
+use crate::trace;
 use crate::transport::{HttpSettings, Transport, UreqTransport};
 
 /// A blocking PayPing client: create, verify, cancel, refund, report, and any other
@@ -421,7 +422,9 @@ impl Client {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn create_at(&self, payment: NewPayment, created_at: SystemTime) -> Result<Pending> {
-        self.execute(&CreatePayment::new(self.config(), payment, created_at))
+        let result = self.execute(&CreatePayment::new(self.config(), payment, created_at));
+        trace::done(&result);
+        result
     }
 
     /// Verifies a payment whose callback arrived now, and proves it is the record's. See
@@ -517,8 +520,10 @@ impl Client {
         let outcome = self.execute_before(&exchange, Some(deadline))?;
         if !outcome.names_payment() {
             let report = self.report(pending.code())?;
-            confirm_verified(pending, exchange.ref_id(), &report)?;
+            confirm_verified(pending, exchange.ref_id(), &report)
+                .inspect_err(trace::contradiction)?;
         }
+        trace::done::<_, ()>(&Ok(&outcome));
         Ok(outcome)
     }
 
@@ -591,19 +596,24 @@ impl Client {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn drive(&self, mut settlement: Settlement) -> Verdict {
+        let _settling = trace::settle(settlement.pending()).entered();
         loop {
             match settlement.next(self.inner.clock.now()) {
                 Next::Verify { exchange, deadline } => {
                     let result = self
                         .execute_before(&exchange, Some(deadline))
                         .map_err(Error::into_core);
+                    trace::done(&result);
                     settlement.verify_answered(&exchange, result);
                 }
                 Next::Report(exchange) => {
                     let result = self.execute(&exchange).map_err(Error::into_core);
                     settlement.report_answered(result);
                 }
-                Next::Done(verdict) => return verdict,
+                Next::Done(verdict) => {
+                    trace::verdict(&verdict);
+                    return verdict;
+                }
                 // A step this version does not know: nothing proven, ask again later.
                 _ => return Verdict::Wait(ghesta_core::Waiting::NotProven),
             }
@@ -629,7 +639,9 @@ impl Client {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn cancel(&self, pending: &Pending) -> Result<Cancelled> {
-        self.execute(&CancelPayment::new(self.config(), pending))
+        let result = self.execute(&CancelPayment::new(self.config(), pending));
+        trace::done(&result);
+        result
     }
 
     /// Refunds a verified PayPing v3 payment to the payer's card: one created reversible
@@ -672,7 +684,9 @@ impl Client {
     ) -> Result<Refunded> {
         let now = self.inner.clock.now();
         let refund = RefundPayment::new(self.config(), pending, ref_id, verified_at, now)?;
-        self.execute(&refund)
+        let result = self.execute(&refund);
+        trace::done(&result);
+        result
     }
 
     /// Settles an order whose callback has not come, from PayPing's report: the sweeper's
@@ -745,7 +759,9 @@ impl Client {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn report(&self, code: &PaymentCode) -> Result<PaymentReport> {
-        self.execute(&ReportPayment::new(self.config(), code))
+        let result = self.execute(&ReportPayment::new(self.config(), code));
+        trace::done(&result);
+        result
     }
 
     /// Runs any exchange: sends its request, parses the answer, retries as the policy says
@@ -790,20 +806,29 @@ impl Client {
     ) -> Result<E::Output> {
         let inner = &*self.inner;
         let kind = exchange.kind();
+        let call = trace::call(exchange);
         let mut attempt = 1;
         loop {
             // Built anew each attempt: `http::Request` is not `Clone`, and the core promises
             // the same bytes every time. A request the core cannot build was never sent.
             let request = exchange.to_request()?;
+            let mut seen = call.attempt(attempt, &request);
             // How the attempt failed decides whether it may go again: the core's rules.
             let decide = |failure: Failure<'_>| {
                 let now = inner.clock.now();
                 inner.retry.decide(kind, attempt, failure, now, deadline)
             };
-            let (error, decision) = match inner.transport.send(request) {
+            let sent = inner.transport.send(request);
+            if let Ok(response) = &sent {
+                seen.answered(response);
+            }
+            let (error, decision) = match sent {
                 // The core scrubs the token from the answer as it reads it.
                 Ok(response) => match exchange.parse_response(response) {
-                    Ok(output) => return Ok(output),
+                    Ok(output) => {
+                        seen.succeeded();
+                        return Ok(output);
+                    }
                     Err(error) => {
                         let decision = decide(Failure::Answered(&error));
                         (Error::Core(error), decision)
@@ -814,6 +839,7 @@ impl Client {
                     (Error::Transport(error), decision)
                 }
             };
+            seen.failed(&error, decision);
             match decision {
                 Decision::Stop => return Err(error),
                 Decision::RetryAfter(wait) => {

@@ -11,6 +11,7 @@ mod client;
 mod clock;
 mod error;
 mod merchants;
+mod trace;
 mod transport;
 
 pub use client::{Client, ClientBuilder};

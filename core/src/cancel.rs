@@ -92,6 +92,14 @@ impl Exchange for CancelPayment {
         ExchangeKind::Cancel
     }
 
+    fn protocol(&self) -> Protocol {
+        self.protocol
+    }
+
+    fn payment_code(&self) -> Option<&PaymentCode> {
+        Some(&self.code)
+    }
+
     fn to_request(&self) -> Result<HttpRequest, Error> {
         if let Some(error) = &self.wrong_merchant {
             return Err(error.clone());

@@ -14,6 +14,7 @@ use crate::new_payment::NewPayment;
 use crate::pending::Pending;
 use crate::redirect::RedirectUrl;
 use crate::scrub::scrub;
+use crate::text::{ClientRefId, PaymentCode};
 use crate::wire;
 use crate::wire::answer::Answer;
 
@@ -60,6 +61,18 @@ impl Exchange for CreatePayment {
 
     fn kind(&self) -> ExchangeKind {
         ExchangeKind::Create
+    }
+
+    fn protocol(&self) -> Protocol {
+        self.gateway().protocol()
+    }
+
+    fn payment_code(&self) -> Option<&PaymentCode> {
+        None
+    }
+
+    fn client_ref_id(&self) -> Option<&ClientRefId> {
+        Some(self.payment.client_ref_id())
     }
 
     fn to_request(&self) -> Result<HttpRequest, Error> {

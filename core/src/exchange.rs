@@ -6,6 +6,8 @@ use serde::Serialize;
 
 use crate::config::Config;
 use crate::error::Error;
+use crate::gateway::Protocol;
+use crate::text::{ClientRefId, PaymentCode};
 
 /// A request as the core builds it: an `http::Request` with a byte body.
 pub type HttpRequest = http::Request<Vec<u8>>;
@@ -69,6 +71,20 @@ pub trait Exchange: sealed::Sealed {
 
     /// Which call this is.
     fn kind(&self) -> ExchangeKind;
+
+    /// The protocol whose answers this call reads (a report is a v1 route with v2's
+    /// answers: [`Protocol::V2`]). For logs and traces.
+    fn protocol(&self) -> Protocol;
+
+    /// The payment this call is about: every call but create, whose code is PayPing's
+    /// answer. For logs and traces: a driver names the payment without reading the request.
+    fn payment_code(&self) -> Option<&PaymentCode>;
+
+    /// The shop's reference for the payment, where the call carries it (create). For logs
+    /// and traces.
+    fn client_ref_id(&self) -> Option<&ClientRefId> {
+        None
+    }
 
     /// The request to send: method, URL, headers and JSON body exactly as PayPing expects.
     ///

@@ -122,6 +122,14 @@ impl Exchange for RefundPayment {
         ExchangeKind::Refund
     }
 
+    fn protocol(&self) -> Protocol {
+        Protocol::V3
+    }
+
+    fn payment_code(&self) -> Option<&PaymentCode> {
+        Some(&self.code)
+    }
+
     fn to_request(&self) -> Result<HttpRequest, Error> {
         let body = wire::v3::refund::body(self.payment_ref_id, &self.code);
         api_request(

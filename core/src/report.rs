@@ -156,6 +156,15 @@ impl Exchange for ReportPayment {
         ExchangeKind::Report
     }
 
+    fn protocol(&self) -> Protocol {
+        // A v1 route: its answers are v2's, whichever protocol created the payment.
+        Protocol::V2
+    }
+
+    fn payment_code(&self) -> Option<&PaymentCode> {
+        Some(&self.code)
+    }
+
     fn to_request(&self) -> Result<HttpRequest, Error> {
         let mut path = String::from(wire::v2::REPORT_PATH);
         push_segment(&mut path, &self.code);

@@ -169,6 +169,14 @@ impl Exchange for VerifyPayment {
         ExchangeKind::Verify
     }
 
+    fn protocol(&self) -> Protocol {
+        self.protocol
+    }
+
+    fn payment_code(&self) -> Option<&PaymentCode> {
+        Some(&self.code)
+    }
+
     fn to_request(&self) -> Result<HttpRequest, Error> {
         let wire_amount = self.wire_amount();
         match self.protocol {

@@ -19,6 +19,7 @@ USAGE:
                    [--verify-window-secs N] [--already-verified-keys pascal|camel]
                    [--no-report-v3-codes] [--allow-remote]
                    [--tls [--ca-out PATH] | --tls-cert FILE --tls-key FILE]
+                   [--log FILTER]
 
 OPTIONS:
     --listen ADDR             address to listen on (default 127.0.0.1:0, a free port)
@@ -38,6 +39,10 @@ OPTIONS:
                               clients to trust
     --tls-cert FILE           serve HTTPS with this PEM certificate chain (leaf first) ...
     --tls-key FILE            ... and this PEM private key
+    --log FILTER              log to stderr what is received and answered (method, path,
+                              status, latency; never a header or body): `info` for one
+                              line per request, `debug` adds injected faults; any
+                              RUST_LOG-style filter (default RUST_LOG, else warnings only)
     -h, --help                print this help
 
 The first line printed is `listening on http://ADDR` (https with TLS). API and gateway pages are served there;
@@ -65,6 +70,7 @@ struct Args {
     ca_out: Option<PathBuf>,
     tls_cert: Option<PathBuf>,
     tls_key: Option<PathBuf>,
+    log: Option<String>,
 }
 
 fn parse(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, String> {
@@ -80,6 +86,7 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, String>
         ca_out: None,
         tls_cert: None,
         tls_key: None,
+        log: None,
     };
     while let Some(arg) = args.next() {
         let (name, inline) = match arg.split_once('=') {
@@ -137,6 +144,7 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, String>
             "--ca-out" => out.ca_out = Some(value("a file path")?.into()),
             "--tls-cert" => out.tls_cert = Some(value("a PEM file")?.into()),
             "--tls-key" => out.tls_key = Some(value("a PEM file")?.into()),
+            "--log" => out.log = Some(value("a filter like info")?),
             other => return Err(format!("unknown argument {other:?} (try --help)")),
         }
     }
@@ -176,6 +184,23 @@ fn tls(args: &Args) -> Result<Option<Tls>, String> {
     }))
 }
 
+/// The request log on stderr (stdout's first line is the address callers wait for): `--log`,
+/// else `RUST_LOG`, else warnings only, so that a caller reading only stdout never fills
+/// a stderr pipe.
+fn init_log(filter: Option<&str>) -> Result<(), String> {
+    use tracing_subscriber::EnvFilter;
+    let filter = match filter {
+        Some(f) => EnvFilter::try_new(f).map_err(|e| format!("--log {f:?}: {e}"))?,
+        None => EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn")),
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .try_init()
+        .map_err(|e| e.to_string())
+}
+
 fn main() -> ExitCode {
     let args = match parse(std::env::args().skip(1)) {
         Ok(Some(a)) => a,
@@ -188,6 +213,10 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if let Err(e) = init_log(args.log.as_deref()) {
+        eprintln!("ghesta-sandbox: {e}");
+        return ExitCode::from(2);
+    }
     if !args.listen.ip().is_loopback() && !args.allow_remote {
         eprintln!(
             "ghesta-sandbox: refusing to listen on non-loopback address {}: anyone who can reach \

@@ -10,7 +10,7 @@ use std::io;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::thread::{self, JoinHandle};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::{Bytes, Incoming};
@@ -229,12 +229,37 @@ enum Outcome {
     Cut(Vec<u8>),
 }
 
+/// One line per request for a developer watching the sandbox (`--log info`): what was
+/// asked and answered, never a header (the `Authorization` one holds the token), a query
+/// or a body (callbacks, card numbers).
+fn log(method: &Method, path: &str, outcome: &Outcome, rid: &str, started: Instant) {
+    let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+    match outcome {
+        Outcome::Answer(answer) => tracing::info!(
+            http.request.method = %method,
+            url.path = path,
+            http.response.status_code = answer.status,
+            sandbox.request_id = rid,
+            sandbox.latency_ms = latency_ms,
+            "answered",
+        ),
+        Outcome::Cut(_) => tracing::info!(
+            http.request.method = %method,
+            url.path = path,
+            sandbox.request_id = rid,
+            sandbox.latency_ms = latency_ms,
+            "answer cut short (fault)",
+        ),
+    }
+}
+
 async fn handle(
     shared: &Arc<Shared>,
     cut: &Cut,
     request: Request<Incoming>,
 ) -> Response<Full<Bytes>> {
     let rid = shared.next_request_id();
+    let started = Instant::now();
     let (head, body) = request.into_parts();
     // `None` when over the limit or unreadable: the handlers answer 400 `{"body": ...}`.
     let body: Option<Bytes> = Limited::new(body, MAX_BODY)
@@ -269,6 +294,9 @@ async fn handle(
                 .and_then(|v| v.to_str().ok());
             shared.counts[route.index()].fetch_add(1, Ordering::Relaxed);
             let fault = faults::take(&mut lock(&shared.faults), route);
+            if let Some(fault) = &fault {
+                tracing::debug!(sandbox.request_id = %rid, sandbox.fault = ?fault, "fault injected");
+            }
             let host = head.headers.get(HOST).and_then(|v| v.to_str().ok());
             let run = || match call {
                 Call::V2(call) => api_v2::answer(shared, call, authorization, body.as_deref()),
@@ -288,6 +316,7 @@ async fn handle(
             apply(fault, run, &rid).await
         }
     };
+    log(&head.method, path, &outcome, &rid, started);
     match outcome {
         Outcome::Answer(a) => render(a, &rid),
         Outcome::Cut(bytes) => {

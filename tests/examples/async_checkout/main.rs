@@ -2,6 +2,7 @@
 //!
 //! ```text
 //! cargo run -p ghesta-sandbox --example async_checkout
+//! RUST_LOG=debug cargo run -p ghesta-sandbox --example async_checkout   # with its traces
 //! ```
 //!
 //! It starts the PayPing sandbox on 127.0.0.1 (before the runtime: the sandbox runs its own),
@@ -38,6 +39,11 @@ use ghesta_sandbox::{Options, Sandbox};
 use crate::buyer::Choice;
 
 fn main() -> ExitCode {
+    // What shop.rs traces, on stderr: `RUST_LOG=info` for outcomes, `debug` for attempts.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_writer(std::io::stderr)
+        .try_init();
     let outcome = Sandbox::start(Options::default())
         .map_err(Into::into)
         .and_then(|sandbox| {

@@ -10,6 +10,11 @@
 //! arrived, refunds only on "in progress", verify in progress asked until
 //! [`Config::verify_deadline`], jitter, `Retry-After`). Nothing here blocks a runtime thread.
 //!
+//! It traces as `ghesta-blocking`'s `tracing` feature does, with the same span and field
+//! names (see [`trace`] and ghesta-blocking's README, "Tracing"): a `payping.call` span per
+//! exchange, a debug event per attempt with the core's decision, info outcomes, warn
+//! give-ups; never a request, header, body or error text, so never the token.
+//!
 //! Shared by `examples/async_checkout/main.rs` and `tests/async_core.rs`.
 
 use std::time::{Duration, SystemTime};
@@ -24,6 +29,7 @@ use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Bytes;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
+use tracing::Instrument;
 
 /// The largest answer read: PayPing's answers are a few hundred bytes.
 pub(crate) const MAX_BODY: usize = 64 * 1024;
@@ -201,31 +207,45 @@ pub(crate) async fn exchange<E: Exchange>(
     deadline: Option<SystemTime>,
 ) -> Result<E::Output, ShopError> {
     let kind = exchange.kind();
+    let span = trace::call(exchange);
     let mut attempt = 1;
-    loop {
-        // A request the core cannot build was never sent: nothing to retry.
-        let request = exchange.to_request()?;
-        let (error, decision) = match port.send(request).await {
-            // The core scrubs the token from the answer as it reads it.
-            Ok(answer) => match exchange.parse_response(answer) {
-                Ok(output) => return Ok(output),
+    async move {
+        loop {
+            // A request the core cannot build was never sent: nothing to retry.
+            let request = exchange.to_request()?;
+            let seen = trace::Attempt::start(attempt, &request);
+            let sent = port.send(request).await;
+            let status = sent.as_ref().ok().map(|answer| answer.status().as_u16());
+            let (error, decision) = match sent {
+                // The core scrubs the token from the answer as it reads it.
+                Ok(answer) => match exchange.parse_response(answer) {
+                    Ok(output) => {
+                        seen.succeeded(status);
+                        return Ok(output);
+                    }
+                    Err(error) => {
+                        let failure = Failure::Answered(&error);
+                        let decision = policy.decide(kind, attempt, failure, port.now(), deadline);
+                        (ShopError::Core(error), decision)
+                    }
+                },
                 Err(error) => {
-                    let failure = Failure::Answered(&error);
-                    let decision = policy.decide(kind, attempt, failure, port.now(), deadline);
-                    (ShopError::Core(error), decision)
+                    let decision =
+                        policy.decide(kind, attempt, error.failure(), port.now(), deadline);
+                    (ShopError::Send(error), decision)
                 }
-            },
-            Err(error) => {
-                let decision = policy.decide(kind, attempt, error.failure(), port.now(), deadline);
-                (ShopError::Send(error), decision)
+            };
+            seen.failed(status, &error, decision);
+            match decision {
+                Decision::Stop => return Err(error),
+                Decision::RetryAfter(wait) => port.sleep(wait).await,
             }
-        };
-        match decision {
-            Decision::Stop => return Err(error),
-            Decision::RetryAfter(wait) => port.sleep(wait).await,
+            attempt += 1;
         }
-        attempt += 1;
     }
+    // The span follows the future across awaits, whichever thread polls it.
+    .instrument(span)
+    .await
 }
 
 /// Step 1: create the payment; the shop stores the record (here: returns it).
@@ -235,7 +255,11 @@ pub(crate) async fn create(
     policy: &RetryPolicy,
 ) -> Result<Pending, ShopError> {
     let create = CreatePayment::new(config, order, SystemTime::now());
-    exchange(&Hyper, &create, policy, None).await
+    let result = exchange(&Hyper, &create, policy, None).await;
+    if let Ok(pending) = &result {
+        trace::created(pending);
+    }
+    result
 }
 
 /// Step 2: the answer a shop's handler gives the buyer: a 303 to the payment page.
@@ -259,7 +283,11 @@ pub(crate) async fn verify(
 ) -> Result<VerifyOutcome, ShopError> {
     let verify = VerifyPayment::new(config, pending, callback)?;
     let deadline = config.verify_deadline(received_at);
-    exchange(&Hyper, &verify, policy, Some(deadline)).await
+    let result = exchange(&Hyper, &verify, policy, Some(deadline)).await;
+    if let Ok(outcome) = &result {
+        trace::verified(outcome);
+    }
+    result
 }
 
 /// The shop withdraws an unpaid payment (after the buyer cancelled, say).
@@ -268,7 +296,11 @@ pub(crate) async fn cancel(
     pending: &Pending,
     policy: &RetryPolicy,
 ) -> Result<Cancelled, ShopError> {
-    exchange(&Hyper, &CancelPayment::new(config, pending), policy, None).await
+    let result = exchange(&Hyper, &CancelPayment::new(config, pending), policy, None).await;
+    if let Ok(cancelled) = &result {
+        trace::cancelled(cancelled);
+    }
+    result
 }
 
 /// PayPing's report of the payment.
@@ -278,5 +310,218 @@ pub(crate) async fn report(
     policy: &RetryPolicy,
 ) -> Result<PaymentReport, ShopError> {
     let report = ReportPayment::new(config, pending.code());
-    exchange(&Hyper, &report, policy, None).await
+    let result = exchange(&Hyper, &report, policy, None).await;
+    if let Ok(report) = &result {
+        trace::reported(report);
+    }
+    result
+}
+
+/// What the shop tells `tracing`: the spans, fields and levels of `ghesta-blocking`'s
+/// `tracing` feature, from the same information (the exchange's kind, protocol and payment;
+/// each attempt's status, the core's error and decision; the outcome). Only values picked
+/// one by one: never a request, a header, a body or an error's text.
+pub(crate) mod trace {
+    use std::time::Instant;
+
+    use ghesta_core::{
+        Cancelled, Decision, Exchange, ExchangeKind, HttpRequest, PaymentReport, Pending, Protocol,
+        RequestId, VerifyOutcome,
+    };
+    use tracing::field::Empty;
+    use tracing::{Span, debug, info, warn};
+
+    use super::{SendError, ShopError};
+
+    /// The span of one exchange, with its attempts' HTTP fields to fill.
+    pub(crate) fn call<E: Exchange>(exchange: &E) -> Span {
+        tracing::info_span!(
+            "payping.call",
+            payping.exchange = kind(exchange.kind()),
+            payping.protocol = protocol(exchange.protocol()),
+            payping.payment_code = exchange.payment_code().map(|c| c.as_str()),
+            payping.client_ref_id = exchange.client_ref_id().map(|c| c.as_str()),
+            http.request.method = Empty,
+            server.address = Empty,
+            server.port = Empty,
+            url.path = Empty,
+        )
+    }
+
+    /// One attempt being timed.
+    pub(crate) struct Attempt {
+        number: u32,
+        started: Instant,
+    }
+
+    impl Attempt {
+        /// Starts attempt `number`; the first names the request in the current span
+        /// (method, host, port, path: never the query, headers or body).
+        pub(crate) fn start(number: u32, request: &HttpRequest) -> Self {
+            let span = Span::current();
+            if number == 1 && !span.is_disabled() {
+                let uri = request.uri();
+                span.record("http.request.method", request.method().as_str())
+                    .record("server.address", uri.host())
+                    .record("server.port", uri.port_u16())
+                    .record("url.path", uri.path());
+            }
+            Self {
+                number,
+                started: Instant::now(),
+            }
+        }
+
+        pub(crate) fn succeeded(self, status: Option<u16>) {
+            debug!(
+                payping.attempt = self.number,
+                http.request.resend_count = self.number - 1,
+                http.response.status_code = status,
+                payping.latency_ms = self.latency_ms(),
+                "PayPing answered",
+            );
+        }
+
+        /// A failed attempt and the core's decision; a stop is the outcome: PayPing
+        /// refusing (info) or giving up (warn). The request id is the core's (read from a
+        /// scrubbed answer), never the raw header.
+        pub(crate) fn failed(self, status: Option<u16>, error: &ShopError, decision: Decision) {
+            let wait_ms = match decision {
+                Decision::RetryAfter(wait) => {
+                    Some(u64::try_from(wait.as_millis()).unwrap_or(u64::MAX))
+                }
+                Decision::Stop => None,
+            };
+            let core = match error {
+                ShopError::Core(e) => Some(e),
+                ShopError::Send(_) => None,
+            };
+            let status = core.and_then(|e| e.status()).map(|s| s.as_u16()).or(status);
+            let code = core.and_then(|e| e.code()).map(|c| c.number());
+            let request_id = core.and_then(|e| e.request_id()).map(RequestId::as_str);
+            debug!(
+                payping.attempt = self.number,
+                http.request.resend_count = self.number - 1,
+                http.response.status_code = status,
+                payping.error_code = code,
+                payping.request_id = request_id,
+                payping.latency_ms = self.latency_ms(),
+                error.type = error_type(error),
+                payping.retry = if wait_ms.is_some() { "retry" } else { "stop" },
+                payping.retry_wait_ms = wait_ms,
+                "PayPing attempt failed",
+            );
+            if wait_ms.is_some() {
+                return;
+            }
+            if core.is_some_and(|e| !e.is_retryable()) {
+                info!(
+                    payping.outcome = "refused",
+                    payping.attempts = self.number,
+                    http.response.status_code = status,
+                    payping.error_code = code,
+                    payping.request_id = request_id,
+                    error.type = error_type(error),
+                    "PayPing refused the call",
+                );
+            } else {
+                warn!(
+                    payping.outcome = "gave_up",
+                    payping.attempts = self.number,
+                    http.response.status_code = status,
+                    payping.error_code = code,
+                    payping.request_id = request_id,
+                    error.type = error_type(error),
+                    "PayPing call failed; not retrying",
+                );
+            }
+        }
+
+        fn latency_ms(&self) -> f64 {
+            self.started.elapsed().as_secs_f64() * 1000.0
+        }
+    }
+
+    pub(crate) fn created(pending: &Pending) {
+        info!(
+            payping.outcome = "created",
+            payping.payment_code = pending.code().as_str(),
+            payping.client_ref_id = pending.client_ref_id().as_str(),
+            payping.gateway = pending.gateway().as_str(),
+            payping.request_id = pending.request_id().map(RequestId::as_str),
+            "payment created",
+        );
+    }
+
+    pub(crate) fn verified(outcome: &VerifyOutcome) {
+        let (name, ref_id, message) = match outcome {
+            VerifyOutcome::Verified(v) => ("verified", v.ref_id(), "payment verified"),
+            VerifyOutcome::AlreadyVerified(v) => {
+                ("already_verified", v.ref_id(), "payment already verified")
+            }
+        };
+        info!(
+            payping.outcome = name,
+            payping.payment_code = outcome.code().as_str(),
+            payping.ref_id = ref_id.as_str(),
+            payping.names_payment = outcome.names_payment(),
+            payping.request_id = outcome.request_id().map(RequestId::as_str),
+            "{message}",
+        );
+    }
+
+    pub(crate) fn cancelled(cancelled: &Cancelled) {
+        info!(
+            payping.outcome = "cancelled",
+            payping.payment_code = cancelled.code().as_str(),
+            payping.request_id = cancelled.request_id().map(RequestId::as_str),
+            "payment cancelled",
+        );
+    }
+
+    pub(crate) fn reported(report: &PaymentReport) {
+        info!(
+            payping.outcome = "reported",
+            payping.payment_code = report.code().as_str(),
+            payping.payment_status = report.status().map(|s| s.number()),
+            payping.is_paid = report.is_paid(),
+            payping.request_id = report.request_id().map(RequestId::as_str),
+            "payment reported",
+        );
+    }
+
+    /// A short, fixed name for what went wrong: never the error's text.
+    fn error_type(error: &ShopError) -> &'static str {
+        match error {
+            ShopError::Core(_) => "answer",
+            ShopError::Send(send) => match send {
+                SendError::Unsupported(_) => "unsupported",
+                SendError::Connect(_) => "connect",
+                SendError::TlsHandshakeCut => "tls_handshake_cut",
+                SendError::Certificate(_) => "tls",
+                SendError::Http(_) => "connection_lost",
+                SendError::TooLarge => "body_too_large",
+                SendError::Timeout => "timeout",
+            },
+        }
+    }
+
+    fn kind(kind: ExchangeKind) -> &'static str {
+        match kind {
+            ExchangeKind::Create => "create",
+            ExchangeKind::Verify => "verify",
+            ExchangeKind::Cancel => "cancel",
+            ExchangeKind::Report => "report",
+            ExchangeKind::Refund => "refund",
+            _ => "other",
+        }
+    }
+
+    fn protocol(protocol: Protocol) -> &'static str {
+        match protocol {
+            Protocol::V2 => "v2",
+            Protocol::V3 => "v3",
+            _ => "other",
+        }
+    }
 }

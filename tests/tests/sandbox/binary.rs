@@ -164,3 +164,65 @@ fn binary_flags_for_merchants_the_409_and_the_report() {
     let out = run_binary(&["--extra-token", ""]);
     assert!(!out.status.success());
 }
+
+#[test]
+fn binary_logs_each_request_with_log_and_never_the_token_or_a_body() {
+    let mut child = Child(
+        std::process::Command::new(env!("CARGO_BIN_EXE_ghesta-sandbox"))
+            .args(["--token", "bin-S3CRET-token", "--log", "info"])
+            .env_remove("RUST_LOG")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    // The whole log, read to its end (the binary killed) on a thread.
+    let stderr = child.0.stderr.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    thread::spawn(move || {
+        let mut log = String::new();
+        let _ = BufReader::new(stderr).read_to_string(&mut log);
+        let _ = tx.send(log);
+    });
+    let mut line = String::new();
+    BufReader::new(child.0.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let addr = line
+        .trim_end()
+        .strip_prefix("listening on http://")
+        .unwrap();
+    let body = json!({"amount": 1000, "returnUrl": "http://127.0.0.1/", "description": "card 6037991234567890"});
+    let url = format!("http://{addr}/v2/pay");
+    let a = try_call(
+        &agent(),
+        "POST",
+        &url,
+        Some("bin-S3CRET-token"),
+        Some(&body),
+    )
+    .unwrap();
+    assert_eq!(a.status, 200, "{}", a.body);
+    let report = format!("http://{addr}/v1/report/nosuchcode");
+    let _ = try_call(&agent(), "GET", &report, Some("wrong-S3CRET"), None).unwrap();
+    // Each line is written before its answer: all are in the pipe once the answers came.
+    drop(child);
+    let log = rx.recv_timeout(Duration::from_secs(20)).unwrap();
+    assert!(
+        log.contains("http.request.method=POST")
+            && log.contains("url.path=\"/v2/pay\"")
+            && log.contains("http.response.status_code=200")
+            && log.contains("sandbox.latency_ms="),
+        "{log}"
+    );
+    assert!(log.contains("url.path=\"/v1/report/nosuchcode\""), "{log}");
+    for secret in [
+        "S3CRET",
+        "6037991234567890",
+        "returnUrl",
+        "Bearer",
+        "uthorization",
+    ] {
+        assert!(!log.contains(secret), "{secret:?} was logged:\n{log}");
+    }
+}
