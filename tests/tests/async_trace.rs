@@ -2,6 +2,8 @@
 //! field names), and never logs a secret: everything captured at TRACE over a checkout on
 //! v2 and v3 through a port that echoes the token back in its first answer to each path.
 
+#[path = "../examples/async_checkout/settle.rs"]
+mod settle;
 #[allow(dead_code)]
 #[path = "../examples/async_checkout/shop.rs"]
 mod shop;
@@ -129,6 +131,20 @@ fn checkout(gateway: Gateway) -> Vec<String> {
         .block_on(shop::exchange(&port, &verify, &policy, Some(deadline)))
         .expect("verified after the echo");
     shop::trace::verified(&outcome);
+    // The callback again, settled: already verified, proven (v2: through the report).
+    let verdict = runtime
+        .block_on(settle::settle(
+            &port,
+            &config,
+            &pending,
+            Some((&Callback::Completed(callback.clone()), SystemTime::now())),
+            &policy,
+        ))
+        .expect("the record's own callback");
+    assert!(
+        matches!(verdict, ghesta_core::Verdict::Ship(_)),
+        "{verdict:?}"
+    );
     let mut secrets = vec![TOKEN.to_owned(), form.body.clone()];
     if let VerifyOutcome::Verified(v) = &outcome {
         secrets.extend(v.card_number().map(|c| c.as_str().to_owned()));
@@ -169,6 +185,8 @@ fn the_async_shop_traces_like_the_blocking_client_and_logs_no_secret() {
             "payping.latency_ms=",
             "payping.outcome=created",
             "payping.outcome=verified",
+            "SPAN payping.settle",
+            "payping.verdict=ship",
         ] {
             assert!(text.contains(expected), "{expected:?} not traced:\n{text}");
         }
