@@ -144,6 +144,14 @@ fn verify_v3(status: StatusCode, headers: &HeaderMap, body: &[u8]) {
 }
 
 fuzz_target!(|data: &[u8]| {
+    // The core scrubs the token from every answer before reading it (a header holding it is
+    // dropped, the body's copies replaced: core/src/scrub.rs and its tests). These oracles
+    // read the raw bytes, so an answer holding the fuzz token, which libFuzzer finds within
+    // seconds, is outside what they describe.
+    let token = ghesta_fuzz::TOKEN.as_bytes();
+    if data.windows(token.len()).any(|w| w == token) {
+        return;
+    }
     let carved = ghesta_fuzz::carve(data);
     let Some(status) = std::str::from_utf8(carved.start)
         .ok()

@@ -142,6 +142,11 @@ fn check_requests(
     let (Some(code), Some(ref_id)) = (code, ref_id) else {
         return;
     };
+    // The core scrubs the token from every answer it reads: a code holding it would read
+    // back redacted (by design; no real code holds a token).
+    if code.contains(ghesta_fuzz::TOKEN) {
+        return;
+    }
     let answer = serde_json::to_vec(&serde_json::json!({ "code": code })).expect("JSON");
     let pending = create
         .parse_response(http::Response::new(answer))
