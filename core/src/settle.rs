@@ -622,7 +622,14 @@ fn bind(report: &PaymentReport, ref_id: &RefId, pending: &Pending) -> Result<Bin
         effective_status(report),
         PaymentStatus::Verified | PaymentStatus::AwaitingVerify
     );
-    let same = report_ref(report).is_none_or(|named| &named == ref_id);
+    // A report that names no reference binds nothing to this refid, unless it says itself
+    // that the record's payment is verified (status 1): an older answer with `isPaid` alone
+    // would otherwise let a twin callback's refid (another order's payment) pass as this
+    // record's, while this record's own payment stays unverified and is voided.
+    let same = match report_ref(report) {
+        Some(named) => &named == ref_id,
+        None => report.status() == Some(PaymentStatus::Verified),
+    };
     Ok(if paid && same {
         Binding::Proven
     } else {

@@ -758,3 +758,27 @@ fn confirm_verified_binds_only_the_records_own_reference() {
         Err(Error::ReportMismatch { .. })
     ));
 }
+
+#[test]
+fn a_report_naming_no_reference_binds_a_twin_refid_only_when_it_says_verified() {
+    // v2 twin: B's callback carries A's refid (same price); PayPing verifies A's payment.
+    // B's report, in the older form without status or reference, says `isPaid`: that binds
+    // nothing to A's refid; B's own payment still needs its own verify.
+    let config = config(Gateway::Ghesta);
+    let pending = pending(&config);
+    let now = minutes(&pending, 2);
+    let twin = form("code=82a4f72&refid=111&clientrefid=order-7");
+    let s = Settlement::new(&config, &pending)
+        .with_callback(&twin, now)
+        .unwrap();
+    let bare = Answer(
+        200,
+        r#"{"amount":250000,"isPaid":true,"clientRefId":"order-7"}"#,
+    );
+    let (verdict, sent) = drive(s.clone(), now, &[V2_OK], &[bare]);
+    assert!(!matches!(verdict, Verdict::Ship(_)), "{verdict:?}");
+    assert_eq!(sent, ["verify 111", "report"]);
+    // A report saying verified (status 1) for the record is PayPing's word on it.
+    let (verdict, _) = drive(s, now, &[V2_OK], &[report(1, None)]);
+    assert!(matches!(verdict, Verdict::Ship(_)), "{verdict:?}");
+}
