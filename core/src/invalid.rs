@@ -178,6 +178,9 @@ pub enum Rule {
     NotOnThisGateway,
     /// A payment reference that v3 needs as an integer and is not one.
     NotAnInteger,
+    /// A URL whose host is in brackets but is not an IPv6 address (`http://[127.0.0.1]/`):
+    /// browsers refuse such a URL.
+    NotAnIpv6Literal,
 }
 
 impl fmt::Display for Rule {
@@ -227,6 +230,10 @@ impl fmt::Display for Rule {
             Self::NotAnInteger => {
                 f.write_str("PayPing v3 sends and expects it as a whole number; this one is not")
             }
+            Self::NotAnIpv6Literal => f.write_str(
+                "only an IPv6 address goes in [brackets] (e.g. http://[::1]:8080/); write an \
+                 IPv4 address or a host name without them",
+            ),
             Self::RedirectMismatch => f.write_str(
                 "it is not the payment page of this record's code; the stored record may \
                  have been tampered with, do not use it",

@@ -1,7 +1,7 @@
 //! URLs the SDK sends or sends the buyer to: the shop's return URL and the PayPing bases.
 
 use std::fmt;
-use std::net::IpAddr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 
 use serde::{Deserialize, Serialize};
 
@@ -14,14 +14,22 @@ const MAX_URL_BYTES: usize = 2048;
 /// `MAX_URL_BYTES` and a stored [`Pending`](crate::Pending) always reads back.
 const MAX_BASE_BYTES: usize = 1024;
 
-/// Whether `host` (as `http::Uri` gives it, IPv6 in brackets) is a loopback host.
+/// The address inside a bracketed host (`[::1]`), if the host is bracketed.
+fn ip_literal(host: &str) -> Option<&str> {
+    host.strip_prefix('[').and_then(|h| h.strip_suffix(']'))
+}
+
+/// Whether `host` (as `http::Uri` gives it, IPv6 in brackets) is a loopback host:
+/// `localhost`, an IPv4 address in 127.0.0.0/8, or `[::1]`. Only an IPv6 address goes in
+/// brackets (RFC 3986's IP-literal), so `[127.0.0.1]` and `[localhost]` are not loopback.
 pub(crate) fn is_loopback_host(host: &str) -> bool {
-    let bare = host
-        .strip_prefix('[')
-        .and_then(|h| h.strip_suffix(']'))
-        .unwrap_or(host);
-    bare.eq_ignore_ascii_case("localhost")
-        || bare.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+    match ip_literal(host) {
+        Some(literal) => literal.parse::<Ipv6Addr>().is_ok_and(|ip| ip.is_loopback()),
+        None => {
+            host.eq_ignore_ascii_case("localhost")
+                || host.parse::<Ipv4Addr>().is_ok_and(|ip| ip.is_loopback())
+        }
+    }
 }
 
 /// Parses an absolute URL whose scheme is https, or http on a loopback host.
@@ -47,6 +55,11 @@ pub(crate) fn parse_secure(value: &str, field: Field) -> Result<http::Uri, Inval
     }
     if authority.host().is_empty() {
         return Err(refuse(Rule::NotAbsoluteUrl));
+    }
+    // `http::Uri` takes anything in brackets (`[127.0.0.1]`, `[shop]`); browsers and ureq
+    // take only an IPv6 address there, so the buyer would be stranded on an error page.
+    if ip_literal(authority.host()).is_some_and(|literal| literal.parse::<Ipv6Addr>().is_err()) {
+        return Err(refuse(Rule::NotAnIpv6Literal));
     }
     // `http::Uri` keeps any run of digits (and more) after the host's `:` and reads a port
     // it cannot parse as none: `:99999` and `:8a` would reach the wire as given.
@@ -244,6 +257,28 @@ mod tests {
         assert!(ReturnUrl::new("https://shop.example:65535/cb").is_ok());
         assert!(ReturnUrl::new("http://[::1]/cb").is_ok());
         assert!(ReturnUrl::new("http://[::1]:1/cb").is_ok());
+        // Found by fuzzing: brackets hold an IPv6 address only, loopback or not.
+        for host in [
+            "[127.0.0.11]",
+            "[127.0.0.1]",
+            "[localhost]",
+            "[shop.example]",
+            "[]",
+        ] {
+            for scheme in ["http", "https"] {
+                let url = format!("{scheme}://{host}:9000/cb");
+                assert!(
+                    matches!(
+                        ReturnUrl::new(&url).map_err(|e| e.rule().clone()),
+                        Err(Rule::NotAnIpv6Literal | Rule::NotAbsoluteUrl)
+                    ),
+                    "{url}"
+                );
+            }
+        }
+        assert_eq!(rule("http://[127.0.0.1]/cb"), Rule::NotAnIpv6Literal);
+        assert_eq!(rule("http://[::ffff:127.0.0.1]/cb"), Rule::InsecureScheme);
+        assert!(ReturnUrl::new("https://[2001:db8::1]:8443/cb").is_ok());
         assert_eq!(
             rule(&format!("https://shop.example/{}", "a".repeat(2100))),
             Rule::TooLong { max: 2048 }
@@ -263,6 +298,14 @@ mod tests {
             "https://proxy.example/payping"
         );
         assert!(BaseUrl::api("http://127.0.0.1:1234").unwrap().is_loopback());
+        assert!(BaseUrl::api("http://[::1]:1234").unwrap().is_loopback());
+        assert!(BaseUrl::api("http://LocalHost:1234").unwrap().is_loopback());
+        assert!(!BaseUrl::api("https://[::2]:1234").unwrap().is_loopback());
+        assert!(!BaseUrl::api("https://127.example").unwrap().is_loopback());
+        assert_eq!(
+            BaseUrl::gateway("https://[127.0.0.1]").unwrap_err().rule(),
+            &Rule::NotAnIpv6Literal
+        );
         assert!(
             !BaseUrl::api("https://api.payping.ir")
                 .unwrap()

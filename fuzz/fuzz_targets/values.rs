@@ -7,7 +7,7 @@
 //! Holds: no panic; an accepted amount is in 100..=50,000,000 Toman and round-trips through
 //! Rial, the wire units and its stored form; an accepted mobile matches `^09[0-9]{9}$` and
 //! normalises to itself; an accepted return URL is https, or http on a loopback host, with
-//! no user info or fragment; the create and verify requests built from accepted values are
+//! no user info or fragment and only an IPv6 address in brackets; the create and verify requests built from accepted values are
 //! JSON objects with exactly the spec's fields and types.
 #![no_main]
 
@@ -91,6 +91,11 @@ fn check_return_url(text: &str) -> Option<ReturnUrl> {
     assert!(!authority.as_str().contains('@'), "{text}");
     assert!(!text.contains('#'), "{text}");
     assert!(!authority.host().is_empty(), "{text}");
+    // RFC 3986: only an IP literal goes in brackets; browsers take only IPv6 there.
+    if let Some(literal) = authority.host().strip_prefix('[') {
+        let literal = literal.strip_suffix(']').expect("a closed bracket");
+        assert!(literal.parse::<Ipv6Addr>().is_ok(), "{text}");
+    }
     assert!(
         scheme == "https" || (scheme == "http" && is_loopback(authority.host())),
         "{text}"
