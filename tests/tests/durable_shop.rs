@@ -6,7 +6,10 @@
 //! after the restart included; the callback and the sweeper racing on one payment ship it
 //! once; and under load (8 threads x 50 payments), with a third of the callbacks dropped,
 //! every paid order is verified and shipped exactly once (`tests/settlement.rs` adds forged
-//! callbacks to that load).
+//! callbacks to that load). An order paid twice (two tabs, both paid) ships once and its
+//! other payment is refunded (v3) or alerted for a refund by hand (v2/Ghesta), once: with
+//! both callbacks in turn, racing, found by the sweeper, found after a restart; and a
+//! database of the previous schema (one payment per order) is migrated and settled.
 //!
 //! These tests run the example's binary: `cargo test -p ghesta-sandbox` builds it, a
 //! `--test` filter alone does not (build it with `cargo build -p ghesta-sandbox --example
@@ -14,8 +17,10 @@
 
 mod shop_process;
 
-use ghesta_core::Gateway;
-use ghesta_sandbox::{Options, Sandbox};
+use std::sync::Barrier;
+
+use ghesta_core::{Gateway, Protocol};
+use ghesta_sandbox::{CallbackForm, Options, PaymentState, Sandbox};
 
 use shop_process::*;
 
@@ -264,5 +269,206 @@ fn a_shop_killed_at_each_step_of_the_settlement_ships_once_after_restart() {
         for step in ["create", "verify", "report", "ship"] {
             killed_at(gateway, step);
         }
+    }
+}
+
+/// The line the shop prints for the payment of `order` that did not pay it: refunded where
+/// reversible (v3), else a person is alerted to refund it by hand.
+fn paid_twice_line(gateway: Gateway, order: &str, ref_id: &str) -> String {
+    match gateway.protocol() {
+        Protocol::V3 => format!("refunded {order} ref {ref_id} (paid twice)"),
+        _ => format!("alert {order} paid twice: refund {ref_id} by hand"),
+    }
+}
+
+/// Waits for the shop to settle `order`, paid by both `codes`, and checks it: shipped
+/// once, by one payment; the other refunded at PayPing (v3) or marked and alerted (v2).
+/// Returns what to name the case in messages.
+fn paid_twice_settled(
+    sandbox: &Sandbox,
+    shop: &mut ShopProcess,
+    db: &std::path::Path,
+    gateway: Gateway,
+    order: &str,
+    codes: [&str; 2],
+) -> String {
+    let what = format!("{gateway} {order}");
+    let line = shop.wait_for(|l| {
+        l.starts_with(&format!("refunded {order} ")) || l.starts_with(&format!("alert {order} "))
+    });
+    let (_, paid_by) = payments_of(db, order);
+    let paid_by = paid_by.expect("paid by a payment");
+    let other = *codes
+        .iter()
+        .find(|c| **c != paid_by)
+        .unwrap_or_else(|| panic!("{what}: paid by {paid_by}, not one of {codes:?}"));
+    let other_ref = sandbox.payment(other).unwrap().ref_id.unwrap();
+    assert_eq!(line, paid_twice_line(gateway, order, &other_ref), "{what}");
+    assert_eq!(order_state(db, order), ("paid".into(), 1), "{what}");
+    let (expected_other, at_payping) = match gateway.protocol() {
+        Protocol::V3 => ("refunded", PaymentState::Refunded),
+        _ => ("alerted", PaymentState::Verified),
+    };
+    let mut expected = vec![
+        (paid_by.clone(), "paid".to_owned()),
+        (other.to_owned(), expected_other.to_owned()),
+    ];
+    expected.sort();
+    assert_eq!(payments_of(db, order).0, expected, "{what}");
+    assert_eq!(
+        sandbox.payment(&paid_by).unwrap().state,
+        PaymentState::Verified,
+        "{what}"
+    );
+    assert_eq!(sandbox.payment(other).unwrap().state, at_payping, "{what}");
+    what
+}
+
+/// Every line printed so far about `order` that ships it or settles a payment paid twice
+/// (a checkout of `marker` is asked first: the shop printed everything before it).
+fn settled_lines(shop: &mut ShopProcess, order: &str, marker: &str) -> Vec<String> {
+    shop.checkout(marker);
+    shop.read_printed()
+        .iter()
+        .filter(|l| {
+            *l == &format!("ship {order}")
+                || l.starts_with(&format!("refunded {order} "))
+                || l.starts_with(&format!("alert {order} "))
+        })
+        .cloned()
+        .collect()
+}
+
+/// The buyer opens checkout of `order` in two tabs: two payments, both paid.
+fn two_tabs(sandbox: &Sandbox, shop: &mut ShopProcess, order: &str) -> [(String, CallbackForm); 2] {
+    let first = shop.checkout(order);
+    let second = shop.checkout(order);
+    assert_ne!(first, second, "two payments");
+    [first, second].map(|code| {
+        let form = sandbox.approve(&code).unwrap();
+        (code, form)
+    })
+}
+
+#[test]
+fn an_order_paid_in_two_tabs_ships_once_and_the_second_payment_is_refunded_or_alerted() {
+    for gateway in GATEWAYS {
+        let sandbox = Sandbox::start(Options::default()).unwrap();
+        let db = TempDb::new(&format!("twice-{gateway}"));
+        // Callbacks only: the sweeper would settle nothing for an hour.
+        let mut shop = ShopProcess::start_with(&sandbox, &db.0, free_port(), gateway, None, "3600");
+        let [(a, form_a), (b, form_b)] = two_tabs(&sandbox, &mut shop, "order-1");
+        let delivered = sandbox.deliver(&form_a).unwrap();
+        assert_eq!(delivered.status, 200, "{gateway}: {}", delivered.body);
+        shop.wait_for(|l| l == "ship order-1");
+        let delivered = sandbox.deliver(&form_b).unwrap();
+        assert_eq!(delivered.status, 200, "{gateway}: {}", delivered.body);
+        let what = paid_twice_settled(&sandbox, &mut shop, &db.0, gateway, "order-1", [&a, &b]);
+        assert_eq!(
+            payments_of(&db.0, "order-1").1.as_deref(),
+            Some(a.as_str()),
+            "{what}"
+        );
+        // Both buyers' refreshes: nothing ships, nothing is refunded or alerted again.
+        for form in [&form_a, &form_b] {
+            assert_eq!(sandbox.deliver(form).unwrap().status, 200, "{what}");
+        }
+        let lines = settled_lines(&mut shop, "order-1", "marker");
+        assert_eq!(lines.len(), 2, "{what}: {lines:?}");
+        // A third tab opened now: the order takes no more money.
+        let payments = sandbox.payments().len();
+        let answer = ureq::get(&format!("{}/checkout/order-1", shop.url))
+            .config()
+            .http_status_as_error(false)
+            .max_redirects(0)
+            .build()
+            .call()
+            .unwrap();
+        assert_ne!(answer.status(), 303, "{what}");
+        assert_eq!(
+            sandbox.payments().len(),
+            payments,
+            "{what}: no payment created"
+        );
+    }
+}
+
+#[test]
+fn two_payments_of_one_order_verified_at_once_ship_it_once() {
+    for gateway in GATEWAYS {
+        let sandbox = Sandbox::start(Options::default()).unwrap();
+        let db = TempDb::new(&format!("twice-race-{gateway}"));
+        let mut shop = ShopProcess::start_with(&sandbox, &db.0, free_port(), gateway, None, "3600");
+        for n in 0..4 {
+            let order = format!("race-{n}");
+            let tabs = two_tabs(&sandbox, &mut shop, &order);
+            // Both callbacks at once: both settlements read the order unpaid, both verify,
+            // and the conditional update lets one ship.
+            let barrier = Barrier::new(2);
+            std::thread::scope(|s| {
+                for (_, form) in &tabs {
+                    let (sandbox, barrier) = (&sandbox, &barrier);
+                    s.spawn(move || {
+                        barrier.wait();
+                        let delivered = sandbox.deliver(form).unwrap();
+                        assert_eq!(delivered.status, 200, "{}", delivered.body);
+                    });
+                }
+            });
+            let codes = [tabs[0].0.as_str(), tabs[1].0.as_str()];
+            let what = paid_twice_settled(&sandbox, &mut shop, &db.0, gateway, &order, codes);
+            let lines = settled_lines(&mut shop, &order, &format!("marker-{n}"));
+            assert_eq!(lines.len(), 2, "{what}: {lines:?}");
+        }
+    }
+}
+
+#[test]
+fn an_order_paid_twice_whose_callbacks_never_come_is_settled_by_the_sweeper() {
+    for gateway in GATEWAYS {
+        let sandbox = Sandbox::start(Options::default()).unwrap();
+        let db = TempDb::new(&format!("twice-sweep-{gateway}"));
+        // The sweeper settles every open payment at once (it finds both in one round).
+        let mut shop = ShopProcess::start_with(&sandbox, &db.0, free_port(), gateway, None, "0");
+        let [(a, _), (b, _)] = two_tabs(&sandbox, &mut shop, "order-1"); // no callback
+        let what = paid_twice_settled(&sandbox, &mut shop, &db.0, gateway, "order-1", [&a, &b]);
+        // A payment made after: once the sweeper ships it, it has swept the order's
+        // payments again; none is settled twice.
+        let later = shop.checkout("later");
+        sandbox.approve(&later).unwrap();
+        shop.wait_for(|l| l == "ship later");
+        let lines = settled_lines(&mut shop, "order-1", "marker");
+        assert_eq!(lines.len(), 2, "{what}: {lines:?}");
+    }
+}
+
+#[test]
+fn the_second_payment_of_an_order_paid_before_a_restart_is_found_by_the_sweeper() {
+    for gateway in GATEWAYS {
+        let sandbox = Sandbox::start(Options::default()).unwrap();
+        let db = TempDb::new(&format!("twice-restart-{gateway}"));
+        let listen = free_port();
+        let mut shop = ShopProcess::start_with(&sandbox, &db.0, listen, gateway, None, "3600");
+        let [(a, form_a), (b, _)] = two_tabs(&sandbox, &mut shop, "order-1");
+        assert_eq!(sandbox.deliver(&form_a).unwrap().status, 200, "{gateway}");
+        shop.wait_for(|l| l == "ship order-1");
+        shop.kill();
+        // The second tab's callback never comes; the restarted shop's sweeper settles the
+        // open payment of the paid order, with the code that paid it.
+        let mut restarted = ShopProcess::start_with(&sandbox, &db.0, listen, gateway, None, "0");
+        let what = paid_twice_settled(
+            &sandbox,
+            &mut restarted,
+            &db.0,
+            gateway,
+            "order-1",
+            [&a, &b],
+        );
+        let later = restarted.checkout("later");
+        sandbox.approve(&later).unwrap();
+        restarted.wait_for(|l| l == "ship later");
+        let lines = settled_lines(&mut restarted, "order-1", "marker");
+        // The shipment was printed by the first process.
+        assert_eq!(lines.len(), 1, "{what}: {lines:?}");
     }
 }

@@ -347,11 +347,11 @@ fn live_run(shop: &Shop, db: &Db, say: &Say) -> Result<bool> {
     // The verify window is 10 minutes after payment; a quarter of an hour covers paying.
     let deadline = Instant::now() + Duration::from_secs(15 * 60);
     while Instant::now() < deadline {
-        match store.get(&order)? {
-            Some((State::Paid, _)) => return Ok(store.shipments(&order)? == 1),
-            Some((State::Pending, _)) => std::thread::sleep(Duration::from_millis(500)),
+        match store.order(&order)?.map(|o| o.state) {
+            Some(State::Paid) => return Ok(store.shipments(&order)? == 1),
+            Some(State::Pending) => std::thread::sleep(Duration::from_millis(500)),
             other => {
-                say.line(format_args!("order {order} ended {:?}", other.map(|o| o.0)));
+                say.line(format_args!("order {order} ended {other:?}"));
                 return Ok(false);
             }
         }
@@ -398,7 +398,7 @@ fn checkout(agent: &ureq::Agent, shop: &Shop, order: &str) -> Result<String> {
 fn wait_paid_once(store: &mut Store, order: &str) -> Result<bool> {
     let deadline = Instant::now() + SETTLE_TIMEOUT;
     while Instant::now() < deadline {
-        if let Some((State::Paid, _)) = store.get(order)? {
+        if store.order(order)?.map(|o| o.state) == Some(State::Paid) {
             return Ok(store.shipments(order)? == 1);
         }
         std::thread::sleep(Duration::from_millis(50));
