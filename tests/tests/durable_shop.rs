@@ -472,3 +472,94 @@ fn the_second_payment_of_an_order_paid_before_a_restart_is_found_by_the_sweeper(
         assert_eq!(lines.len(), 1, "{what}: {lines:?}");
     }
 }
+
+/// The tables as the shop created them before an order could have several payments.
+const PREVIOUS_SCHEMA: &str = "
+    CREATE TABLE orders (
+        id TEXT PRIMARY KEY,
+        pending TEXT NOT NULL,
+        state TEXT NOT NULL,
+        created_unix INTEGER NOT NULL,
+        ref_id TEXT,
+        settled_by TEXT
+    );
+    CREATE TABLE shipments (
+        order_id TEXT PRIMARY KEY REFERENCES orders(id),
+        ref_id TEXT NOT NULL
+    );";
+
+#[test]
+fn a_database_of_the_previous_schema_is_migrated_and_its_open_orders_settled() {
+    use ghesta_blocking::Client;
+    use ghesta_core::{Amount, BaseUrl, ClientRefId, Config, Mobile, NewPayment, ReturnUrl, Token};
+
+    let sandbox = Sandbox::start(Options::default()).unwrap();
+    let db = TempDb::new("previous-schema");
+    let client = Client::new(
+        Config::new(Token::new(sandbox.token()).unwrap())
+            .with_api_url(BaseUrl::api(sandbox.base_url()).unwrap())
+            .with_gateway_url(BaseUrl::gateway(sandbox.base_url()).unwrap()),
+    );
+    let create = |order: &str| {
+        client
+            .create(NewPayment::new(
+                Amount::from_toman(250_000).unwrap(),
+                ReturnUrl::new("http://127.0.0.1:9/callback").unwrap(),
+                ClientRefId::new(order).unwrap(),
+                Mobile::new("09123456789").unwrap(),
+            ))
+            .unwrap()
+    };
+    // One order waiting for its payment, one paid and shipped; the paid one's payment was
+    // approved, and a sweeper that took it for open would verify it now.
+    let (open, paid) = (create("old-open"), create("old-paid"));
+    sandbox.approve(paid.code().as_str()).unwrap();
+    {
+        let old = rusqlite::Connection::open(&db.0).unwrap();
+        old.execute_batch(PREVIOUS_SCHEMA).unwrap();
+        for (order, pending, state) in [("old-open", &open, "pending"), ("old-paid", &paid, "paid")]
+        {
+            old.execute(
+                "INSERT INTO orders (id, pending, state, created_unix) VALUES (?1, ?2, ?3, 0)",
+                (order, serde_json::to_string(pending).unwrap(), state),
+            )
+            .unwrap();
+        }
+        old.execute(
+            "INSERT INTO shipments (order_id, ref_id) VALUES ('old-paid', '1')",
+            [],
+        )
+        .unwrap();
+    }
+    let mut shop =
+        ShopProcess::start_with(&sandbox, &db.0, free_port(), Gateway::Ghesta, None, "0");
+    let (open_code, paid_code) = (open.code().to_string(), paid.code().to_string());
+    assert_eq!(
+        payments_of(&db.0, "old-paid"),
+        (
+            vec![(paid_code.clone(), "paid".into())],
+            Some(paid_code.clone())
+        )
+    );
+    assert_eq!(
+        payments_of(&db.0, "old-open"),
+        (vec![(open_code.clone(), "open".into())], None)
+    );
+    sandbox.approve(&open_code).unwrap();
+    shop.wait_for(|l| l.starts_with("paid old-open via sweeper"));
+    shop.wait_for(|l| l == "ship old-open");
+    assert_eq!(order_state(&db.0, "old-open"), ("paid".into(), 1));
+    assert_eq!(order_state(&db.0, "old-paid"), ("paid".into(), 1));
+    // The paid order's payment was not swept again.
+    assert_eq!(
+        sandbox.payment(&paid_code).unwrap().state,
+        PaymentState::Paid
+    );
+    // A restart finds the migrated database as it left it.
+    shop.kill();
+    let _again = ShopProcess::start(&sandbox, &db.0, free_port(), Gateway::Ghesta, None);
+    assert_eq!(
+        payments_of(&db.0, "old-open"),
+        (vec![(open_code.clone(), "paid".into())], Some(open_code))
+    );
+}

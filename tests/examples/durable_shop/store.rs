@@ -153,8 +153,8 @@ pub(crate) enum Moved {
     No(Option<State>),
 }
 
-/// A sweeper's claim on the overdue orders it settles: who holds it, and for how long. On
-/// PostgreSQL the claim is stored (`lease_owner`, `lease_until`) and committed before
+/// A sweeper's claim on the overdue payments it settles: who holds it, and for how long. On
+/// PostgreSQL the claim is stored (`payments.lease_owner`, `lease_until`) and committed before
 /// PayPing is asked, so no transaction stays open during the call and a process that dies
 /// holding it loses it when it expires. A lease that runs out during a slow call costs at
 /// most a second verify (PayPing answers "already verified") and a conditional `UPDATE`
