@@ -563,3 +563,30 @@ fn a_database_of_the_previous_schema_is_migrated_and_its_open_orders_settled() {
         (vec![(open_code.clone(), "paid".into())], Some(open_code))
     );
 }
+
+#[test]
+fn a_second_v3_payment_whose_refund_is_refused_is_alerted_once_for_a_refund_by_hand() {
+    use ghesta_sandbox::{Fault, Route, Times};
+
+    let gateway = Gateway::PayPingV3;
+    let sandbox = Sandbox::start(Options::default()).unwrap();
+    let db = TempDb::new("twice-refund-refused");
+    // Callbacks only: which payment pays the order is the test's choice.
+    let mut shop = ShopProcess::start_with(&sandbox, &db.0, free_port(), gateway, None, "3600");
+    sandbox.inject(Route::Refund, Fault::Status(400), Times::Always);
+    let [(a, form_a), (b, form_b)] = two_tabs(&sandbox, &mut shop, "order-1");
+    assert_eq!(sandbox.deliver(&form_a).unwrap().status, 200);
+    shop.wait_for(|l| l == "ship order-1");
+    assert_eq!(sandbox.deliver(&form_b).unwrap().status, 200);
+    let b_ref = sandbox.payment(&b).unwrap().ref_id.unwrap();
+    shop.wait_for(|l| l.starts_with(&format!("error: refunding order-1 ref {b_ref} ")));
+    shop.wait_for(|l| l == format!("alert order-1 paid twice: refund {b_ref} by hand"));
+    let mut expected = vec![(a.clone(), "paid".into()), (b.clone(), "alerted".into())];
+    expected.sort();
+    assert_eq!(payments_of(&db.0, "order-1"), (expected, Some(a)));
+    assert_eq!(sandbox.payment(&b).unwrap().state, PaymentState::Verified);
+    // A refresh does not alert it again (nor does the sweeper: it is no longer open).
+    assert_eq!(sandbox.deliver(&form_b).unwrap().status, 200);
+    let lines = settled_lines(&mut shop, "order-1", "marker");
+    assert_eq!(lines.len(), 2, "{lines:?}");
+}

@@ -173,6 +173,14 @@ impl PgOrders {
     }
 }
 
+/// Locks an order's row until the transaction ends. Every transaction that moves an order
+/// and one of its payments takes the order's row first (shipping does, by its `UPDATE`), so
+/// two of them never wait on each other's rows in opposite orders.
+fn lock_order(db: &mut impl postgres::GenericClient, order: &str) -> Result<()> {
+    db.execute("SELECT 1 FROM orders WHERE id = $1 FOR UPDATE", &[&order])?;
+    Ok(())
+}
+
 /// Moves a payment to `to` (its lease gone) if it is in one of `from`: whether it moved.
 fn move_payment(
     db: &mut impl postgres::GenericClient,
@@ -329,15 +337,16 @@ impl Orders for PgOrders {
     fn release(&mut self, order: &str, code: &PaymentCode, by: &str) -> Result<Moved> {
         let mut db = self.pool.get()?;
         let mut tx = db.transaction()?;
+        // The order's row first, as every move does: two payments released at once see
+        // each other's state.
+        lock_order(&mut tx, order)?;
         move_payment(
             &mut tx,
             code,
             PaymentState::Released,
             &[PaymentState::Open, PaymentState::Attention],
         )?;
-        // Not while another payment of the order may still pay it. The order's row is
-        // locked first, so that two payments released at once see each other's state.
-        tx.execute("SELECT 1 FROM orders WHERE id = $1 FOR UPDATE", &[&order])?;
+        // Not while another payment of the order may still pay it.
         let others_open: bool = tx
             .query_one(
                 "SELECT COUNT(*) > 0 FROM payments
@@ -365,6 +374,7 @@ impl Orders for PgOrders {
     fn needs_attention(&mut self, order: &str, code: &PaymentCode, by: &str) -> Result<Moved> {
         let mut db = self.pool.get()?;
         let mut tx = db.transaction()?;
+        lock_order(&mut tx, order)?;
         let moved = move_payment(
             &mut tx,
             code,
@@ -384,6 +394,7 @@ impl Orders for PgOrders {
     fn claim_refund(&mut self, order: &str, code: &PaymentCode, by: &str) -> Result<Moved> {
         let mut db = self.pool.get()?;
         let mut tx = db.transaction()?;
+        lock_order(&mut tx, order)?;
         let moved = move_payment(
             &mut tx,
             code,
