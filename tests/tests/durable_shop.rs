@@ -590,3 +590,31 @@ fn a_second_v3_payment_whose_refund_is_refused_is_alerted_once_for_a_refund_by_h
     let lines = settled_lines(&mut shop, "order-1", "marker");
     assert_eq!(lines.len(), 2, "{lines:?}");
 }
+
+#[test]
+fn a_client_that_keeps_opening_checkout_gets_a_few_payments_not_endless_ones() {
+    let sandbox = Sandbox::start(Options::default()).unwrap();
+    let db = TempDb::new("many-tabs");
+    let mut shop =
+        ShopProcess::start_with(&sandbox, &db.0, free_port(), Gateway::Ghesta, None, "3600");
+    // The shop's cap (8 payments per order).
+    for _ in 0..8 {
+        shop.checkout("order-1");
+    }
+    for _ in 0..3 {
+        let answer = ureq::get(&format!("{}/checkout/order-1", shop.url))
+            .config()
+            .http_status_as_error(false)
+            .max_redirects(0)
+            .build()
+            .call()
+            .unwrap();
+        assert_ne!(answer.status(), 303);
+    }
+    assert_eq!(
+        sandbox.payments().len(),
+        8,
+        "no payment created past the cap"
+    );
+    assert_eq!(payments_of(&db.0, "order-1").0.len(), 8);
+}

@@ -15,7 +15,8 @@
 //!
 //! **How an order is settled.** Every checkout of an order creates a payment (`/checkout/ORDER`
 //! again while the order is pending: a second tab, or a create retried, makes a second
-//! payment; an order already settled refuses it), and each payment is settled on its own.
+//! payment, up to 8; an order already settled refuses it), and each payment is settled on
+//! its own.
 //! The callback handler (8 threads: one slow verify holds only its own) asks
 //! `Client::settle` for the payment the callback names; the sweeper hands every open
 //! payment created `--recover-after` ago (every one of an order, and those of an order

@@ -241,10 +241,11 @@ impl Orders for PgOrders {
     }
 
     fn order(&mut self, order: &str) -> Result<Option<Order>> {
-        let row = self
-            .pool
-            .get()?
-            .query_opt("SELECT state, paid_by FROM orders WHERE id = $1", &[&order])?;
+        let row = self.pool.get()?.query_opt(
+            "SELECT state, paid_by, (SELECT COUNT(*) FROM payments WHERE order_id = id)
+                 FROM orders WHERE id = $1",
+            &[&order],
+        )?;
         row.map(|r| {
             Ok(Order {
                 state: State::parse(r.get(0))?,
@@ -252,6 +253,7 @@ impl Orders for PgOrders {
                     .get::<_, Option<String>>(1)
                     .map(PaymentCode::new)
                     .transpose()?,
+                payments: u64::try_from(r.get::<_, i64>(2))?,
             })
         })
         .transpose()

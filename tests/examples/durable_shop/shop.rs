@@ -30,6 +30,10 @@ pub(crate) const CALLBACK_PATH: &str = "/callback";
 /// The price of the one thing the shop sells, in Toman.
 const PRICE_TOMAN: u64 = 250_000;
 
+/// The most payments one order gets: a buyer may open checkout in a few tabs, but a client
+/// that keeps asking must not make PayPing payments (and rows) without end.
+const MAX_PAYMENTS_PER_ORDER: u64 = 8;
+
 /// How often the sweeper looks for overdue orders.
 const SWEEP_EVERY: Duration = Duration::from_millis(250);
 
@@ -294,11 +298,21 @@ impl Core {
         // buyer may pay both, and the settlement sees to it (paid twice). None for an order
         // settled already: it takes no more money.
         match store.order(order)? {
-            None
-            | Some(Order {
+            None => {}
+            Some(Order {
+                state: State::Pending,
+                payments,
+                ..
+            }) if payments < MAX_PAYMENTS_PER_ORDER => {}
+            Some(Order {
                 state: State::Pending,
                 ..
-            }) => {}
+            }) => {
+                return Err(format!(
+                    "order {order} has {MAX_PAYMENTS_PER_ORDER} payments already: pay one of them"
+                )
+                .into());
+            }
             Some(Order { state, .. }) => {
                 return Err(format!("order {order} is {}: nothing to pay", state.as_str()).into());
             }
@@ -358,15 +372,21 @@ impl Core {
                 (Ok(_), Ok(_)) => return (404, "no such order".into()),
                 (Err(e), _) | (_, Err(e)) => return (500, e.to_string()),
             };
-        let Order { state, paid_by } = order_now;
+        let Order { state, paid_by, .. } = order_now;
         let pending = payment.pending;
         // The order paid by another payment: this one, proven, is paid twice.
         let twice = paid_by.filter(|code| code != pending.code());
         match (state, payment.state) {
-            (State::Paid, PaymentState::Refunded | PaymentState::Alerted) => {
+            (State::Paid, PaymentState::Refunded) => {
                 return (
                     200,
                     format!("order {order} is paid; this second payment is refunded"),
+                );
+            }
+            (State::Paid, PaymentState::Alerted) => {
+                return (
+                    200,
+                    format!("order {order} is paid; this second payment will be refunded"),
                 );
             }
             (

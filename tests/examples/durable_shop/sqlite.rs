@@ -185,18 +185,20 @@ impl Orders for SqliteOrders {
     }
 
     fn order(&mut self, order: &str) -> Result<Option<Order>> {
-        let row: Option<(String, Option<String>)> = self
+        let row: Option<(String, Option<String>, u64)> = self
             .db
             .query_row(
-                "SELECT state, paid_by FROM orders WHERE id = ?1",
+                "SELECT state, paid_by, (SELECT COUNT(*) FROM payments WHERE order_id = id)
+                 FROM orders WHERE id = ?1",
                 params![order],
-                |r| Ok((r.get(0)?, r.get(1)?)),
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )
             .optional()?;
-        row.map(|(state, paid_by)| {
+        row.map(|(state, paid_by, payments)| {
             Ok(Order {
                 state: State::parse(&state)?,
                 paid_by: paid_by.map(PaymentCode::new).transpose()?,
+                payments,
             })
         })
         .transpose()

@@ -125,6 +125,8 @@ pub(crate) struct Order {
     pub(crate) state: State,
     /// The payment that paid it (set with `Paid`, never changed after).
     pub(crate) paid_by: Option<PaymentCode>,
+    /// How many payments it has.
+    pub(crate) payments: u64,
 }
 
 /// One payment of an order.
