@@ -1,6 +1,7 @@
-//! A shop a crash cannot hurt: orders and their `Pending` records in SQLite, every order
-//! settled exactly once whichever path settles it, on PayPing's word only, and a sweeper
-//! that settles the payments whose callback never came.
+//! A shop a crash cannot hurt: orders and the `Pending` record of each of their payments in
+//! SQLite, every order settled exactly once whichever path (or whichever of its payments)
+//! settles it, on PayPing's word only, an order paid twice never keeping the second payment,
+//! and a sweeper that settles the payments whose callback never came.
 //!
 //! ```text
 //! cargo run -p ghesta-sandbox --example durable_shop              # the demo, embedded sandbox
@@ -12,17 +13,24 @@
 //! The sweeper finds the second order overdue, asks PayPing's report, verifies with its
 //! refId, and ships it. It exits 0 only if both orders were paid and shipped once.
 //!
-//! **How an order is settled.** The callback handler (8 threads: one slow verify holds only
-//! its own) asks `Client::settle`; the sweeper hands every pending order created
-//! `--recover-after` ago to one of 4 threads, which asks `Client::recover` (an order whose
-//! verify PayPing keeps "in progress" holds one of them, never the orders behind it). Both
-//! act on the verdict the same way:
+//! **How an order is settled.** Every checkout of an order creates a payment (`/checkout/ORDER`
+//! again while the order is pending: a second tab, or a create retried, makes a second
+//! payment, up to 8; an order already settled refuses it), and each payment is settled on
+//! its own.
+//! The callback handler (8 threads: one slow verify holds only its own) asks
+//! `Client::settle` for the payment the callback names; the sweeper hands every open
+//! payment created `--recover-after` ago (every one of an order, and those of an order
+//! another payment already paid) to one of 4 threads, which asks `Client::recover` (a
+//! payment whose verify PayPing keeps "in progress" holds one of them, never the payments
+//! behind it). A payment of an order already paid by another is settled with
+//! `Settlement::paid_by(THAT_CODE)`. Both act on the verdict the same way:
 //!
 //! | verdict | the order becomes | lines printed |
 //! |---|---|---|
-//! | `Ship` | `paid`, one shipment (a conditional update: shipped once) | `paid ORDER via callback\|sweeper ref REF`, `ship ORDER` (or `already settled ORDER (BY)`) |
+//! | `Ship` | `paid` by this payment (`paid_by`), one shipment (a conditional update, `... WHERE paid_by IS NULL`: shipped once); if another payment won it, as `PaidTwice` | `paid ORDER via callback\|sweeper ref REF`, `ship ORDER` (or `already settled ORDER (BY)`) |
+//! | `PaidTwice` | unchanged: shipped once, for the other payment; this payment is refunded (a reversible v3 payment), else (v2 and Ghesta have no refund by API, or the refund failed) marked `alerted`, never alerted again, for a person to refund by hand from PayPing's panel | `refunded ORDER ref REF (paid twice)`, or `alert ORDER paid twice: refund REF by hand` (after `error: refunding ORDER ref REF (BY): ERROR` if a refund failed) |
 //! | `Wait` | unchanged; the buyer reads "being confirmed"; the sweeper asks again next round | `confirming ORDER: WHY` (callback only) |
-//! | `Release` | `released` (PayPing's word only: a callback never releases) | `released ORDER via BY (STATUS)` |
+//! | `Release` | `released` (PayPing's word only: a callback never releases), once no other payment of the order is open | `released ORDER via BY (STATUS)` |
 //! | `NeedsAttention` | `attention`: the sweeper skips it; a person looks | `attention ORDER (BY): ERROR` |
 //! | `PaidAfterRelease` | `refunded` (a reversible v3 payment), else `paid` and shipped after all | `refunded ORDER ref REF (paid after release)`, or `alert ORDER paid after release: shipped after all (WHY)` then `paid ...`, `ship ORDER` |
 //!
@@ -33,10 +41,11 @@
 //! is settled with `released(true)`, which is how `PaidAfterRelease` is reached.
 //!
 //! Options: `--db PATH` keeps the orders in the SQLite file PATH across runs (default: a
-//! new temporary file); `--db postgres://USER@HOST:PORT/DB` (or `DATABASE_URL`) keeps them
+//! new temporary file; a file of the previous schema, one payment per order, is migrated
+//! in place: `store.rs`); `--db postgres://USER@HOST:PORT/DB` (or `DATABASE_URL`) keeps them
 //! in PostgreSQL, where any number of shop processes share them (`pg.rs`: claims with
 //! `FOR UPDATE SKIP LOCKED` and a lease, no session state, so PgBouncer's transaction
-//! pooling works); `--lease SECS` how long a sweeper's claim on an order lasts there
+//! pooling works); `--lease SECS` how long a sweeper's claim on a payment lasts there
 //! (default 120); `--recover-after SECS` (or `CHECKOUT_RECOVER_AFTER_SECS`) is how long after the
 //! redirect an unpaid order is swept (default 120; the demo uses 1); `--verify-window SECS`
 //! the verify window the shop assumes (default PayPing's 10 minutes; the tests shorten it);
@@ -312,9 +321,9 @@ fn pausing(step: &'static str, say: Say) -> impl Transport + 'static {
     }
 }
 
-/// How long a sweeper's claim on an order lasts unless `--lease` says otherwise: longer than
+/// How long a sweeper's claim on a payment lasts unless `--lease` says otherwise: longer than
 /// a settlement normally takes (a report and a verify, each cut off at 30 s), so that a live
-/// process is rarely overtaken; a process that dies holding it loses its orders to the
+/// process is rarely overtaken; a process that dies holding it loses its payments to the
 /// other processes this long after.
 const DEFAULT_LEASE: Duration = Duration::from_secs(120);
 
@@ -347,11 +356,11 @@ fn live_run(shop: &Shop, db: &Db, say: &Say) -> Result<bool> {
     // The verify window is 10 minutes after payment; a quarter of an hour covers paying.
     let deadline = Instant::now() + Duration::from_secs(15 * 60);
     while Instant::now() < deadline {
-        match store.get(&order)? {
-            Some((State::Paid, _)) => return Ok(store.shipments(&order)? == 1),
-            Some((State::Pending, _)) => std::thread::sleep(Duration::from_millis(500)),
+        match store.order(&order)?.map(|o| o.state) {
+            Some(State::Paid) => return Ok(store.shipments(&order)? == 1),
+            Some(State::Pending) => std::thread::sleep(Duration::from_millis(500)),
             other => {
-                say.line(format_args!("order {order} ended {:?}", other.map(|o| o.0)));
+                say.line(format_args!("order {order} ended {other:?}"));
                 return Ok(false);
             }
         }
@@ -398,7 +407,7 @@ fn checkout(agent: &ureq::Agent, shop: &Shop, order: &str) -> Result<String> {
 fn wait_paid_once(store: &mut Store, order: &str) -> Result<bool> {
     let deadline = Instant::now() + SETTLE_TIMEOUT;
     while Instant::now() < deadline {
-        if let Some((State::Paid, _)) = store.get(order)? {
+        if store.order(order)?.map(|o| o.state) == Some(State::Paid) {
             return Ok(store.shipments(order)? == 1);
         }
         std::thread::sleep(Duration::from_millis(50));

@@ -1,6 +1,12 @@
 //! The shop: tiny_http served by a small pool of threads for the buyers' browsers, and a
 //! sweeper thread for the callbacks that never come. Both ask the SDK's settlement what to
-//! do with an order and act on its verdict through the store's conditional updates.
+//! do with a payment and act on its verdict through the store's conditional updates.
+//!
+//! An order may have several payments (a buyer with two tabs open, a create retried): each
+//! checkout of an order not yet settled creates one more. Each is settled on its own; the
+//! first one proven pays the order and ships it (`paid_by`, set once); any other one proven
+//! is paid twice: refunded where reversible (v3), else a person is alerted, once, to refund
+//! it by hand. The order ships once either way.
 
 use std::collections::HashSet;
 use std::io::{Read, Write};
@@ -13,16 +19,20 @@ use std::time::{Duration, SystemTime};
 use ghesta_blocking::{Client, Merchants};
 use ghesta_core::{
     Amount, Callback, ClientRefId, MAX_CALLBACK_BYTES, MerchantKey, Mobile, NewPayment, Paid,
-    Pending, Protocol, ReturnUrl, Settlement, Verdict,
+    PaymentCode, Pending, Protocol, ReturnUrl, Settlement, Verdict,
 };
 
-use crate::store::{Db, Lease, Moved, Result, State, Store};
+use crate::store::{Db, Due, Lease, Moved, Order, PaymentState, Result, State, Store};
 
 /// The path PayPing sends the buyer back to.
 pub(crate) const CALLBACK_PATH: &str = "/callback";
 
 /// The price of the one thing the shop sells, in Toman.
 const PRICE_TOMAN: u64 = 250_000;
+
+/// The most payments one order gets: a buyer may open checkout in a few tabs, but a client
+/// that keeps asking must not make PayPing payments (and rows) without end.
+const MAX_PAYMENTS_PER_ORDER: u64 = 8;
 
 /// How often the sweeper looks for overdue orders.
 const SWEEP_EVERY: Duration = Duration::from_millis(250);
@@ -225,8 +235,8 @@ impl Core {
                 Err(e) => (502, format!("could not create the payment: {e}")),
             }
         } else if let Some(order) = path.strip_prefix("/orders/") {
-            match (store.get(order), store.shipments(order)) {
-                (Ok(Some((state, _))), Ok(shipments)) => {
+            match (store.order(order), store.shipments(order)) {
+                (Ok(Some(Order { state, .. })), Ok(shipments)) => {
                     (200, format!("{state:?} shipments={shipments}"))
                 }
                 (Ok(None), _) => (404, "no such order".into()),
@@ -261,7 +271,12 @@ impl Core {
     /// removed): the order is set aside for a person, never settled with another token.
     fn client_for(&self, store: &mut Store, order: &str, pending: &Pending) -> Option<&Client> {
         let client = self.merchants.for_record(pending);
-        if client.is_none() && store.needs_attention(order, "merchant").ok() == Some(Moved::Yes) {
+        if client.is_none()
+            && store
+                .needs_attention(order, pending.code(), "merchant")
+                .ok()
+                == Some(Moved::Yes)
+        {
             self.say.line(format_args!(
                 "attention {order}: this shop serves no merchant {:?}",
                 pending.merchant()
@@ -278,6 +293,29 @@ impl Core {
                 .all(|b| b.is_ascii_alphanumeric() || b == b'-');
         if !valid {
             return Err("an order id is 1-64 letters, digits or dashes".into());
+        }
+        // Another payment for an order still pending (a second tab, a create retried): the
+        // buyer may pay both, and the settlement sees to it (paid twice). None for an order
+        // settled already: it takes no more money.
+        match store.order(order)? {
+            None => {}
+            Some(Order {
+                state: State::Pending,
+                payments,
+                ..
+            }) if payments < MAX_PAYMENTS_PER_ORDER => {}
+            Some(Order {
+                state: State::Pending,
+                ..
+            }) => {
+                return Err(format!(
+                    "order {order} has {MAX_PAYMENTS_PER_ORDER} payments already: pay one of them"
+                )
+                .into());
+            }
+            Some(Order { state, .. }) => {
+                return Err(format!("order {order} is {}: nothing to pay", state.as_str()).into());
+            }
         }
         let client = self.merchant_of(query)?;
         // v3 payments are created reversible: one PayPing proves after the shop released
@@ -328,17 +366,38 @@ impl Core {
         let Some(order) = callback.client_ref_id().map(|id| id.as_str().to_owned()) else {
             return (400, "the callback names no order".into());
         };
-        let (state, pending) = match store.get(&order) {
-            Ok(Some(found)) => found,
-            Ok(None) => return (404, "no such order".into()),
-            Err(e) => return (500, e.to_string()),
-        };
-        match state {
-            State::Pending | State::Attention => {}
-            State::Released if matches!(callback, Callback::Completed(_)) => {}
-            State::Released => return (200, format!("order {order} was not paid")),
-            State::Paid => return (200, format!("order {order} is paid, thank you")),
-            State::Refunded => return (200, format!("order {order} was refunded")),
+        let (order_now, payment) =
+            match (store.order(&order), store.payment(&order, callback.code())) {
+                (Ok(Some(found)), Ok(Some(payment))) => (found, payment),
+                (Ok(_), Ok(_)) => return (404, "no such order".into()),
+                (Err(e), _) | (_, Err(e)) => return (500, e.to_string()),
+            };
+        let Order { state, paid_by, .. } = order_now;
+        let pending = payment.pending;
+        // The order paid by another payment: this one, proven, is paid twice.
+        let twice = paid_by.filter(|code| code != pending.code());
+        match (state, payment.state) {
+            (State::Paid, PaymentState::Refunded) => {
+                return (
+                    200,
+                    format!("order {order} is paid; this second payment is refunded"),
+                );
+            }
+            (State::Paid, PaymentState::Alerted) => {
+                return (
+                    200,
+                    format!("order {order} is paid; this second payment will be refunded"),
+                );
+            }
+            (
+                State::Paid,
+                PaymentState::Open | PaymentState::Attention | PaymentState::Released,
+            ) if twice.is_some() => {}
+            (State::Pending | State::Attention, _) => {}
+            (State::Released, _) if matches!(callback, Callback::Completed(_)) => {}
+            (State::Released, _) => return (200, format!("order {order} was not paid")),
+            (State::Paid, _) => return (200, format!("order {order} is paid, thank you")),
+            (State::Refunded, _) => return (200, format!("order {order} was refunded")),
         }
         let Some(client) = self.client_for(store, &order, &pending) else {
             return (500, format!("order {order}: we are checking your payment"));
@@ -346,8 +405,13 @@ impl Core {
         self.say.line(format_args!("settling {order} (callback)"));
         // The callback is the browser's claim, never proof: anyone can post one, a
         // cancelled one included. The settlement asks PayPing and decides.
-        let settlement = match state {
-            State::Pending | State::Attention => client.settle(&pending, &callback),
+        let settlement = match (state, &twice) {
+            (State::Pending | State::Attention, _) => client.settle(&pending, &callback),
+            // Another payment paid the order: a proof of this one is `PaidTwice`.
+            (State::Paid, Some(first)) => Settlement::new(client.config(), &pending)
+                .with_callback(&callback, SystemTime::now())
+                .map(|s| client.drive(s.paid_by(first)))
+                .map_err(ghesta_blocking::Error::from),
             // A released order (with a completed callback, above) is watched only through
             // its own callback: a payment PayPing proves now came after the release.
             _ => Settlement::new(client.config(), &pending)
@@ -391,7 +455,7 @@ impl Core {
                     self.say.pause_once("ship");
                 }
                 let ref_id = ref_of(&paid);
-                match stored(store.ship(order, &ref_id, by_name)) {
+                match stored(store.ship(order, pending.code(), &ref_id, by_name)) {
                     Moved::Yes => {
                         self.say
                             .line(format_args!("paid {order} via {by_name} ref {ref_id}"));
@@ -403,6 +467,11 @@ impl Core {
                     Moved::No(Some(State::Released)) => {
                         self.after_release(client, store, order, pending, &paid, by)
                     }
+                    // Another payment of the order won the conditional update (two tabs
+                    // settled at once): this one is paid twice.
+                    Moved::No(Some(State::Paid)) if self.paid_by_another(store, order, pending) => {
+                        self.paid_twice(client, store, order, pending, &paid, by)
+                    }
                     Moved::No(state) => {
                         self.say
                             .line(format_args!("already settled {order} ({by_name})"));
@@ -413,19 +482,23 @@ impl Core {
             Verdict::PaidAfterRelease(paid) => {
                 self.after_release(client, store, order, pending, &paid, by)
             }
-            // PayPing's word: cancelled, failed, voided, or never paid in the window.
-            Verdict::Release(release) => match stored(store.release(order, by_name)) {
-                Moved::Yes => {
-                    self.say.line(format_args!(
-                        "released {order} via {by_name} ({:?})",
-                        release.status()
-                    ));
-                    (200, format!("order {order} was not paid"))
+            Verdict::PaidTwice(paid) => self.paid_twice(client, store, order, pending, &paid, by),
+            // PayPing's word: cancelled, failed, voided, or never paid in the window. The
+            // order is released once none of its payments may still pay it.
+            Verdict::Release(release) => {
+                match stored(store.release(order, pending.code(), by_name)) {
+                    Moved::Yes => {
+                        self.say.line(format_args!(
+                            "released {order} via {by_name} ({:?})",
+                            release.status()
+                        ));
+                        (200, format!("order {order} was not paid"))
+                    }
+                    Moved::No(state) => (200, format!("order {order} is {state:?}")),
                 }
-                Moved::No(state) => (200, format!("order {order} is {state:?}")),
-            },
+            }
             Verdict::NeedsAttention(attention) => {
-                if stored(store.needs_attention(order, by_name)) == Moved::Yes {
+                if stored(store.needs_attention(order, pending.code(), by_name)) == Moved::Yes {
                     self.say.line(format_args!(
                         "attention {order} ({by_name}): {}",
                         attention.error()
@@ -472,7 +545,7 @@ impl Core {
         let why = match paid.ref_id() {
             Some(ref_id) if pending.is_reversible() => {
                 // Claimed first, so that two paths never refund it twice.
-                match store.claim_refund(order, by.as_str()) {
+                match store.claim_refund(order, pending.code(), by.as_str()) {
                     Ok(Moved::Yes) => {}
                     Ok(Moved::No(state)) => return (200, format!("order {order} is {state:?}")),
                     Err(e) => return (500, format!("order {order}: {e}")),
@@ -495,7 +568,7 @@ impl Core {
             _ => "the payment is not reversible".to_owned(),
         };
         let ref_id = ref_of(paid);
-        match store.ship_after_release(order, &ref_id) {
+        match store.ship_after_release(order, pending.code(), &ref_id) {
             Ok(Moved::Yes) => {
                 self.say.line(format_args!(
                     "alert {order} paid after release: shipped after all ({why})"
@@ -507,6 +580,10 @@ impl Core {
                 self.say.line(format_args!("ship {order}"));
                 (200, format!("order {order} is paid, thank you"))
             }
+            // Another payment was shipped after the release first: this one is paid twice.
+            Ok(Moved::No(Some(State::Paid))) if self.paid_by_another(store, order, pending) => {
+                self.paid_twice(client, store, order, pending, paid, by)
+            }
             Ok(Moved::No(state)) => (200, format!("order {order} is {state:?}")),
             Err(e) => {
                 self.say.line(format_args!(
@@ -517,15 +594,97 @@ impl Core {
         }
     }
 
-    /// Every `SWEEP_EVERY`, hands the pending orders created at least `after` ago to the
-    /// [`SWEEPERS`], each order on its own: one order's failure is its verdict, never the
-    /// end of the round, and one slow order holds one sweeper only. An order being settled
-    /// is not handed out again until its pass ends; one that waits is asked again next
-    /// round; one that needs attention is not asked again.
+    /// Whether `order` is paid by another payment than `pending`'s.
+    fn paid_by_another(&self, store: &mut Store, order: &str, pending: &Pending) -> bool {
+        match store.order(order) {
+            Ok(Some(Order {
+                paid_by: Some(code),
+                ..
+            })) => &code != pending.code(),
+            Ok(_) => false,
+            Err(e) => {
+                self.say.line(format_args!("error: reading {order}: {e}"));
+                false
+            }
+        }
+    }
+
+    /// PayPing proved a payment of an order another payment already paid (and shipped): the
+    /// buyer paid twice. The order is not shipped again, and the money is not kept: a
+    /// reversible (v3) payment is refunded; any other (v2 and Ghesta have no refund by API),
+    /// or one whose refund failed, is marked so and a person is alerted, once, to refund it
+    /// by hand from PayPing's panel.
+    fn paid_twice(
+        &self,
+        client: &Client,
+        store: &mut Store,
+        order: &str,
+        pending: &Pending,
+        paid: &Paid,
+        by: By,
+    ) -> (u16, String) {
+        let code = pending.code();
+        let ref_id = ref_of(paid);
+        if let (Some(verified), true) = (paid.ref_id(), pending.is_reversible()) {
+            // Claimed first, so that two paths never refund it twice.
+            match store.move_payment(code, PaymentState::Refunded, &PaymentState::UNSETTLED) {
+                Ok(true) => {}
+                Ok(false) => return (200, format!("order {order} is paid, thank you")),
+                Err(e) => return (500, format!("order {order}: {e}")),
+            }
+            // The verify that proved it happened just now (or, for one found verified,
+            // shortly before): PayPing checks its own refund window.
+            match client.refund(pending, verified, SystemTime::now()) {
+                Ok(_) => {
+                    self.say
+                        .line(format_args!("refunded {order} ref {ref_id} (paid twice)"));
+                    return (
+                        200,
+                        format!("order {order} was already paid; this payment is refunded"),
+                    );
+                }
+                Err(e) => {
+                    self.say.line(format_args!(
+                        "error: refunding {order} ref {ref_id} ({}): {e}",
+                        by.as_str()
+                    ));
+                    match store.move_payment(code, PaymentState::Alerted, &[PaymentState::Refunded])
+                    {
+                        Ok(true) => self.say.line(format_args!(
+                            "alert {order} paid twice: refund {ref_id} by hand"
+                        )),
+                        Ok(false) => {}
+                        Err(e) => self.say.line(format_args!("error: storing {order}: {e}")),
+                    }
+                }
+            }
+        } else {
+            match store.move_payment(code, PaymentState::Alerted, &PaymentState::UNSETTLED) {
+                // Marked once: neither the sweeper nor a callback alerts it again.
+                Ok(true) => self.say.line(format_args!(
+                    "alert {order} paid twice: refund {ref_id} by hand"
+                )),
+                Ok(false) => {}
+                Err(e) => return (500, format!("order {order}: {e}")),
+            }
+        }
+        (
+            200,
+            format!("order {order} was already paid; this payment will be refunded"),
+        )
+    }
+
+    /// Every `SWEEP_EVERY`, hands the open payments created at least `after` ago to the
+    /// [`SWEEPERS`], each payment on its own: every open payment of an order, not only its
+    /// latest, and those of an order another payment already paid (settled with `paid_by`:
+    /// a second payment proven is paid twice). One payment's failure is its verdict, never
+    /// the end of the round, and one slow payment holds one sweeper only. A payment being
+    /// settled is not handed out again until its pass ends; one that waits is asked again
+    /// next round; one that needs attention is not asked again.
     ///
-    /// On PostgreSQL, where other processes sweep the same orders, each round first claims
-    /// (a lease, committed before PayPing is asked) as many orders as there are free
-    /// sweepers, never one another process holds; a settled order loses its claim with its
+    /// On PostgreSQL, where other processes sweep the same payments, each round first claims
+    /// (a lease, committed before PayPing is asked) as many payments as there are free
+    /// sweepers, never one another process holds; a settled payment loses its claim with its
     /// state, one that waits is given back, and one whose process died is claimed again
     /// when the lease expires.
     ///
@@ -538,7 +697,7 @@ impl Core {
             Err(e) => return core.say.line(format_args!("error: sweeper: {e}")),
         };
         let in_flight = Arc::new(Mutex::new(HashSet::new()));
-        let (jobs, queue) = mpsc::channel::<(String, Pending)>();
+        let (jobs, queue) = mpsc::channel::<Due>();
         let queue = Arc::new(Mutex::new(queue));
         for n in 0..SWEEPERS {
             let (worker, queue, in_flight) =
@@ -554,7 +713,7 @@ impl Core {
             let now = SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0, |d| d.as_secs());
-            // Claim only what the sweepers are free to settle now: a claimed order waits
+            // Claim only what the sweepers are free to settle now: a claimed payment waits
             // for no other one, and its lease runs while it is being settled.
             let free = SWEEPERS.saturating_sub(lock(&in_flight).len());
             let due =
@@ -565,8 +724,10 @@ impl Core {
                         continue;
                     }
                 };
-            for (order, pending) in due {
-                if lock(&in_flight).insert(order.clone()) && jobs.send((order, pending)).is_err() {
+            for payment in due {
+                if lock(&in_flight).insert(payment.pending.code().clone())
+                    && jobs.send(payment).is_err()
+                {
                     return;
                 }
             }
@@ -575,11 +736,11 @@ impl Core {
         // wait for a pass PayPing keeps "in progress".
     }
 
-    /// One sweeper: settles the orders handed to it, one at a time, until the shop stops.
+    /// One sweeper: settles the payments handed to it, one at a time, until the shop stops.
     fn settle_overdue(
         &self,
-        queue: &Mutex<Receiver<(String, Pending)>>,
-        in_flight: &Mutex<HashSet<String>>,
+        queue: &Mutex<Receiver<Due>>,
+        in_flight: &Mutex<HashSet<PaymentCode>>,
     ) {
         let mut store = match self.db.store() {
             Ok(store) => store,
@@ -587,17 +748,30 @@ impl Core {
         };
         loop {
             let job = lock(queue).recv();
-            let Ok((order, pending)) = job else { return };
+            let Ok(Due {
+                order,
+                pending,
+                paid_by,
+            }) = job
+            else {
+                return;
+            };
             if let Some(client) = self.client_for(&mut store, &order, &pending) {
-                let verdict = client.recover(&pending);
+                let verdict = match &paid_by {
+                    // Another payment paid the order: a proof of this one is `PaidTwice`.
+                    Some(first) => {
+                        client.drive(Settlement::new(client.config(), &pending).paid_by(first))
+                    }
+                    None => client.recover(&pending),
+                };
                 self.act(client, &mut store, &order, &pending, verdict, By::Sweeper);
             }
-            // Settled orders lost their lease with their state; one that waits is given
+            // Settled payments lost their lease with their state; one that waits is given
             // back for the next round (if this fails, the lease expires by itself).
-            if let Err(e) = store.unclaim(&order, &self.lease, SWEEP_EVERY) {
+            if let Err(e) = store.unclaim(pending.code(), &self.lease, SWEEP_EVERY) {
                 self.say.line(format_args!("error: sweeper: {e}"));
             }
-            lock(in_flight).remove(&order);
+            lock(in_flight).remove(pending.code());
         }
     }
 }

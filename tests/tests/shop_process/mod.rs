@@ -329,3 +329,23 @@ impl Drop for TempDb {
         self.clean();
     }
 }
+
+/// Every payment of an order (its code and state) and the code that paid it, read from the
+/// database as another process would.
+pub(crate) fn payments_of(db: &Path, order: &str) -> (Vec<(String, String)>, Option<String>) {
+    let db = rusqlite::Connection::open(db).expect("the database");
+    let mut query = db
+        .prepare("SELECT code, state FROM payments WHERE order_id = ?1 ORDER BY code")
+        .expect("the payments table");
+    let payments = query
+        .query_map([order], |r| Ok((r.get(0)?, r.get(1)?)))
+        .expect("payments")
+        .map(Result::unwrap)
+        .collect();
+    let paid_by = db
+        .query_row("SELECT paid_by FROM orders WHERE id = ?1", [order], |r| {
+            r.get(0)
+        })
+        .expect("the order exists");
+    (payments, paid_by)
+}
