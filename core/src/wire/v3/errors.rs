@@ -272,3 +272,37 @@ impl<'de> Deserialize<'de> for Message {
         de.deserialize_any(Either)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A problem whose `metaData` holds values of the wrong shape cannot be read, and the
+    /// reason says what each should have been.
+    #[test]
+    fn a_meta_of_another_shape_says_what_was_expected() {
+        for (body, expected) in [
+            (
+                r#"{"metaData":{"errors":{"message":"x"}}}"#,
+                "expected an array of {message} objects",
+            ),
+            (
+                r#"{"metaData":{"errors":"x"}}"#,
+                "expected an array of {message} objects",
+            ),
+            (
+                r#"{"metaData":{"message":5}}"#,
+                "expected a message or a payment record",
+            ),
+            (
+                r#"{"metaData":{"message":["x"]}}"#,
+                "expected a message or a payment record",
+            ),
+        ] {
+            match read(body.as_bytes()) {
+                Err(reason) => assert!(reason.contains(expected), "{body}: {reason}"),
+                Ok(_) => panic!("{body}: read"),
+            }
+        }
+    }
+}
