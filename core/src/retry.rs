@@ -697,6 +697,7 @@ mod tests {
             assert_eq!(retried(&p, kind, failure), expected, "{kind:?} {failure:?}");
         }
         let opted_in = p.with_retry_create(true);
+        assert!(opted_in.retry_create(), "the policy says what it was told");
         assert!(retried(&opted_in, Create, Failure::SentNoAnswer));
         assert!(retried(&opted_in, Create, Failure::Answered(&unavailable)));
         assert!(!retried(&opted_in, Create, Failure::RefusedForCause));
@@ -750,6 +751,12 @@ mod tests {
             decide(&report_answer(503, Some("5"), ""), None),
             Decision::Stop,
             "over 4 s"
+        );
+        // "More than the longest wait" is strict: asking for exactly the longest is waited.
+        assert_eq!(
+            decide(&report_answer(503, Some("4"), ""), None),
+            Decision::RetryAfter(DEFAULT_MAX_DELAY),
+            "exactly 4 s"
         );
         assert_eq!(
             decide(&report_answer(503, Some("2"), ""), Some(T0 + secs(1))),
@@ -896,5 +903,74 @@ mod tests {
         // A backoff's longest wait is never under its first.
         let odd = RetryPolicy::default().with_backoff(secs(2), secs(1));
         assert_eq!(odd.delay(1), secs(2));
+    }
+
+    /// Jittered waits cover their range evenly: over many seeds, each tenth of the upper half
+    /// gets its fair share, and so does each single value of a range of a few nanoseconds
+    /// (the hash's low bits). The oracle counts buckets; it does not recompute the hash.
+    #[test]
+    fn jitter_spreads_waits_evenly_over_the_upper_half() {
+        const SEEDS: u64 = 4_000;
+        // Every count within a fifth of its fair share: about four standard deviations.
+        fn assert_even(counts: &[u64], what: &str) {
+            let fair = SEEDS / counts.len() as u64;
+            for (i, &count) in counts.iter().enumerate() {
+                assert!(
+                    count.abs_diff(fair) <= fair / 5,
+                    "{what}: bucket {i} holds {count} of {SEEDS}, fair is {fair}: {counts:?}"
+                );
+            }
+        }
+        // 400 ms: waits from 200 ms to 400 ms, in ten buckets of 20 ms.
+        let p = RetryPolicy::default().with_backoff(ms(100), ms(700));
+        let mut tenths = [0u64; 10];
+        for seed in 0..SEEDS {
+            let wait = p.clone().with_jitter_seed(seed).delay(3);
+            let tenth = (wait - ms(200)).as_nanos() * 10 / ms(200).as_nanos();
+            tenths[usize::try_from(tenth.min(9)).unwrap()] += 1;
+        }
+        assert_even(&tenths, "a 400 ms wait");
+        // 14 ns: waits of 7 to 14 ns, eight values.
+        let tiny = RetryPolicy::default().with_backoff(Duration::from_nanos(14), secs(1));
+        let mut values = [0u64; 8];
+        for seed in 0..SEEDS {
+            let wait = tiny.clone().with_jitter_seed(seed).delay(1).as_nanos();
+            values[usize::try_from(wait - 7).unwrap()] += 1;
+        }
+        assert_even(&values, "a 14 ns wait");
+    }
+
+    /// Processes given their own seeds (consecutive ids, say) never retry in step: at each
+    /// attempt, 64 of them wait 64 different times.
+    #[test]
+    fn each_seed_waits_its_own_time_at_every_attempt() {
+        let p = RetryPolicy::default().with_backoff(ms(100), ms(700));
+        for attempt in 1..=6 {
+            let waits: std::collections::HashSet<_> = (0..64)
+                .map(|seed| p.clone().with_jitter_seed(seed).delay(attempt))
+                .collect();
+            assert_eq!(waits.len(), 64, "attempt {attempt}");
+        }
+    }
+
+    /// `mix` is SplitMix64's output function, which is what makes the waits well spread:
+    /// checked against SplitMix64's published reference outputs for the seed 1234567 (each
+    /// output is the finaliser of the state advanced by the golden-ratio increment), not
+    /// against values this code produced.
+    #[test]
+    fn mix_is_splitmix64() {
+        const GAMMA: u64 = 0x9e37_79b9_7f4a_7c15;
+        let reference: [u64; 5] = [
+            6_457_827_717_110_365_317,
+            3_203_168_211_198_807_973,
+            9_817_491_932_198_370_423,
+            4_593_380_528_125_082_431,
+            16_408_922_859_458_223_821,
+        ];
+        let mut state: u64 = 1_234_567;
+        for expected in reference {
+            assert_eq!(mix(state), expected, "state {state:#x}");
+            state = state.wrapping_add(GAMMA);
+        }
     }
 }

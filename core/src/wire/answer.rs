@@ -143,8 +143,12 @@ mod tests {
         assert_eq!(retry_after(&h), None);
         h.insert("retry-after", http::HeaderValue::from_static(" 120 "));
         assert_eq!(retry_after(&h), Some(Duration::from_secs(120)));
-        h.insert("retry-after", http::HeaderValue::from_static("99999999999"));
-        assert_eq!(retry_after(&h), Some(MAX_RETRY_AFTER));
+        // Up to a day is taken at its word; anything longer is read as a day.
+        let day = Duration::from_secs(86_400);
+        for (asked, read) in [("86400", day), ("86401", day), ("99999999999", day)] {
+            h.insert("retry-after", http::HeaderValue::from_static(asked));
+            assert_eq!(retry_after(&h), Some(read), "{asked}");
+        }
         for ignored in ["Wed, 21 Oct 2015 07:28:00 GMT", "-5", "1.5", ""] {
             h.insert("retry-after", http::HeaderValue::from_static(ignored));
             assert_eq!(retry_after(&h), None, "{ignored}");

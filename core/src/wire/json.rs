@@ -226,9 +226,10 @@ impl Visitor<'_> for KeySeed {
         if let Some(index) = self.0.iter().position(|k| *k == key) {
             return Ok(Key::Known(index));
         }
+        // Past the exact comparison, a key found here differs from a listed one in case.
         Ok(
             match self.0.iter().position(|k| k.eq_ignore_ascii_case(key)) {
-                Some(index) if self.1 || self.0[index] == key => Key::Known(index),
+                Some(index) if self.1 => Key::Known(index),
                 Some(index) => Key::CaseTwin(index),
                 None if code_in_key(key).is_some() => Key::Code,
                 None => Key::Other,
@@ -258,12 +259,11 @@ impl<'de> Visitor<'de> for Loose {
         f.write_str("any JSON value")
     }
 
+    // serde_json's `deserialize_any` hands a string to `visit_str` (or `visit_borrowed_str`,
+    // which calls it), `null` to `visit_unit`, and never calls `visit_string`, `visit_none`
+    // or `visit_some`: those are left to serde's defaults.
     fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<LooseText, E> {
         Ok(LooseText(Some(v.to_owned())))
-    }
-
-    fn visit_string<E: serde::de::Error>(self, v: String) -> Result<LooseText, E> {
-        Ok(LooseText(Some(v)))
     }
 
     fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<LooseText, E> {
@@ -284,14 +284,6 @@ impl<'de> Visitor<'de> for Loose {
 
     fn visit_unit<E: serde::de::Error>(self) -> Result<LooseText, E> {
         Ok(LooseText(None))
-    }
-
-    fn visit_none<E: serde::de::Error>(self) -> Result<LooseText, E> {
-        Ok(LooseText(None))
-    }
-
-    fn visit_some<D: serde::Deserializer<'de>>(self, de: D) -> Result<LooseText, D::Error> {
-        de.deserialize_any(Loose)
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<LooseText, A::Error> {
@@ -398,5 +390,21 @@ mod tests {
             Err(BodyError::Json(_))
         ));
         assert!(matches!(read::<One>(b"[5]"), Err(BodyError::Json(_))));
+    }
+
+    /// The reason a malformed answer gives says what PayPing should have sent.
+    #[test]
+    fn a_body_of_another_shape_says_an_object_was_expected() {
+        for body in ["[5]", "5", r#""amount""#] {
+            match read::<One>(body.as_bytes()) {
+                Err(e @ BodyError::Json(_)) => {
+                    assert!(
+                        e.to_string().contains("expected a JSON object"),
+                        "{body}: {e}"
+                    );
+                }
+                _ => panic!("{body}: not an object"),
+            }
+        }
     }
 }

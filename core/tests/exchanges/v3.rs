@@ -395,6 +395,44 @@ fn already_409(earlier: Option<Value>) -> String {
         .to_string()
 }
 
+/// A lost verify's answer comes back as the 409's earlier record: the card, its hash and
+/// the payment's date are the earlier verify's, in either case PayPing writes its keys.
+#[test]
+fn an_already_verified_409_carries_the_earlier_card_hash_and_date() {
+    for record in [
+        json!({"Amount": 250000, "Code": V3_CODE, "CardNumber": "603799******1234",
+               "CardHashPan": "9f86d081", "PayedDate": "2026-11-30T05:03:00Z"}),
+        json!({"amount": 250000, "code": V3_CODE, "cardNumber": "603799******1234",
+               "cardHashPan": "9f86d081", "payedDate": "2026-11-30T05:03:00Z"}),
+    ] {
+        let outcome = v3_verify()
+            .parse_response(answer(409, already_409(Some(record.clone()))))
+            .unwrap_or_else(|e| panic!("{record}: {e}"));
+        let VerifyOutcome::AlreadyVerified(already) = outcome else {
+            panic!("{record}: {outcome:?}");
+        };
+        assert_eq!(
+            already.card_number().map(|c| c.as_str()),
+            Some("603799******1234")
+        );
+        assert_eq!(already.card_hash().map(|c| c.as_str()), Some("9f86d081"));
+        assert_eq!(already.paid_at(), Some("2026-11-30T05:03:00Z"));
+    }
+    // An earlier record without them: none.
+    let outcome = v3_verify()
+        .parse_response(answer(
+            409,
+            already_409(Some(json!({"Amount": 250000, "Code": V3_CODE}))),
+        ))
+        .unwrap();
+    let VerifyOutcome::AlreadyVerified(already) = outcome else {
+        panic!("{outcome:?}");
+    };
+    assert_eq!(already.card_number(), None);
+    assert_eq!(already.card_hash(), None);
+    assert_eq!(already.paid_at(), None);
+}
+
 /// Issue 20, item 7: a v3 answer proves the payment is this record's only when it names
 /// both the record's code and its amount. One that omits either is still verified (PayPing
 /// said so), but says it did not name the payment, so the settlement asks the report.

@@ -6,6 +6,8 @@ use super::*;
 fn verify_request_is_the_one_the_spec_describes() {
     let exchange = verify();
     assert_eq!(exchange.kind(), ExchangeKind::Verify);
+    // A driver's logs and traces name the payment a verify concerns.
+    assert_eq!(exchange.payment_code(), Some(&code()));
     let request = exchange.to_request().unwrap();
     assert_eq!(request.method(), Method::POST);
     assert_eq!(request.uri(), "https://api.payping.ir/v2/pay/verify");

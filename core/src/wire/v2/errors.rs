@@ -116,11 +116,10 @@ impl<'de> Visitor<'de> for KeyText {
     fn visit_borrowed_str<E: serde::de::Error>(self, key: &'de str) -> Result<Self::Value, E> {
         Ok(Cow::Borrowed(key))
     }
+    // serde_json hands a key to `visit_borrowed_str`, or to `visit_str` when it had to
+    // unescape it; never to `visit_string`.
     fn visit_str<E: serde::de::Error>(self, key: &str) -> Result<Self::Value, E> {
         Ok(Cow::Owned(key.to_owned()))
-    }
-    fn visit_string<E: serde::de::Error>(self, key: String) -> Result<Self::Value, E> {
-        Ok(Cow::Owned(key))
     }
 }
 
@@ -269,6 +268,22 @@ mod tests {
             let distinct = format!(r#"{{{filler}"amount":"a","15":"b","016":"c"}}"#);
             let entries = read(distinct.as_bytes()).unwrap_or_else(|e| panic!("{distinct}: {e}"));
             assert_eq!(entries.len(), (n + 3).min(MAX_ENTRIES), "{distinct}");
+        }
+    }
+
+    /// A 400 body of another shape is malformed, and the reason says what was expected.
+    #[test]
+    fn a_refusal_of_another_shape_says_what_was_expected() {
+        for body in [&b"[1]"[..], b"\"15\"", b"15"] {
+            let Error::MalformedResponse { reason, .. } =
+                answered(StatusCode::BAD_REQUEST, body, None, None)
+            else {
+                panic!("{body:?}: expected a malformed answer");
+            };
+            assert!(
+                reason.contains("expected an object of codes or field names to messages"),
+                "{reason}"
+            );
         }
     }
 

@@ -272,3 +272,59 @@ impl<'de> Deserialize<'de> for Message {
         de.deserialize_any(Either)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// At most 16 messages are kept, `metaData.message` counted with `errors`: it comes last
+    /// and is dropped once the array filled the 16.
+    #[test]
+    fn sixteen_messages_at_most_the_text_message_included() {
+        let body = |errors: usize| {
+            let errors: Vec<String> = (0..errors)
+                .map(|i| format!(r#"{{"message":"e{i}"}}"#))
+                .collect();
+            format!(
+                r#"{{"metaData":{{"code":150,"errors":[{}],"message":"last"}}}}"#,
+                errors.join(",")
+            )
+        };
+        let messages = |errors| read(body(errors).as_bytes()).unwrap().messages;
+        let numbered = |n: usize| (0..n).map(|i| format!("e{i}")).collect::<Vec<_>>();
+        let mut fifteen_and_last = numbered(15);
+        fifteen_and_last.push("last".to_owned());
+        assert_eq!(messages(15), fifteen_and_last);
+        assert_eq!(messages(16), numbered(16));
+        assert_eq!(messages(40), numbered(16));
+    }
+
+    /// A problem whose `metaData` holds values of the wrong shape cannot be read, and the
+    /// reason says what each should have been.
+    #[test]
+    fn a_meta_of_another_shape_says_what_was_expected() {
+        for (body, expected) in [
+            (
+                r#"{"metaData":{"errors":{"message":"x"}}}"#,
+                "expected an array of {message} objects",
+            ),
+            (
+                r#"{"metaData":{"errors":"x"}}"#,
+                "expected an array of {message} objects",
+            ),
+            (
+                r#"{"metaData":{"message":5}}"#,
+                "expected a message or a payment record",
+            ),
+            (
+                r#"{"metaData":{"message":["x"]}}"#,
+                "expected a message or a payment record",
+            ),
+        ] {
+            match read(body.as_bytes()) {
+                Err(reason) => assert!(reason.contains(expected), "{body}: {reason}"),
+                Ok(_) => panic!("{body}: read"),
+            }
+        }
+    }
+}
