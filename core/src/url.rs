@@ -286,6 +286,31 @@ mod tests {
     }
 
     #[test]
+    fn the_longest_return_url_is_2048_bytes() {
+        let prefix = "https://shop.example/";
+        let longest = format!("{prefix}{}", "a".repeat(2048 - prefix.len()));
+        assert!(ReturnUrl::new(&longest).is_ok());
+        assert_eq!(rule(&format!("{longest}a")), Rule::TooLong { max: 2048 });
+    }
+
+    /// A URL shows, and is stored, exactly as given (a base without its trailing `/`).
+    #[test]
+    fn urls_show_and_store_as_given() {
+        let given = "https://shop.example/cb?order=7";
+        let url = ReturnUrl::new(given).unwrap();
+        assert_eq!(url.to_string(), given);
+        assert_eq!(format!("{url:?}"), format!("ReturnUrl({given:?})"));
+        assert_eq!(String::from(url.clone()), given);
+        assert_eq!(
+            serde_json::to_string(&url).unwrap(),
+            serde_json::to_string(given).unwrap()
+        );
+        let base = BaseUrl::api("https://api.payping.ir/").unwrap();
+        assert_eq!(base.to_string(), "https://api.payping.ir");
+        assert_eq!(format!("{base:?}"), r#"BaseUrl("https://api.payping.ir")"#);
+    }
+
+    #[test]
     fn base_url_rules() {
         assert_eq!(
             BaseUrl::api("https://api.payping.ir/").unwrap().as_str(),
