@@ -127,6 +127,15 @@ impl PgOrders {
         Self { pool }
     }
 
+    /// `Moved::Yes` if this caller moved `order`, else the state another path left it in.
+    fn outcome(&self, moved: bool, order: &str) -> Result<Moved> {
+        Ok(if moved {
+            Moved::Yes
+        } else {
+            Moved::No(self.state(order)?)
+        })
+    }
+
     fn state(&self, order: &str) -> Result<Option<State>> {
         let row = self
             .pool
@@ -165,11 +174,7 @@ impl PgOrders {
         }
         tx.commit()?;
         drop(db);
-        if moved == 1 {
-            Ok(Moved::Yes)
-        } else {
-            Ok(Moved::No(self.state(order)?))
-        }
+        self.outcome(moved == 1, order)
     }
 }
 
@@ -366,11 +371,7 @@ impl Orders for PgOrders {
             )?;
         tx.commit()?;
         drop(db);
-        if moved {
-            Ok(Moved::Yes)
-        } else {
-            Ok(Moved::No(self.state(order)?))
-        }
+        self.outcome(moved, order)
     }
 
     fn needs_attention(&mut self, order: &str, code: &PaymentCode, by: &str) -> Result<Moved> {
@@ -386,11 +387,7 @@ impl Orders for PgOrders {
         move_order(&mut tx, order, State::Attention, by, &[State::Pending])?;
         tx.commit()?;
         drop(db);
-        if moved {
-            Ok(Moved::Yes)
-        } else {
-            Ok(Moved::No(self.state(order)?))
-        }
+        self.outcome(moved, order)
     }
 
     fn claim_refund(&mut self, order: &str, code: &PaymentCode, by: &str) -> Result<Moved> {
@@ -408,11 +405,7 @@ impl Orders for PgOrders {
         }
         tx.commit()?;
         drop(db);
-        if moved {
-            Ok(Moved::Yes)
-        } else {
-            Ok(Moved::No(self.state(order)?))
-        }
+        self.outcome(moved, order)
     }
 
     fn move_payment(

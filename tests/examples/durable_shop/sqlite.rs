@@ -74,6 +74,15 @@ impl SqliteOrders {
         Ok(Self { db })
     }
 
+    /// `Moved::Yes` if this caller moved `order`, else the state another path left it in.
+    fn outcome(&self, moved: bool, order: &str) -> Result<Moved> {
+        Ok(if moved {
+            Moved::Yes
+        } else {
+            Moved::No(self.state(order)?)
+        })
+    }
+
     fn state(&self, order: &str) -> Result<Option<State>> {
         let state: Option<String> = self
             .db
@@ -118,11 +127,7 @@ impl SqliteOrders {
             set_payment(&tx, code, PaymentState::Paid)?;
         }
         tx.commit()?;
-        if moved == 1 {
-            Ok(Moved::Yes)
-        } else {
-            Ok(Moved::No(self.state(order)?))
-        }
+        self.outcome(moved == 1, order)
     }
 }
 
@@ -307,11 +312,7 @@ impl Orders for SqliteOrders {
                 &[State::Pending, State::Attention],
             )?;
         tx.commit()?;
-        if moved {
-            Ok(Moved::Yes)
-        } else {
-            Ok(Moved::No(self.state(order)?))
-        }
+        self.outcome(moved, order)
     }
 
     fn needs_attention(&mut self, order: &str, code: &PaymentCode, by: &str) -> Result<Moved> {
@@ -319,11 +320,7 @@ impl Orders for SqliteOrders {
         let moved = move_payment(&tx, code, PaymentState::Attention, &[PaymentState::Open])?;
         move_order(&tx, order, State::Attention, by, &[State::Pending])?;
         tx.commit()?;
-        if moved {
-            Ok(Moved::Yes)
-        } else {
-            Ok(Moved::No(self.state(order)?))
-        }
+        self.outcome(moved, order)
     }
 
     fn claim_refund(&mut self, order: &str, code: &PaymentCode, by: &str) -> Result<Moved> {
@@ -333,11 +330,7 @@ impl Orders for SqliteOrders {
             move_order(&tx, order, State::Refunded, by, &[State::Released])?;
         }
         tx.commit()?;
-        if moved {
-            Ok(Moved::Yes)
-        } else {
-            Ok(Moved::No(self.state(order)?))
-        }
+        self.outcome(moved, order)
     }
 
     fn move_payment(
