@@ -490,26 +490,9 @@ const PREVIOUS_SCHEMA: &str = "
 
 #[test]
 fn a_database_of_the_previous_schema_is_migrated_and_its_open_orders_settled() {
-    use ghesta_blocking::Client;
-    use ghesta_core::{Amount, BaseUrl, ClientRefId, Config, Mobile, NewPayment, ReturnUrl, Token};
-
     let sandbox = Sandbox::start(Options::default()).unwrap();
     let db = TempDb::new("previous-schema");
-    let client = Client::new(
-        Config::new(Token::new(sandbox.token()).unwrap())
-            .with_api_url(BaseUrl::api(sandbox.base_url()).unwrap())
-            .with_gateway_url(BaseUrl::gateway(sandbox.base_url()).unwrap()),
-    );
-    let create = |order: &str| {
-        client
-            .create(NewPayment::new(
-                Amount::from_toman(250_000).unwrap(),
-                ReturnUrl::new("http://127.0.0.1:9/callback").unwrap(),
-                ClientRefId::new(order).unwrap(),
-                Mobile::new("09123456789").unwrap(),
-            ))
-            .unwrap()
-    };
+    let create = |order: &str| shop_process::payment_for(&sandbox, order);
     // One order waiting for its payment, one paid and shipped; the paid one's payment was
     // approved, and a sweeper that took it for open would verify it now.
     let (open, paid) = (create("old-open"), create("old-paid"));

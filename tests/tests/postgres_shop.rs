@@ -674,26 +674,9 @@ const PREVIOUS_SCHEMA: &str = "
 #[test]
 #[ignore = "starts PostgreSQL from /usr/lib/postgresql/*/bin (or PG_BIN): --include-ignored, as CI does"]
 fn a_database_of_the_previous_schema_is_migrated_by_processes_starting_together() {
-    use ghesta_blocking::Client;
-    use ghesta_core::{Amount, BaseUrl, ClientRefId, Config, Mobile, NewPayment, ReturnUrl, Token};
-
     let sb = Sandbox::start(Options::default()).unwrap();
     let db = Postgres::start();
-    let client = Client::new(
-        Config::new(Token::new(sb.token()).unwrap())
-            .with_api_url(BaseUrl::api(sb.base_url()).unwrap())
-            .with_gateway_url(BaseUrl::gateway(sb.base_url()).unwrap()),
-    );
-    let create = |order: &str| {
-        client
-            .create(NewPayment::new(
-                Amount::from_toman(250_000).unwrap(),
-                ReturnUrl::new("http://127.0.0.1:9/callback").unwrap(),
-                ClientRefId::new(order).unwrap(),
-                Mobile::new("09123456789").unwrap(),
-            ))
-            .unwrap()
-    };
+    let create = |order: &str| shop_process::payment_for(&sb, order);
     let (open, paid) = (create("old-open"), create("old-paid"));
     sb.approve(paid.code().as_str()).unwrap();
     let mut check = db.client();

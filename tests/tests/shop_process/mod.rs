@@ -23,6 +23,28 @@ pub(crate) fn binary() -> PathBuf {
     dir.join("examples").join("durable_shop")
 }
 
+/// A v2 (Ghesta) payment of 250,000 Toman for `order`, made straight at `sandbox` as an
+/// earlier release of the shop would have (its return URL is never called), for tests that
+/// write a database by hand.
+pub(crate) fn payment_for(sandbox: &Sandbox, order: &str) -> ghesta_core::Pending {
+    use ghesta_blocking::Client;
+    use ghesta_core::{Amount, BaseUrl, ClientRefId, Config, Mobile, NewPayment, ReturnUrl, Token};
+
+    let client = Client::new(
+        Config::new(Token::new(sandbox.token()).expect("the sandbox's token"))
+            .with_api_url(BaseUrl::api(sandbox.base_url()).expect("a loopback base"))
+            .with_gateway_url(BaseUrl::gateway(sandbox.base_url()).expect("a loopback base")),
+    );
+    client
+        .create(NewPayment::new(
+            Amount::from_toman(250_000).expect("an amount in range"),
+            ReturnUrl::new("http://127.0.0.1:9/callback").expect("a loopback URL"),
+            ClientRefId::new(order).expect("an order id"),
+            Mobile::new("09123456789").expect("a mobile"),
+        ))
+        .expect("the sandbox creates the payment")
+}
+
 /// A free loopback port, so a restarted shop listens where the callback is sent.
 pub(crate) fn free_port() -> SocketAddr {
     let listener = TcpListener::bind("127.0.0.1:0").expect("a free port");
